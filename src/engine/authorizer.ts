@@ -1,0 +1,284 @@
+import { type Clock, systemClock } from '../clock.js';
+import { ConfigError } from '../errors.js';
+import type { Provenance } from '../grants.js';
+import { readPolicy, readProvenance, type ProvenanceIndex } from '../policy/store.js';
+import { formatBound } from '../policy/time.js';
+import { type Policy, type PolicyRule, type RoleLink, linkKey, ruleKey } from '../policy/types.js';
+import { DecisionCache } from './decision-cache.js';
+import { PolicyIndex, type Validity } from './policy-index.js';
+
+/** Why a decision came out as it did. */
+export type DecisionReason = 'allowed' | 'denied-by-rule' | 'no-matching-rule' | 'invalid-request' | 'error';
+
+/** The answer of explain(): the decision, the rule that decided, and where that rule came from. */
+export interface Decision {
+  readonly allowed: boolean;
+  readonly reason: DecisionReason;
+  readonly subject: string;
+  readonly resource: string;
+  readonly action: string;
+  /** The decision time, ISO-8601. */
+  readonly at: string;
+  /** The Casbin rule that decided (`p, sub, obj, act, eft, from, until`), if any rule did. */
+  readonly rule?: { readonly sub: string; readonly obj: string; readonly act: string; readonly eft: string; readonly from: string; readonly until: string };
+  /** How the subject reaches the rule's subject: [subject, role, ..., rule subject]. */
+  readonly via?: readonly string[];
+  /** The normalized grants and vendor values behind the rule (vendor, holder, raw value, mapping file:line). */
+  readonly grants?: readonly Provenance[];
+  /** The role links on the path, with their vendor provenance. */
+  readonly links?: readonly { readonly member: string; readonly role: string; readonly from: readonly Provenance[] }[];
+  /** The decision holds from this time (ISO) until `validUntil`; null = open. */
+  readonly validFrom: string | null;
+  readonly validUntil: string | null;
+  /** Set when the decision failed and was denied (fail closed). */
+  readonly error?: string;
+}
+
+/** Incremental policy changes. */
+export interface PolicyChange {
+  readonly addRules?: readonly PolicyRule[];
+  readonly removeRules?: readonly PolicyRule[];
+  readonly addLinks?: readonly RoleLink[];
+  readonly removeLinks?: readonly RoleLink[];
+  /** Provenance for added rules and links, keyed by ruleKey()/linkKey(). */
+  readonly provenance?: ProvenanceIndex;
+}
+
+export interface ChangeResult {
+  readonly added: number;
+  readonly removed: number;
+  /** Subjects whose cached decisions were dropped. */
+  readonly invalidatedSubjects: number;
+}
+
+export interface CacheOptions {
+  /** Maximum number of cached decisions. Default 100_000. */
+  readonly max?: number;
+  /** Longest a decision is served from cache, in ms. Default 300_000 (5 min); 0 = no limit beyond the policy's own validity. */
+  readonly ttl?: number;
+}
+
+export interface AuthorizerOptions {
+  /** A policies folder (holding policy.csv, provenance.jsonl) or an in-memory Policy. Default: "policies". */
+  readonly policies?: string | Policy;
+  /** Provenance for explain() when `policies` is an in-memory Policy. */
+  readonly provenance?: ProvenanceIndex;
+  /** Time source in epoch ms. Default: the system clock. */
+  readonly clock?: Clock;
+  /** Decision cache settings, or false to decide every call from the index. Default: {}. */
+  readonly cache?: CacheOptions | false;
+  /** Receives any error caught while deciding (the decision is then deny). Default: none. */
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface Authorizer {
+  /** True when `user` may perform `action` on `resource` now. Never throws: any failure is a deny. */
+  enforce(user: string, resource: string, action: string): boolean;
+  /** The decision with its reasons, at `at` (default now). Never throws: a failure is a deny with `error`. */
+  explain(user: string, resource: string, action: string, options?: { at?: Date | string | number }): Decision;
+  /** Replaces the whole policy (clears the cache). A folder path reloads its policy.csv and provenance. */
+  loadPolicy(policies: string | Policy, provenance?: ProvenanceIndex): Promise<void>;
+  /** Applies incremental changes, dropping only the affected subjects' cached decisions. */
+  applyChanges(change: PolicyChange): ChangeResult;
+  /** The current policy. */
+  getPolicy(): Policy;
+  /** The roles a subject holds directly (g links). */
+  rolesOf(user: string): readonly string[];
+  /** Cache counters. */
+  stats(): { readonly rules: number; readonly links: number; readonly cached: number; readonly hits: number; readonly misses: number };
+  readonly clock: Clock;
+}
+
+const DEFAULT_MAX = 100_000;
+const DEFAULT_TTL = 300_000;
+
+/**
+ * Builds an authorizer over a compiled policy.
+ *
+ * @throws ConfigError when an option is invalid; PolicyError when the policy cannot be read.
+ * @example
+ * const authz = await createAuthorizer({ policies: 'policies' });
+ * authz.enforce('alice@example.com', 'zoom:recording', 'read'); // true or false
+ */
+export async function createAuthorizer(options: AuthorizerOptions = {}): Promise<Authorizer> {
+  const clock = options.clock ?? systemClock;
+  if (typeof clock?.now !== 'function') throw new ConfigError('clock', 'must be an object with a now() method returning epoch ms');
+  const cacheOpts = options.cache ?? {};
+  let cache: DecisionCache | undefined;
+  if (cacheOpts !== false) {
+    const max = cacheOpts.max ?? DEFAULT_MAX;
+    const ttl = cacheOpts.ttl ?? DEFAULT_TTL;
+    if (!Number.isInteger(max) || max < 1) throw new ConfigError('cache.max', `must be a positive integer, got ${String(max)}`);
+    if (!Number.isFinite(ttl) || ttl < 0) throw new ConfigError('cache.ttl', `must be a number of ms >= 0, got ${String(ttl)}`);
+    cache = new DecisionCache({ max, ttl });
+  }
+  if (options.onError !== undefined && typeof options.onError !== 'function') {
+    throw new ConfigError('onError', 'must be a function');
+  }
+  const onError = options.onError;
+  const source = options.policies ?? 'policies';
+  let index: PolicyIndex;
+  let provenance: Map<string, readonly Provenance[]>;
+  ({ index, provenance } = await load(source, options.provenance));
+  const scratch: Validity = { since: 0, until: 0 };
+
+  function decide(user: string, resource: string, action: string, now: number): boolean {
+    if (cache !== undefined) {
+      const hit = cache.get(user, resource, action, now);
+      if (hit !== undefined) return hit;
+    }
+    const allow = index.decide(user, resource, action, now, scratch);
+    cache?.set(user, resource, action, allow, scratch.since, scratch.until, now);
+    return allow;
+  }
+
+  const authorizer: Authorizer = {
+    clock,
+    enforce(user, resource, action) {
+      try {
+        if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string') return false;
+        const now = clock.now();
+        if (!Number.isFinite(now)) return false;
+        return decide(user, resource, action, now);
+      } catch (err) {
+        onError?.(err);
+        return false;
+      }
+    },
+
+    explain(user, resource, action, opts) {
+      let at = Number.NaN;
+      try {
+        at = opts?.at === undefined ? clock.now() : toMillis(opts.at);
+        if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string' || !Number.isFinite(at)) {
+          return {
+            allowed: false,
+            reason: 'invalid-request',
+            subject: String(user),
+            resource: String(resource),
+            action: String(action),
+            at: Number.isFinite(at) ? new Date(at).toISOString() : String(opts?.at),
+            validFrom: null,
+            validUntil: null,
+            error: 'user, resource and action must be strings and the time valid',
+          };
+        }
+        const m = index.match(user, resource, action, at);
+        const base = {
+          allowed: m.allow,
+          subject: user,
+          resource,
+          action,
+          at: new Date(at).toISOString(),
+          validFrom: m.since === Number.NEGATIVE_INFINITY ? null : new Date(m.since).toISOString(),
+          validUntil: m.until === Number.POSITIVE_INFINITY ? null : new Date(m.until).toISOString(),
+        };
+        if (!m.decisive) return { ...base, reason: 'no-matching-rule' };
+        const r = m.decisive;
+        const links = [];
+        for (let i = 0; i + 1 < m.path.length; i++) {
+          const l = { member: m.path[i]!, role: m.path[i + 1]! };
+          links.push({ ...l, from: provenance.get(linkKey(l)) ?? [] });
+        }
+        return {
+          ...base,
+          reason: m.allow ? 'allowed' : 'denied-by-rule',
+          rule: { sub: r.sub, obj: r.obj, act: r.act, eft: r.eft, from: formatBound(r.from), until: formatBound(r.until) },
+          via: m.path,
+          grants: provenance.get(ruleKey(r)) ?? [],
+          links,
+        };
+      } catch (err) {
+        onError?.(err);
+        return {
+          allowed: false,
+          reason: 'error',
+          subject: String(user),
+          resource: String(resource),
+          action: String(action),
+          at: Number.isFinite(at) ? new Date(at).toISOString() : '',
+          validFrom: null,
+          validUntil: null,
+          error: err instanceof Error ? err.message : String(err),
+        };
+      }
+    },
+
+    async loadPolicy(policies, prov) {
+      const next = await load(policies, prov);
+      index = next.index;
+      provenance = next.provenance;
+      cache?.clear();
+    },
+
+    applyChanges(change) {
+      const touched = new Set<string>();
+      let added = 0;
+      let removed = 0;
+      // Reachers are computed before removals (while the old links still exist) and after additions.
+      const mark = (s: string) => {
+        for (const x of index.reachersOf(s)) touched.add(x);
+      };
+      for (const r of change.removeRules ?? []) {
+        if (index.removeRule(r)) {
+          removed++;
+          mark(r.sub);
+          provenance.delete(ruleKey(r));
+        }
+      }
+      for (const l of change.removeLinks ?? []) {
+        mark(l.member);
+        if (index.removeLink(l)) {
+          removed++;
+          provenance.delete(linkKey(l));
+        }
+      }
+      for (const l of change.addLinks ?? []) {
+        if (index.addLink(l)) {
+          added++;
+          mark(l.member);
+        }
+      }
+      for (const r of change.addRules ?? []) {
+        if (index.addRule(r)) {
+          added++;
+          mark(r.sub);
+        }
+      }
+      for (const [k, v] of change.provenance ?? []) provenance.set(k, v);
+      const invalidatedSubjects = cache ? cache.invalidate(touched) : 0;
+      return { added, removed, invalidatedSubjects };
+    },
+
+    getPolicy: () => index.toPolicy(),
+    rolesOf: (user) => index.rolesOf(user),
+    stats: () => ({
+      rules: index.size.rules,
+      links: index.size.links,
+      cached: cache?.size ?? 0,
+      hits: cache?.hits ?? 0,
+      misses: cache?.misses ?? 0,
+    }),
+  };
+  return authorizer;
+}
+
+async function load(
+  source: string | Policy,
+  prov: ProvenanceIndex | undefined,
+): Promise<{ index: PolicyIndex; provenance: Map<string, readonly Provenance[]> }> {
+  if (typeof source === 'string') {
+    const [policy, provenance] = await Promise.all([readPolicy(source), prov ?? readProvenance(source)]);
+    return { index: new PolicyIndex(policy), provenance: new Map(provenance) };
+  }
+  if (!source || !Array.isArray(source.rules) || !Array.isArray(source.links)) {
+    throw new ConfigError('policies', 'must be a policies folder path or a { rules, links } policy');
+  }
+  return { index: new PolicyIndex(source), provenance: new Map(prov ?? []) };
+}
+
+function toMillis(v: Date | string | number): number {
+  if (typeof v === 'number') return v;
+  if (v instanceof Date) return v.getTime();
+  return Date.parse(v);
+}

@@ -1,0 +1,267 @@
+import { MAX_ROLE_DEPTH, type Policy, type PolicyRule, type RoleLink } from '../policy/types.js';
+
+/** The interval [since, until) over which a decision cannot change, given the current policy. */
+export interface Validity {
+  since: number;
+  until: number;
+}
+
+/** What decided a query: the active rules that matched, and the role path to each. */
+export interface Match {
+  allow: boolean;
+  since: number;
+  until: number;
+  /** The rule that decided: the first active deny if any, else the active allow that holds longest. */
+  decisive: PolicyRule | undefined;
+  /** The subject the decisive rule names, and how the query subject reaches it: [subject, role, ..., rule.sub]. */
+  path: string[];
+}
+
+type BySub = Map<string, PolicyRule[]>;
+
+/**
+ * An index over a Casbin RBAC policy with deny and validity windows that answers the same question
+ * as Casbin's matcher without scanning: rules are found by (resource, action) and then by each
+ * subject the requester reaches through `g` links (itself included), at most MAX_ROLE_DEPTH links
+ * away, as Casbin's default role manager does.
+ */
+export class PolicyIndex {
+  private readonly byObj = new Map<string, Map<string, BySub>>();
+  private readonly roles = new Map<string, string[]>();
+  private readonly members = new Map<string, string[]>();
+  private readonly closures = new Map<string, readonly string[]>();
+  private ruleCount = 0;
+  private linkCount = 0;
+
+  constructor(policy?: Policy) {
+    if (policy) {
+      for (const r of policy.rules) this.addRule(r);
+      for (const l of policy.links) this.addLink(l);
+    }
+  }
+
+  get size(): { rules: number; links: number } {
+    return { rules: this.ruleCount, links: this.linkCount };
+  }
+
+  /** Adds a rule; returns false if an identical rule was already present. */
+  addRule(r: PolicyRule): boolean {
+    let byAct = this.byObj.get(r.obj);
+    if (byAct === undefined) {
+      byAct = new Map();
+      this.byObj.set(r.obj, byAct);
+    }
+    let bySub = byAct.get(r.act);
+    if (bySub === undefined) {
+      bySub = new Map();
+      byAct.set(r.act, bySub);
+    }
+    const list = bySub.get(r.sub);
+    if (list === undefined) {
+      bySub.set(r.sub, [r]);
+    } else {
+      if (list.some((x) => sameRule(x, r))) return false;
+      list.push(r);
+    }
+    this.ruleCount++;
+    return true;
+  }
+
+  /** Removes a rule; returns false if it was not present. */
+  removeRule(r: PolicyRule): boolean {
+    const byAct = this.byObj.get(r.obj);
+    const bySub = byAct?.get(r.act);
+    const list = bySub?.get(r.sub);
+    if (!byAct || !bySub || !list) return false;
+    const i = list.findIndex((x) => sameRule(x, r));
+    if (i < 0) return false;
+    list.splice(i, 1);
+    if (list.length === 0) {
+      bySub.delete(r.sub);
+      if (bySub.size === 0) {
+        byAct.delete(r.act);
+        if (byAct.size === 0) this.byObj.delete(r.obj);
+      }
+    }
+    this.ruleCount--;
+    return true;
+  }
+
+  /** Adds a g link; returns false if it already existed. Callers invalidate `reachersOf(member)`. */
+  addLink(l: RoleLink): boolean {
+    const direct = this.roles.get(l.member);
+    if (direct?.includes(l.role)) return false;
+    if (direct) direct.push(l.role);
+    else this.roles.set(l.member, [l.role]);
+    const m = this.members.get(l.role);
+    if (m) m.push(l.member);
+    else this.members.set(l.role, [l.member]);
+    this.linkCount++;
+    this.forgetClosures(l.member);
+    return true;
+  }
+
+  removeLink(l: RoleLink): boolean {
+    const direct = this.roles.get(l.member);
+    const i = direct ? direct.indexOf(l.role) : -1;
+    if (!direct || i < 0) return false;
+    this.forgetClosures(l.member);
+    direct.splice(i, 1);
+    if (direct.length === 0) this.roles.delete(l.member);
+    const m = this.members.get(l.role)!;
+    m.splice(m.indexOf(l.member), 1);
+    if (m.length === 0) this.members.delete(l.role);
+    this.linkCount--;
+    return true;
+  }
+
+  /** The subject itself and every subject that reaches it through g links (whose decisions it can affect). */
+  reachersOf(subject: string): Set<string> {
+    const seen = new Set<string>([subject]);
+    let frontier = [subject];
+    for (let depth = 0; depth < MAX_ROLE_DEPTH && frontier.length > 0; depth++) {
+      const next: string[] = [];
+      for (const s of frontier) {
+        for (const m of this.members.get(s) ?? []) {
+          if (!seen.has(m)) {
+            seen.add(m);
+            next.push(m);
+          }
+        }
+      }
+      frontier = next;
+    }
+    return seen;
+  }
+
+  /** The subject and the roles it holds, directly or through other roles, up to MAX_ROLE_DEPTH links. */
+  closure(subject: string): readonly string[] {
+    const cached = this.closures.get(subject);
+    if (cached !== undefined) return cached;
+    if (!this.roles.has(subject)) return [subject];
+    const seen = [subject];
+    const set = new Set(seen);
+    let frontier = [subject];
+    for (let depth = 0; depth < MAX_ROLE_DEPTH && frontier.length > 0; depth++) {
+      const next: string[] = [];
+      for (const s of frontier) {
+        for (const r of this.roles.get(s) ?? []) {
+          if (!set.has(r)) {
+            set.add(r);
+            seen.push(r);
+            next.push(r);
+          }
+        }
+      }
+      frontier = next;
+    }
+    this.closures.set(subject, seen);
+    return seen;
+  }
+
+  /**
+   * Decides (subject, resource, action) at `now`. Writes into `out` the interval over which the
+   * answer cannot change under the current policy (the nearest rule start or end on either side).
+   */
+  decide(subject: string, obj: string, act: string, now: number, out: Validity): boolean {
+    out.since = Number.NEGATIVE_INFINITY;
+    out.until = Number.POSITIVE_INFINITY;
+    const bySub = this.byObj.get(obj)?.get(act);
+    if (bySub === undefined) return false;
+    const subs = this.closure(subject);
+    let allow = false;
+    let deny = false;
+    for (let i = 0; i < subs.length; i++) {
+      const list = bySub.get(subs[i]!);
+      if (list === undefined) continue;
+      for (let j = 0; j < list.length; j++) {
+        const r = list[j]!;
+        if (now < r.from) {
+          if (r.from < out.until) out.until = r.from;
+        } else if (now >= r.until) {
+          if (r.until > out.since) out.since = r.until;
+        } else {
+          if (r.from > out.since) out.since = r.from;
+          if (r.until < out.until) out.until = r.until;
+          if (r.eft === 'deny') deny = true;
+          else allow = true;
+        }
+      }
+    }
+    return allow && !deny;
+  }
+
+  /** Like decide(), but also says which rule decided and through which roles. Not for hot paths. */
+  match(subject: string, obj: string, act: string, now: number): Match {
+    const v: Validity = { since: 0, until: 0 };
+    const allow = this.decide(subject, obj, act, now, v);
+    const result: Match = { allow, since: v.since, until: v.until, decisive: undefined, path: [] };
+    const bySub = this.byObj.get(obj)?.get(act);
+    if (!bySub) return result;
+    for (const s of this.closure(subject)) {
+      for (const r of bySub.get(s) ?? []) {
+        if (now < r.from || now >= r.until) continue;
+        const decides = allow
+          ? r.eft === 'allow' && (result.decisive === undefined || r.until > result.decisive.until)
+          : r.eft === 'deny' && result.decisive === undefined;
+        if (decides) {
+          result.decisive = r;
+          result.path = this.pathTo(subject, s);
+        }
+      }
+    }
+    return result;
+  }
+
+  /** All rules and links, in index order. */
+  toPolicy(): Policy {
+    const rules: PolicyRule[] = [];
+    for (const byAct of this.byObj.values())
+      for (const bySub of byAct.values()) for (const list of bySub.values()) rules.push(...list);
+    const links: RoleLink[] = [];
+    for (const [member, roles] of this.roles) for (const role of roles) links.push({ member, role });
+    return { rules, links };
+  }
+
+  /** Direct roles of a subject. */
+  rolesOf(subject: string): readonly string[] {
+    return this.roles.get(subject) ?? [];
+  }
+
+  private pathTo(from: string, to: string): string[] {
+    if (from === to) return [from];
+    const prev = new Map<string, string>();
+    let frontier = [from];
+    const seen = new Set([from]);
+    for (let depth = 0; depth < MAX_ROLE_DEPTH && frontier.length > 0; depth++) {
+      const next: string[] = [];
+      for (const s of frontier) {
+        for (const r of this.roles.get(s) ?? []) {
+          if (seen.has(r)) continue;
+          seen.add(r);
+          prev.set(r, s);
+          if (r === to) {
+            const path = [r];
+            let cur = r;
+            while (cur !== from) {
+              cur = prev.get(cur)!;
+              path.unshift(cur);
+            }
+            return path;
+          }
+          next.push(r);
+        }
+      }
+      frontier = next;
+    }
+    return [from, to];
+  }
+
+  private forgetClosures(member: string): void {
+    for (const s of this.reachersOf(member)) this.closures.delete(s);
+  }
+}
+
+function sameRule(a: PolicyRule, b: PolicyRule): boolean {
+  return a.sub === b.sub && a.obj === b.obj && a.act === b.act && a.eft === b.eft && a.from === b.from && a.until === b.until;
+}

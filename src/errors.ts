@@ -1,0 +1,97 @@
+/** Where in a source file a problem is: 1-based line and column. */
+export interface SourcePosition {
+  file: string;
+  line: number;
+  column: number;
+}
+
+export type ErrorCode =
+  | 'MAPPING_INVALID'
+  | 'CONFIG_INVALID'
+  | 'POLICY_INVALID'
+  | 'SNAPSHOT_INVALID'
+  | 'UNMATCHED_VENDOR_VALUE'
+  | 'IDENTITIES_INVALID';
+
+/** Base of every error this library throws on purpose. `code` is stable; `message` is for people. */
+export class RbacError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** One problem in a mapping file, with its position. */
+export interface MappingProblem extends SourcePosition {
+  message: string;
+}
+
+/**
+ * A mapping file (or several) could not be loaded. `problems` lists every problem found, each with
+ * file:line:column; `message` prints them one per line.
+ */
+export class MappingError extends RbacError {
+  readonly problems: readonly MappingProblem[];
+  constructor(problems: readonly MappingProblem[], options?: { cause?: unknown }) {
+    super('MAPPING_INVALID', problems.map(formatProblem).join('\n'), options);
+    this.problems = problems;
+  }
+  get file(): string | undefined {
+    return this.problems[0]?.file;
+  }
+  get line(): number | undefined {
+    return this.problems[0]?.line;
+  }
+  get column(): number | undefined {
+    return this.problems[0]?.column;
+  }
+}
+
+/** A configuration value is wrong; `key` names the option or config key. */
+export class ConfigError extends RbacError {
+  readonly key: string;
+  constructor(key: string, message: string, options?: { cause?: unknown }) {
+    super('CONFIG_INVALID', `${key}: ${message}`, options);
+    this.key = key;
+  }
+}
+
+/** A compiled policy file is unreadable or inconsistent. */
+export class PolicyError extends RbacError {
+  readonly file: string | undefined;
+  readonly line: number | undefined;
+  constructor(message: string, where?: { file?: string; line?: number }, options?: { cause?: unknown }) {
+    const at = where?.file ? `${where.file}${where.line ? `:${where.line}` : ''}: ` : '';
+    super('POLICY_INVALID', at + message, options);
+    this.file = where?.file;
+    this.line = where?.line;
+  }
+}
+
+/** A snapshot body is not what the vendor documents (wrong types, missing fields, not JSON). */
+export class SnapshotError extends RbacError {
+  readonly file: string;
+  constructor(file: string, message: string, options?: { cause?: unknown }) {
+    super('SNAPSHOT_INVALID', `${file}: ${message}`, options);
+    this.file = file;
+  }
+}
+
+/** A vendor value matched no mapping rule and the mapping says `unmatched: error`. */
+export class UnmatchedValueError extends RbacError {
+  constructor(message: string) {
+    super('UNMATCHED_VENDOR_VALUE', message);
+  }
+}
+
+export function formatProblem(p: MappingProblem): string {
+  return `${p.file}:${p.line}:${p.column}: ${p.message}`;
+}
+
+export const isRbacError = (e: unknown): e is RbacError => e instanceof RbacError;
+export const isMappingError = (e: unknown): e is MappingError => e instanceof MappingError;
+export const isConfigError = (e: unknown): e is ConfigError => e instanceof ConfigError;
+export const isPolicyError = (e: unknown): e is PolicyError => e instanceof PolicyError;
+export const isSnapshotError = (e: unknown): e is SnapshotError => e instanceof SnapshotError;

@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { PolicyError } from '../errors.js';
+import type { Provenance } from '../grants.js';
+import { formatPolicyCsv, parsePolicyCsv } from './csv.js';
+import { MODEL_TEXT } from './model.js';
+import { formatBound } from './time.js';
+import { type Policy, type PolicyRule, type RoleLink, linkKey, ruleKey } from './types.js';
+
+/** File names inside a policies folder. */
+export const POLICY_FILE = 'policy.csv';
+export const PROVENANCE_FILE = 'provenance.jsonl';
+export const MODEL_FILE = 'model.conf';
+
+/** Provenance per rule and link, keyed by ruleKey()/linkKey(). */
+export type ProvenanceIndex = ReadonlyMap<string, readonly Provenance[]>;
+
+/**
+ * Writes `data` to `path` so that readers see either the old file or the new one, never a part:
+ * a temporary file in the same folder is written, flushed to disk, then renamed over the target.
+ */
+export async function writeFileAtomic(path: string, data: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const fh = await open(tmp, 'w', 0o644);
+  try {
+    await fh.writeFile(data, 'utf8');
+    await fh.sync();
+  } catch (err) {
+    await fh.close();
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+  await fh.close();
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+/** Reads `policy.csv` from a policies folder. */
+export async function readPolicy(dir: string): Promise<Policy> {
+  const file = join(dir, POLICY_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new PolicyError(`cannot read the compiled policy (run "rbac-normalizer compile" first)`, { file }, { cause: err });
+  }
+  return parsePolicyCsv(text, file);
+}
+
+/** Reads `provenance.jsonl` if present; an absent file gives an empty index. */
+export async function readProvenance(dir: string): Promise<ProvenanceIndex> {
+  const file = join(dir, PROVENANCE_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return new Map();
+  }
+  const out = new Map<string, Provenance[]>();
+  let line = 0;
+  for (const row of text.split('\n')) {
+    line++;
+    if (row.trim() === '') continue;
+    let rec: { k?: unknown; from?: unknown };
+    try {
+      rec = JSON.parse(row);
+    } catch (err) {
+      throw new PolicyError('provenance line is not JSON', { file, line }, { cause: err });
+    }
+    if (typeof rec.k !== 'string' || !Array.isArray(rec.from)) {
+      throw new PolicyError('provenance line needs "k" (string) and "from" (array)', { file, line });
+    }
+    out.set(rec.k, rec.from as Provenance[]);
+  }
+  return out;
+}
+
+/**
+ * Writes a compiled policy (and its provenance) into a folder: provenance first, then the policy,
+ * each atomically, and `model.conf` when the folder has none. A crash leaves the previous policy.
+ */
+export async function writePolicy(dir: string, policy: Policy, provenance?: ProvenanceIndex): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const model = join(dir, MODEL_FILE);
+  const existing = await readFile(model, 'utf8').catch(() => undefined);
+  if (existing === undefined) await writeFileAtomic(model, MODEL_TEXT);
+  if (provenance) {
+    const lines: string[] = [];
+    for (const [k, from] of provenance) lines.push(JSON.stringify({ k, from }));
+    await writeFileAtomic(join(dir, PROVENANCE_FILE), lines.length ? `${lines.join('\n')}\n` : '');
+  }
+  await writeFileAtomic(join(dir, POLICY_FILE), formatPolicyCsv(policy));
+}
+
+/** A rule as Casbin sees it: `[sub, obj, act, eft, from, until]`. */
+export function ruleToCasbin(r: PolicyRule): string[] {
+  return [r.sub, r.obj, r.act, r.eft, formatBound(r.from), formatBound(r.until)];
+}
+
+export function linkToCasbin(l: RoleLink): string[] {
+  return [l.member, l.role];
+}
+
+export { linkKey, ruleKey };
