@@ -7,12 +7,17 @@ import { manualClock } from '../src/clock.js';
 
 const at = '2026-11-22T12:00:00.000Z';
 const clock = manualClock(at);
-const authz = await createAuthorizer({ config: 'rbac.config.yaml', policies: { rules: [], links: [] }, clock });
+const authz = await createAuthorizer({
+  config: 'rbac.config.yaml',
+  policies: { rules: [], links: [] },
+  clock,
+});
 const result = await authz.compileSnapshot('examples/snapshot', { write: true });
 console.log(
   `Compiled ${result.counts.vendorGrants} vendor grants (${result.counts.users} accounts) into ${result.counts.rules} rules and ${result.counts.links} role links; wrote policies/.`,
 );
-for (const u of result.unmatched) console.log(`  unmapped: ${u.vendor} ${u.kind} ${u.raw} (held by ${u.holder})`);
+for (const u of result.unmatched)
+  console.log(`  unmapped: ${u.vendor} ${u.kind} ${u.raw} (held by ${u.holder})`);
 console.log(`\nDecisions as of ${at}:\n`);
 const questions: [string, string, string][] = [
   ['alice', 'zoom:recording', 'edit'], // Zoom Admin role
@@ -23,4 +28,5 @@ const questions: [string, string, string][] = [
   ['bob', 'tuya:permission:232371810', 'use'], // temporary grant (seconds), valid in November
   ['bob', 'tuya:permission:232371811', 'use'], // temporary grant (milliseconds), ended in October
 ];
-for (const [user, resource, action] of questions) console.log(formatDecision(authz.explain(user, resource, action)));
+for (const [user, resource, action] of questions)
+  console.log(formatDecision(authz.explain(user, resource, action)));

@@ -1,7 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { type CompileResult, compileVendorData } from './compile.js';
 import { loadConfig } from './config.js';
-import { type Authorizer, type AuthorizerOptions, type ChangeResult, createAuthorizer as createEngine } from './engine/authorizer.js';
+import {
+  type Authorizer,
+  type AuthorizerOptions,
+  type ChangeResult,
+  createAuthorizer as createEngine,
+} from './engine/authorizer.js';
 import { type Identities, loadIdentities } from './identities.js';
 import { loadMappings, type MappingSet } from './mapping/load.js';
 import { diffPolicies } from './policy/diff.js';
@@ -30,7 +35,10 @@ export interface FullAuthorizer extends Authorizer {
    * live policy incrementally (only affected subjects' cached decisions are dropped). With
    * `write: true` the result is also written to the policies folder (atomically).
    */
-  compileSnapshot(dir: string, options?: { write?: boolean }): Promise<CompileResult & { readonly change: ChangeResult }>;
+  compileSnapshot(
+    dir: string,
+    options?: { write?: boolean },
+  ): Promise<CompileResult & { readonly change: ChangeResult }>;
 }
 
 /**
@@ -47,7 +55,8 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
   const mappingsPath = options.mappings ?? config.mappings;
   const identitiesPath = options.identities ?? config.identities;
   const policiesDir = typeof options.policies === 'string' ? options.policies : config.policies;
-  const explicit = options.config !== undefined || options.mappings !== undefined || config.file !== undefined;
+  const explicit =
+    options.config !== undefined || options.mappings !== undefined || config.file !== undefined;
   const [mappings, identities] = await Promise.all([
     explicit || (await stat(mappingsPath).catch(() => undefined)) ? loadMappings(mappingsPath) : new Map(),
     loadIdentities(identitiesPath, { optional: options.identities === undefined }),
@@ -59,7 +68,10 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
     async compileSnapshot(dir: string, opts: { write?: boolean } = {}) {
       const result = compileVendorData(await readSnapshot(dir), mappings, identities);
       if (opts.write) await writePolicy(policiesDir, result.policy, result.provenance);
-      const change = engine.applyChanges({ ...diffPolicies(engine.getPolicy(), result.policy), provenance: result.provenance });
+      const change = engine.applyChanges({
+        ...diffPolicies(engine.getPolicy(), result.policy),
+        provenance: result.provenance,
+      });
       return { ...result, change };
     },
   });

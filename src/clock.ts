@@ -6,7 +6,9 @@ export interface Clock {
 export const systemClock: Clock = { now: () => Date.now() };
 
 /** A clock that only moves when told to; for tests and offline suites. */
-export function manualClock(start: number | string | Date): Clock & { set(t: number | string | Date): void; advance(ms: number): void } {
+export function manualClock(
+  start: number | string | Date,
+): Clock & { set(t: number | string | Date): void; advance(ms: number): void } {
   let t = toMillis(start);
   return {
     now: () => t,

@@ -1,7 +1,12 @@
 import type { Provenance, Vendor } from './grants.js';
 import { createSubjectResolver, grantSubject, type Identities, roleSubject } from './identities.js';
 import type { MappingSet } from './mapping/load.js';
-import { type SkippedGrant, type TranslateResult, translate, type UnmatchedValue } from './mapping/translate.js';
+import {
+  type SkippedGrant,
+  type TranslateResult,
+  translate,
+  type UnmatchedValue,
+} from './mapping/translate.js';
 import { compilePolicy, type LinkInput } from './policy/compile.js';
 import type { ProvenanceIndex } from './policy/store.js';
 import type { Policy } from './policy/types.js';
@@ -14,7 +19,12 @@ export interface CompileResult {
   readonly skipped: readonly SkippedGrant[];
   readonly notices: readonly string[];
   readonly ruleHits: TranslateResult['ruleHits'];
-  readonly counts: { readonly users: number; readonly vendorGrants: number; readonly rules: number; readonly links: number };
+  readonly counts: {
+    readonly users: number;
+    readonly vendorGrants: number;
+    readonly rules: number;
+    readonly links: number;
+  };
 }
 
 /**
@@ -22,12 +32,26 @@ export interface CompileResult {
  *
  * @throws UnmatchedValueError when a mapping says `unmatched: error` and a value matched nothing.
  */
-export function compileVendorData(data: VendorData, mappings: MappingSet, identities: Identities): CompileResult {
+export function compileVendorData(
+  data: VendorData,
+  mappings: MappingSet,
+  identities: Identities,
+): CompileResult {
   const resolve = createSubjectResolver(identities);
   const t = translate(data.grants, mappings, (g) => grantSubject(resolve, g));
   const links: LinkInput[] = data.links.map((l) => {
-    const provenance: Provenance = { vendor: l.vendor as Vendor, kind: 'role-member', holder: l.user.vendorUserId, raw: l.raw, source: l.source };
-    return { member: resolve(l.vendor, l.user.vendorUserId, l.user.email), role: roleSubject(l.vendor, l.roleId), provenance };
+    const provenance: Provenance = {
+      vendor: l.vendor as Vendor,
+      kind: 'role-member',
+      holder: l.user.vendorUserId,
+      raw: l.raw,
+      source: l.source,
+    };
+    return {
+      member: resolve(l.vendor, l.user.vendorUserId, l.user.email),
+      role: roleSubject(l.vendor, l.roleId),
+      provenance,
+    };
   });
   const { policy, provenance } = compilePolicy(t.grants, links);
   return {
@@ -37,6 +61,11 @@ export function compileVendorData(data: VendorData, mappings: MappingSet, identi
     skipped: t.skipped,
     notices: data.notices,
     ruleHits: t.ruleHits,
-    counts: { users: data.users.length, vendorGrants: data.grants.length, rules: policy.rules.length, links: policy.links.length },
+    counts: {
+      users: data.users.length,
+      vendorGrants: data.grants.length,
+      rules: policy.rules.length,
+      links: policy.links.length,
+    },
   };
 }

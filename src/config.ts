@@ -29,7 +29,10 @@ const KEYS = ['policies', 'mappings', 'identities', 'snapshot', 'vendors'] as co
  *
  * @throws ConfigError naming the key.
  */
-export async function loadConfig(file?: string, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Config> {
+export async function loadConfig(
+  file?: string,
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Config> {
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
   const path = resolve(cwd, file ?? DEFAULT_CONFIG_FILE);
@@ -37,7 +40,11 @@ export async function loadConfig(file?: string, options: { cwd?: string; env?: N
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    if (file !== undefined) throw new ConfigError('--config', `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    if (file !== undefined)
+      throw new ConfigError(
+        '--config',
+        `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
   }
   const base = text === undefined ? cwd : dirname(path);
   const values: Record<string, unknown> = {};
@@ -49,12 +56,16 @@ export async function loadConfig(file?: string, options: { cwd?: string; env?: N
       const p = lc.linePos(e.pos[0]);
       throw new ConfigError(`${path}:${p.line}:${p.col}`, e.message.split('\n')[0]!);
     }
-    if (doc.contents !== null && !isMap(doc.contents)) throw new ConfigError(path, 'must be a mapping of keys to values');
+    if (doc.contents !== null && !isMap(doc.contents))
+      throw new ConfigError(path, 'must be a mapping of keys to values');
     for (const pair of isMap(doc.contents) ? doc.contents.items : []) {
       const key = isScalar(pair.key) ? String(pair.key.value) : '';
       const p = lc.linePos(isScalar(pair.key) ? (pair.key.range?.[0] ?? 0) : 0);
       if (!(KEYS as readonly string[]).includes(key)) {
-        throw new ConfigError(`${path}:${p.line}:${p.col}`, `unknown key "${key}"; allowed: ${KEYS.join(', ')}`);
+        throw new ConfigError(
+          `${path}:${p.line}:${p.col}`,
+          `unknown key "${key}"; allowed: ${KEYS.join(', ')}`,
+        );
       }
     }
     Object.assign(values, interpolate(doc.toJS({ maxAliasCount: 20 }) ?? {}, env, 'config'));
@@ -62,12 +73,14 @@ export async function loadConfig(file?: string, options: { cwd?: string; env?: N
   const str = (key: string, dflt: string | undefined): string | undefined => {
     const v = values[key];
     if (v === undefined || v === null) return dflt;
-    if (typeof v !== 'string' || v === '') throw new ConfigError(key, `must be a path string, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'string' || v === '')
+      throw new ConfigError(key, `must be a path string, got ${JSON.stringify(v)}`);
     return v;
   };
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const vendors = values['vendors'] ?? {};
-  if (typeof vendors !== 'object' || vendors === null || Array.isArray(vendors)) throw new ConfigError('vendors', 'must be a mapping');
+  if (typeof vendors !== 'object' || vendors === null || Array.isArray(vendors))
+    throw new ConfigError('vendors', 'must be a mapping');
   const snapshot = str('snapshot', undefined);
   return {
     file: text === undefined ? undefined : path,
@@ -90,7 +103,8 @@ function interpolate(v: unknown, env: NodeJS.ProcessEnv, key: string): unknown {
   if (Array.isArray(v)) return v.map((x, i) => interpolate(x, env, `${key}[${i}]`));
   if (v && typeof v === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = interpolate(x, env, key === 'config' ? k : `${key}.${k}`);
+    for (const [k, x] of Object.entries(v))
+      out[k] = interpolate(x, env, key === 'config' ? k : `${key}.${k}`);
     return out;
   }
   return v;

@@ -17,7 +17,10 @@ export class IdentitiesError extends RbacError {
  *
  * @throws IdentitiesError with file:line:column for malformed entries or an account claimed twice.
  */
-export async function loadIdentities(file: string, options: { optional?: boolean } = {}): Promise<Identities> {
+export async function loadIdentities(
+  file: string,
+  options: { optional?: boolean } = {},
+): Promise<Identities> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -35,18 +38,22 @@ export function parseIdentities(text: string, file: string): Identities {
     const p = lc.linePos(offset ?? 0);
     return `${file}:${p.line}:${p.col}`;
   };
-  if (doc.errors.length) throw new IdentitiesError(`${at(doc.errors[0]!.pos[0])}: ${doc.errors[0]!.message.split('\n')[0]}`);
+  if (doc.errors.length)
+    throw new IdentitiesError(`${at(doc.errors[0]!.pos[0])}: ${doc.errors[0]!.message.split('\n')[0]}`);
   const out = new Map<string, Partial<Record<Vendor, string>>>();
   const claimed = new Map<string, string>();
   if (doc.contents === null) return out;
-  if (!isMap(doc.contents)) throw new IdentitiesError(`${at(0)}: expected a mapping of person id → { zoom, vonage, tuya }`);
+  if (!isMap(doc.contents))
+    throw new IdentitiesError(`${at(0)}: expected a mapping of person id → { zoom, vonage, tuya }`);
   for (const pair of doc.contents.items) {
     const key = isScalar(pair.key) ? pair.key.value : undefined;
     const pos = at(isScalar(pair.key) ? pair.key.range?.[0] : 0);
-    if (typeof key !== 'string' && typeof key !== 'number') throw new IdentitiesError(`${pos}: a person id must be a string`);
+    if (typeof key !== 'string' && typeof key !== 'number')
+      throw new IdentitiesError(`${pos}: a person id must be a string`);
     const id = String(key);
     if (id === '' || id === '__proto__') throw new IdentitiesError(`${pos}: "${id}" cannot be a person id`);
-    if (!isMap(pair.value)) throw new IdentitiesError(`${pos}: ${id} must map to { zoom: ..., vonage: ..., tuya: ... }`);
+    if (!isMap(pair.value))
+      throw new IdentitiesError(`${pos}: ${id} must map to { zoom: ..., vonage: ..., tuya: ... }`);
     const accounts: Partial<Record<Vendor, string>> = {};
     for (const p of pair.value.items) {
       const vendor = isScalar(p.key) ? String(p.key.value) : '';
@@ -60,7 +67,8 @@ export function parseIdentities(text: string, file: string): Identities {
       }
       const account = `${vendor}:${String(value).toLowerCase()}`;
       const prev = claimed.get(account);
-      if (prev !== undefined) throw new IdentitiesError(`${vpos}: ${vendor} account ${String(value)} is already linked to ${prev}`);
+      if (prev !== undefined)
+        throw new IdentitiesError(`${vpos}: ${vendor} account ${String(value)} is already linked to ${prev}`);
       claimed.set(account, id);
       accounts[vendor as Vendor] = String(value);
     }
@@ -73,7 +81,9 @@ export function parseIdentities(text: string, file: string): Identities {
  * The subject of a vendor user: the person the identities file links the account to; else the
  * vendor's email, lowercased; else `<vendor>:<vendorUserId>`.
  */
-export function createSubjectResolver(identities: Identities): (vendor: Vendor, vendorUserId: string, email?: string) => string {
+export function createSubjectResolver(
+  identities: Identities,
+): (vendor: Vendor, vendorUserId: string, email?: string) => string {
   const byAccount = new Map<string, string>();
   for (const [person, accounts] of identities) {
     for (const v of VENDORS) {
@@ -92,5 +102,7 @@ export const roleSubject = (vendor: Vendor, roleId: string): string => `role:${v
 
 /** Subject of any vendor grant holder. */
 export function grantSubject(resolve: ReturnType<typeof createSubjectResolver>, g: VendorGrant): string {
-  return g.holder.type === 'role' ? roleSubject(g.vendor, g.holder.roleId) : resolve(g.vendor, g.holder.vendorUserId, g.holder.email);
+  return g.holder.type === 'role'
+    ? roleSubject(g.vendor, g.holder.roleId)
+    : resolve(g.vendor, g.holder.vendorUserId, g.holder.email);
 }

@@ -12,7 +12,8 @@ export function formatDecision(d: Decision): string {
     lines.push(`  rule:  p, ${r.sub}, ${r.obj}, ${r.act}, ${r.eft}${window}`);
     if (d.via && d.via.length > 1) lines.push(`  via:   ${d.via.join(' → ')}`);
     for (const l of d.links ?? []) {
-      for (const p of l.from) lines.push(`  role:  ${l.member} → ${l.role}  from ${p.vendor} ${p.source ?? ''}`.trimEnd());
+      for (const p of l.from)
+        lines.push(`  role:  ${l.member} → ${l.role}  from ${p.vendor} ${p.source ?? ''}`.trimEnd());
     }
     for (const g of d.grants ?? []) {
       const mapping = g.mapping ? `  mapped by ${g.mapping.file}:${g.mapping.line}` : '';
@@ -20,6 +21,8 @@ export function formatDecision(d: Decision): string {
       if (g.source) lines.push(`         from ${g.source}`);
     }
   }
-  lines.push(`  holds: ${d.validFrom ? `from ${d.validFrom} ` : ''}${d.validUntil ? `until ${d.validUntil}` : 'until the policy changes'}`);
+  lines.push(
+    `  holds: ${d.validFrom ? `from ${d.validFrom} ` : ''}${d.validUntil ? `until ${d.validUntil}` : 'until the policy changes'}`,
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -26,11 +26,16 @@ export const EXIT = { ok: 0, deny: 1, failure: 1, usage: 2 } as const;
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   let code: number = EXIT.ok;
   const program = new Command('rbac-normalizer')
-    .description('Normalize Zoom, Vonage Contact Center and Tuya permissions into one Casbin policy and answer checks from it.')
+    .description(
+      'Normalize Zoom, Vonage Contact Center and Tuya permissions into one Casbin policy and answer checks from it.',
+    )
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError('(run with --help for usage)');
-  const configOption = () => new Option('-c, --config <file>', 'config file naming policies, mappings and identities').default('rbac.config.yaml');
+  const configOption = () =>
+    new Option('-c, --config <file>', 'config file naming policies, mappings and identities').default(
+      'rbac.config.yaml',
+    );
 
   program
     .command('compile')
@@ -41,18 +46,28 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .action(async (opts: { config: string; snapshot?: string; json?: boolean }) => {
       const config = await loadConfig(opts.config === 'rbac.config.yaml' ? undefined : opts.config);
       const snapshot = opts.snapshot ?? config.snapshot;
-      if (!snapshot) throw new ConfigError('--snapshot', 'give --snapshot DIR or set "snapshot:" in the config');
-      const [mappings, identities] = await Promise.all([loadMappings(config.mappings), loadIdentities(config.identities, { optional: true })]);
+      if (!snapshot)
+        throw new ConfigError('--snapshot', 'give --snapshot DIR or set "snapshot:" in the config');
+      const [mappings, identities] = await Promise.all([
+        loadMappings(config.mappings),
+        loadIdentities(config.identities, { optional: true }),
+      ]);
       const result = compileVendorData(await readSnapshot(snapshot), mappings, identities);
       await writePolicy(config.policies, result.policy, result.provenance);
       if (opts.json) {
-        io.out(`${JSON.stringify({ policies: config.policies, ...result.counts, unmatched: result.unmatched, skipped: result.skipped, notices: result.notices }, null, 2)}\n`);
+        io.out(
+          `${JSON.stringify({ policies: config.policies, ...result.counts, unmatched: result.unmatched, skipped: result.skipped, notices: result.notices }, null, 2)}\n`,
+        );
         return;
       }
-      io.out(`compiled ${result.counts.vendorGrants} vendor grants of ${result.counts.users} accounts into ${result.counts.rules} rules and ${result.counts.links} role links → ${config.policies}\n`);
+      io.out(
+        `compiled ${result.counts.vendorGrants} vendor grants of ${result.counts.users} accounts into ${result.counts.rules} rules and ${result.counts.links} role links → ${config.policies}\n`,
+      );
       for (const n of result.notices) io.err(`notice: ${n}\n`);
-      for (const u of result.unmatched) io.err(`warning: no mapping rule for ${u.vendor} ${u.kind} ${u.raw} (held by ${u.holder})\n`);
-      for (const s of result.skipped) io.err(`warning: skipped ${s.vendor} ${s.raw} (held by ${s.holder}, rule ${s.rule}): ${s.reason}\n`);
+      for (const u of result.unmatched)
+        io.err(`warning: no mapping rule for ${u.vendor} ${u.kind} ${u.raw} (held by ${u.holder})\n`);
+      for (const s of result.skipped)
+        io.err(`warning: skipped ${s.vendor} ${s.raw} (held by ${s.holder}, rule ${s.rule}): ${s.reason}\n`);
     });
 
   const decisionCommand = (name: 'check' | 'explain', description: string) =>
@@ -65,27 +80,41 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       .addOption(configOption())
       .option('--at <time>', 'decide at this ISO-8601 time instead of now')
       .option('--json', 'print the decision as JSON')
-      .action(async (user: string, resource: string, action: string, opts: { config: string; at?: string; json?: boolean }) => {
-        const config = await loadConfig(opts.config === 'rbac.config.yaml' ? undefined : opts.config);
-        let at: number | undefined;
-        if (opts.at !== undefined) {
-          at = Date.parse(opts.at);
-          if (!Number.isFinite(at)) throw new ConfigError('--at', `not an ISO-8601 time: ${JSON.stringify(opts.at)}`);
-        }
-        const authz = await createAuthorizer({
-          policies: config.policies,
-          cache: false,
-          ...(at !== undefined ? { clock: manualClock(at) } : {}),
-        });
-        const d: Decision = authz.explain(user, resource, action);
-        if (opts.json) io.out(`${JSON.stringify(d, null, 2)}\n`);
-        else if (name === 'check') io.out(`${d.allowed ? 'allow' : 'deny'}\n`);
-        else io.out(formatDecision(d));
-        code = d.allowed ? EXIT.ok : EXIT.deny;
-      });
+      .action(
+        async (
+          user: string,
+          resource: string,
+          action: string,
+          opts: { config: string; at?: string; json?: boolean },
+        ) => {
+          const config = await loadConfig(opts.config === 'rbac.config.yaml' ? undefined : opts.config);
+          let at: number | undefined;
+          if (opts.at !== undefined) {
+            at = Date.parse(opts.at);
+            if (!Number.isFinite(at))
+              throw new ConfigError('--at', `not an ISO-8601 time: ${JSON.stringify(opts.at)}`);
+          }
+          const authz = await createAuthorizer({
+            policies: config.policies,
+            cache: false,
+            ...(at !== undefined ? { clock: manualClock(at) } : {}),
+          });
+          const d: Decision = authz.explain(user, resource, action);
+          if (opts.json) io.out(`${JSON.stringify(d, null, 2)}\n`);
+          else if (name === 'check') io.out(`${d.allowed ? 'allow' : 'deny'}\n`);
+          else io.out(formatDecision(d));
+          code = d.allowed ? EXIT.ok : EXIT.deny;
+        },
+      );
 
-  decisionCommand('check', 'print allow or deny (exit 0 for allow, 1 for deny, 2 for usage or configuration errors)');
-  decisionCommand('explain', 'print the decision with the rule, role path, vendor value and mapping line behind it');
+  decisionCommand(
+    'check',
+    'print allow or deny (exit 0 for allow, 1 for deny, 2 for usage or configuration errors)',
+  );
+  decisionCommand(
+    'explain',
+    'print the decision with the rule, role path, vendor value and mapping line behind it',
+  );
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -96,7 +125,11 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     return code;
   } catch (err) {
     if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? EXIT.ok : EXIT.usage;
+      return err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+        ? EXIT.ok
+        : EXIT.usage;
     }
     if (err instanceof ConfigError || err instanceof MappingError || err instanceof IdentitiesError) {
       io.err(`error: ${err.message}\n`);

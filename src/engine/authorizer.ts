@@ -1,9 +1,9 @@
 import { type Clock, systemClock } from '../clock.js';
 import { ConfigError } from '../errors.js';
 import type { Provenance } from '../grants.js';
-import { readPolicy, readProvenance, type ProvenanceIndex } from '../policy/store.js';
+import { type ProvenanceIndex, readPolicy, readProvenance } from '../policy/store.js';
 import { formatBound } from '../policy/time.js';
-import { type Policy, type PolicyRule, type RoleLink, linkKey, ruleKey } from '../policy/types.js';
+import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from '../policy/types.js';
 import { DecisionCache } from './decision-cache.js';
 import { PolicyIndex, type Validity } from './policy-index.js';
 
@@ -20,13 +20,24 @@ export interface Decision {
   /** The decision time, ISO-8601. */
   readonly at: string;
   /** The Casbin rule that decided (`p, sub, obj, act, eft, from, until`), if any rule did. */
-  readonly rule?: { readonly sub: string; readonly obj: string; readonly act: string; readonly eft: string; readonly from: string; readonly until: string };
+  readonly rule?: {
+    readonly sub: string;
+    readonly obj: string;
+    readonly act: string;
+    readonly eft: string;
+    readonly from: string;
+    readonly until: string;
+  };
   /** How the subject reaches the rule's subject: [subject, role, ..., rule subject]. */
   readonly via?: readonly string[];
   /** The normalized grants and vendor values behind the rule (vendor, holder, raw value, mapping file:line). */
   readonly grants?: readonly Provenance[];
   /** The role links on the path, with their vendor provenance. */
-  readonly links?: readonly { readonly member: string; readonly role: string; readonly from: readonly Provenance[] }[];
+  readonly links?: readonly {
+    readonly member: string;
+    readonly role: string;
+    readonly from: readonly Provenance[];
+  }[];
   /** The decision holds from this time (ISO) until `validUntil`; null = open. */
   readonly validFrom: string | null;
   readonly validUntil: string | null;
@@ -75,7 +86,12 @@ export interface Authorizer {
   /** True when `user` may perform `action` on `resource` now. Never throws: any failure is a deny. */
   enforce(user: string, resource: string, action: string): boolean;
   /** The decision with its reasons, at `at` (default now). Never throws: a failure is a deny with `error`. */
-  explain(user: string, resource: string, action: string, options?: { at?: Date | string | number }): Decision;
+  explain(
+    user: string,
+    resource: string,
+    action: string,
+    options?: { at?: Date | string | number },
+  ): Decision;
   /** Replaces the whole policy (clears the cache). A folder path reloads its policy.csv and provenance. */
   loadPolicy(policies: string | Policy, provenance?: ProvenanceIndex): Promise<void>;
   /** Applies incremental changes, dropping only the affected subjects' cached decisions. */
@@ -85,7 +101,13 @@ export interface Authorizer {
   /** The roles a subject holds directly (g links). */
   rolesOf(user: string): readonly string[];
   /** Cache counters. */
-  stats(): { readonly rules: number; readonly links: number; readonly cached: number; readonly hits: number; readonly misses: number };
+  stats(): {
+    readonly rules: number;
+    readonly links: number;
+    readonly cached: number;
+    readonly hits: number;
+    readonly misses: number;
+  };
   readonly clock: Clock;
 }
 
@@ -102,14 +124,17 @@ const DEFAULT_TTL = 300_000;
  */
 export async function createAuthorizer(options: AuthorizerOptions = {}): Promise<Authorizer> {
   const clock = options.clock ?? systemClock;
-  if (typeof clock?.now !== 'function') throw new ConfigError('clock', 'must be an object with a now() method returning epoch ms');
+  if (typeof clock?.now !== 'function')
+    throw new ConfigError('clock', 'must be an object with a now() method returning epoch ms');
   const cacheOpts = options.cache ?? {};
   let cache: DecisionCache | undefined;
   if (cacheOpts !== false) {
     const max = cacheOpts.max ?? DEFAULT_MAX;
     const ttl = cacheOpts.ttl ?? DEFAULT_TTL;
-    if (!Number.isInteger(max) || max < 1) throw new ConfigError('cache.max', `must be a positive integer, got ${String(max)}`);
-    if (!Number.isFinite(ttl) || ttl < 0) throw new ConfigError('cache.ttl', `must be a number of ms >= 0, got ${String(ttl)}`);
+    if (!Number.isInteger(max) || max < 1)
+      throw new ConfigError('cache.max', `must be a positive integer, got ${String(max)}`);
+    if (!Number.isFinite(ttl) || ttl < 0)
+      throw new ConfigError('cache.ttl', `must be a number of ms >= 0, got ${String(ttl)}`);
     cache = new DecisionCache({ max, ttl });
   }
   if (options.onError !== undefined && typeof options.onError !== 'function') {
@@ -136,7 +161,8 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
     clock,
     enforce(user, resource, action) {
       try {
-        if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string') return false;
+        if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
+          return false;
         const now = clock.now();
         if (!Number.isFinite(now)) return false;
         return decide(user, resource, action, now);
@@ -150,7 +176,12 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
       let at = Number.NaN;
       try {
         at = opts?.at === undefined ? clock.now() : toMillis(opts.at);
-        if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string' || !Number.isFinite(at)) {
+        if (
+          typeof user !== 'string' ||
+          typeof resource !== 'string' ||
+          typeof action !== 'string' ||
+          !Number.isFinite(at)
+        ) {
           return {
             allowed: false,
             reason: 'invalid-request',
@@ -183,7 +214,14 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
         return {
           ...base,
           reason: m.allow ? 'allowed' : 'denied-by-rule',
-          rule: { sub: r.sub, obj: r.obj, act: r.act, eft: r.eft, from: formatBound(r.from), until: formatBound(r.until) },
+          rule: {
+            sub: r.sub,
+            obj: r.obj,
+            act: r.act,
+            eft: r.eft,
+            from: formatBound(r.from),
+            until: formatBound(r.until),
+          },
           via: m.path,
           grants: provenance.get(ruleKey(r)) ?? [],
           links,

@@ -57,7 +57,15 @@ export class DecisionCache {
     return undefined;
   }
 
-  set(sub: string, obj: string, act: string, allow: boolean, since: number, until: number, now: number): void {
+  set(
+    sub: string,
+    obj: string,
+    act: string,
+    allow: boolean,
+    since: number,
+    until: number,
+    now: number,
+  ): void {
     const end = this.ttl > 0 ? Math.min(until, now + this.ttl) : until;
     if (end <= now) return;
     let t = this.lru.peek(sub);

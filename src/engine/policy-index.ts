@@ -263,5 +263,12 @@ export class PolicyIndex {
 }
 
 function sameRule(a: PolicyRule, b: PolicyRule): boolean {
-  return a.sub === b.sub && a.obj === b.obj && a.act === b.act && a.eft === b.eft && a.from === b.from && a.until === b.until;
+  return (
+    a.sub === b.sub &&
+    a.obj === b.obj &&
+    a.act === b.act &&
+    a.eft === b.eft &&
+    a.from === b.from &&
+    a.until === b.until
+  );
 }

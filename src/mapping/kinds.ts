@@ -7,5 +7,7 @@ export const KINDS: Readonly<Record<Vendor, Readonly<Record<string, readonly str
     group: ['groupPermission', 'groupId', 'groupDisplayId', 'groupName'],
     access: ['permissionLevel', 'permissionKey'],
   },
-  tuya: { permission: ['permission_id', 'name', 'description', 'type', 'start_time', 'end_time', 'gmt_create'] },
+  tuya: {
+    permission: ['permission_id', 'name', 'description', 'type', 'start_time', 'end_time', 'gmt_create'],
+  },
 };

@@ -66,7 +66,10 @@ const MAX_ALIASES = 50;
  *
  * @throws MappingError listing every problem with file:line:column.
  */
-export async function loadMappings(source: string | readonly string[], options: { cwd?: string } = {}): Promise<MappingSet> {
+export async function loadMappings(
+  source: string | readonly string[],
+  options: { cwd?: string } = {},
+): Promise<MappingSet> {
   let files: string[];
   if (typeof source === 'string' && (await stat(source).catch(() => undefined))?.isDirectory()) {
     files = (await readdir(source))
@@ -84,7 +87,12 @@ export async function loadMappings(source: string | readonly string[], options: 
     try {
       text = await readFile(file, 'utf8');
     } catch (err) {
-      problems.push({ file: label, line: 1, column: 1, message: `cannot read mapping file: ${(err as Error).message}` });
+      problems.push({
+        file: label,
+        line: 1,
+        column: 1,
+        message: `cannot read mapping file: ${(err as Error).message}`,
+      });
       continue;
     }
     const result = await parseMappingText(text, label);
@@ -92,7 +100,12 @@ export async function loadMappings(source: string | readonly string[], options: 
     else parsed.push(result.file);
   }
   if (files.length === 0) {
-    problems.push({ file: String(source), line: 1, column: 1, message: 'no mapping files (*.yaml) found here' });
+    problems.push({
+      file: String(source),
+      line: 1,
+      column: 1,
+      message: 'no mapping files (*.yaml) found here',
+    });
   }
   if (problems.length) throw new MappingError(problems);
   return combine(parsed);
@@ -127,7 +140,10 @@ function combine(files: ParsedFile[]): MappingSet {
   return out;
 }
 
-async function parseMappingText(text: string, file: string): Promise<{ file: ParsedFile } | { problems: MappingProblem[] }> {
+async function parseMappingText(
+  text: string,
+  file: string,
+): Promise<{ file: ParsedFile } | { problems: MappingProblem[] }> {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true });
   const at = (offset: number | undefined, message: string): MappingProblem => {
@@ -135,14 +151,21 @@ async function parseMappingText(text: string, file: string): Promise<{ file: Par
     return { file, line, column: col, message };
   };
   const problems: MappingProblem[] = doc.errors.map((e) =>
-    at(e.pos[0], e.code === 'DUPLICATE_KEY' ? `${firstLine(e.message)}; each key may appear once per mapping` : firstLine(e.message)),
+    at(
+      e.pos[0],
+      e.code === 'DUPLICATE_KEY'
+        ? `${firstLine(e.message)}; each key may appear once per mapping`
+        : firstLine(e.message),
+    ),
   );
   if (problems.length) return { problems };
 
   visit(doc, {
     Pair(_, pair) {
       if (isScalar(pair.key) && FORBIDDEN_KEYS.has(String(pair.key.value))) {
-        problems.push(at(pair.key.range?.[0], `the key "${String(pair.key.value)}" is not allowed; rename it`));
+        problems.push(
+          at(pair.key.range?.[0], `the key "${String(pair.key.value)}" is not allowed; rename it`),
+        );
       }
     },
   });
@@ -152,9 +175,17 @@ async function parseMappingText(text: string, file: string): Promise<{ file: Par
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIASES });
   } catch (err) {
-    return { problems: [at(0, `${(err as Error).message} (aliases may expand to at most ${MAX_ALIASES} nodes; write the values out)`)] };
+    return {
+      problems: [
+        at(
+          0,
+          `${(err as Error).message} (aliases may expand to at most ${MAX_ALIASES} nodes; write the values out)`,
+        ),
+      ],
+    };
   }
-  if (data === null || data === undefined) return { problems: [at(0, 'the file is empty; it needs "vendor:" and "rules:"')] };
+  if (data === null || data === undefined)
+    return { problems: [at(0, 'the file is empty; it needs "vendor:" and "rules:"')] };
 
   const nodeAt = (path: readonly (string | number)[]): Node | undefined => {
     const n = path.length === 0 ? doc.contents : doc.getIn(path, true);
@@ -200,7 +231,10 @@ async function parseMappingText(text: string, file: string): Promise<{ file: Par
     const fields = kinds[r.kind];
     if (!fields || !Object.hasOwn(kinds, r.kind)) {
       problems.push(
-        at(nodeAt([...rulePath, 'kind'])?.range?.[0], `${m.vendor} has no grant kind "${r.kind}"; use ${Object.keys(kinds).join(' or ')}`),
+        at(
+          nodeAt([...rulePath, 'kind'])?.range?.[0],
+          `${m.vendor} has no grant kind "${r.kind}"; use ${Object.keys(kinds).join(' or ')}`,
+        ),
       );
       return;
     }
@@ -210,7 +244,10 @@ async function parseMappingText(text: string, file: string): Promise<{ file: Par
       const fieldPath = [...rulePath, 'when', field];
       if (!fields.includes(field)) {
         problems.push(
-          at(keyAt([...rulePath, 'when'], field)?.range?.[0], `a ${m.vendor} ${r.kind} has no field "${field}"${suggest(field, fields)}; fields: ${fields.join(', ')}`),
+          at(
+            keyAt([...rulePath, 'when'], field)?.range?.[0],
+            `a ${m.vendor} ${r.kind} has no field "${field}"${suggest(field, fields)}; fields: ${fields.join(', ')}`,
+          ),
         );
         continue;
       }
@@ -238,7 +275,10 @@ async function parseMappingText(text: string, file: string): Promise<{ file: Par
       try {
         const t = compileTemplate(source);
         for (const v of t.variables) {
-          if (!vars.has(v)) throw new Error(`unknown variable {${v}}${suggest(v, [...vars])}; known here: ${[...vars].join(', ')}`);
+          if (!vars.has(v))
+            throw new Error(
+              `unknown variable {${v}}${suggest(v, [...vars])}; known here: ${[...vars].join(', ')}`,
+            );
         }
         return t;
       } catch (err) {
@@ -248,8 +288,10 @@ async function parseMappingText(text: string, file: string): Promise<{ file: Par
     };
     const resource = template([...rulePath, 'resource'], r.resource);
     const actions = r.actions.map((a, j) => template([...rulePath, 'actions', j], a));
-    const from = r.window?.from !== undefined ? template([...rulePath, 'window', 'from'], r.window.from) : undefined;
-    const until = r.window?.until !== undefined ? template([...rulePath, 'window', 'until'], r.window.until) : undefined;
+    const from =
+      r.window?.from !== undefined ? template([...rulePath, 'window', 'from'], r.window.from) : undefined;
+    const until =
+      r.window?.until !== undefined ? template([...rulePath, 'window', 'until'], r.window.until) : undefined;
     if (!resource || actions.some((a) => a === undefined)) return;
     rules.push({
       id: r.id,
@@ -264,7 +306,9 @@ async function parseMappingText(text: string, file: string): Promise<{ file: Par
     });
   });
   if (problems.length) return { problems };
-  return { file: { vendor: m.vendor, unmatched: m.unmatched ?? 'warn', levels: m.levels ?? [], rules, file } };
+  return {
+    file: { vendor: m.vendor, unmatched: m.unmatched ?? 'warn', levels: m.levels ?? [], rules, file },
+  };
 }
 
 function firstMatch(ms: Matcher[], v: string): Record<string, string> | undefined {
@@ -372,4 +416,3 @@ function distance(a: string, b: string): number {
   }
   return dp[b.length]!;
 }
-

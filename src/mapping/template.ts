@@ -41,7 +41,8 @@ function scan(source: string): ({ text: string } | { inner: string })[] {
       i++;
     } else if (c === '{') {
       const end = source.indexOf('}', i);
-      if (end < 0) throw new Error(`unclosed "{" in ${JSON.stringify(source)}; write {name} or {{ for a literal brace`);
+      if (end < 0)
+        throw new Error(`unclosed "{" in ${JSON.stringify(source)}; write {name} or {{ for a literal brace`);
       if (text) out.push({ text });
       text = '';
       out.push({ inner: source.slice(i + 1, end) });
@@ -64,7 +65,9 @@ export function compileTemplate(source: string): Template {
     const transforms = ts.map((t) => {
       const f = TRANSFORMS[t];
       if (!f || !Object.hasOwn(TRANSFORMS, t)) {
-        throw new Error(`unknown transform "${t}" in {${p.inner}}; use one of ${Object.keys(TRANSFORMS).join(', ')}`);
+        throw new Error(
+          `unknown transform "${t}" in {${p.inner}}; use one of ${Object.keys(TRANSFORMS).join(', ')}`,
+        );
       }
       return f;
     });
@@ -105,7 +108,8 @@ export function compilePattern(source: string): Matcher {
     else {
       const name = p.inner.trim();
       if (!NAME.test(name)) throw new Error(`"{${p.inner}}" is not a capture name; write {name}`);
-      if (names.includes(name)) throw new Error(`capture {${name}} appears twice in ${JSON.stringify(source)}`);
+      if (names.includes(name))
+        throw new Error(`capture {${name}} appears twice in ${JSON.stringify(source)}`);
       names.push(name);
       re += `(?<${name}>.+)`;
     }

@@ -61,7 +61,8 @@ export function translate(
     const { rule, vars } = matched;
     const where = `${rule.position.file}:${rule.position.line}`;
     out.ruleHits.set(where, (out.ruleHits.get(where) ?? 0) + 1);
-    const skip = (reason: string) => out.skipped.push({ vendor: g.vendor, holder: holderLabel(g), raw: g.raw, rule: where, reason });
+    const skip = (reason: string) =>
+      out.skipped.push({ vendor: g.vendor, holder: holderLabel(g), raw: g.raw, rule: where, reason });
     const resource = rule.resource.render(vars);
     if (resource === '') {
       skip('the resource template rendered empty');

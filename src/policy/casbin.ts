@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type * as CasbinTypes from 'casbin';
 import { parsePolicyCsv } from './csv.js';
 import { MODEL_TEXT } from './model.js';
-import { MODEL_FILE, POLICY_FILE, linkToCasbin, ruleToCasbin } from './store.js';
+import { linkToCasbin, MODEL_FILE, POLICY_FILE, ruleToCasbin } from './store.js';
 import type { Policy } from './types.js';
 
 // casbin's ESM bundle is 1.6-2.8x slower than its CommonJS build (see the performance notes), so
@@ -34,7 +34,10 @@ export class PolicyAdapter implements CasbinTypes.Adapter {
   async loadPolicy(model: CasbinTypes.Model): Promise<void> {
     const policy =
       typeof this.source === 'string'
-        ? parsePolicyCsv(await readFile(join(this.source, POLICY_FILE), 'utf8'), join(this.source, POLICY_FILE))
+        ? parsePolicyCsv(
+            await readFile(join(this.source, POLICY_FILE), 'utf8'),
+            join(this.source, POLICY_FILE),
+          )
         : this.source;
     const p = model.model.get('p')?.get('p');
     const g = model.model.get('g')?.get('g');
@@ -64,6 +67,8 @@ export class PolicyAdapter implements CasbinTypes.Adapter {
 export async function createCasbinEnforcer(source: Policy | string): Promise<CasbinTypes.Enforcer> {
   const c = casbin();
   const modelText =
-    typeof source === 'string' ? await readFile(join(source, MODEL_FILE), 'utf8').catch(() => MODEL_TEXT) : MODEL_TEXT;
+    typeof source === 'string'
+      ? await readFile(join(source, MODEL_FILE), 'utf8').catch(() => MODEL_TEXT)
+      : MODEL_TEXT;
   return c.newEnforcer(c.newModelFromString(modelText), new PolicyAdapter(source));
 }

@@ -1,6 +1,6 @@
 import type { NormalizedGrant, Provenance } from '../grants.js';
 import type { ProvenanceIndex } from './store.js';
-import { type Policy, type PolicyRule, type RoleLink, linkKey, ruleKey } from './types.js';
+import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from './types.js';
 
 /** A role link to compile, with where it came from. */
 export interface LinkInput {
@@ -14,13 +14,17 @@ export interface LinkInput {
  * (subject, resource, action, effect, window), one `g` link per distinct (member, role), sorted so
  * the output is stable; every vendor grant behind a rule is kept as its provenance.
  */
-export function compilePolicy(grants: readonly NormalizedGrant[], links: readonly LinkInput[] = []): { policy: Policy; provenance: ProvenanceIndex } {
+export function compilePolicy(
+  grants: readonly NormalizedGrant[],
+  links: readonly LinkInput[] = [],
+): { policy: Policy; provenance: ProvenanceIndex } {
   const rules = new Map<string, PolicyRule>();
   const provenance = new Map<string, Provenance[]>();
   const note = (k: string, p: Provenance) => {
     const list = provenance.get(k);
     if (!list) provenance.set(k, [p]);
-    else if (!list.some((x) => x.raw === p.raw && x.holder === p.holder && x.vendor === p.vendor)) list.push(p);
+    else if (!list.some((x) => x.raw === p.raw && x.holder === p.holder && x.vendor === p.vendor))
+      list.push(p);
   };
   for (const g of grants) {
     const rule: PolicyRule = {
@@ -44,7 +48,13 @@ export function compilePolicy(grants: readonly NormalizedGrant[], links: readonl
     note(k, l.provenance);
   }
   const byRole = (a: PolicyRule, b: PolicyRule) =>
-    cmp(a.sub, b.sub) || cmp(a.obj, b.obj) || cmp(a.act, b.act) || cmp(a.eft, b.eft) || a.from - b.from || a.until - b.until || 0;
+    cmp(a.sub, b.sub) ||
+    cmp(a.obj, b.obj) ||
+    cmp(a.act, b.act) ||
+    cmp(a.eft, b.eft) ||
+    a.from - b.from ||
+    a.until - b.until ||
+    0;
   return {
     policy: {
       rules: [...rules.values()].sort(byRole),

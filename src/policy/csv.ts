@@ -24,7 +24,10 @@ export function linkFields(l: RoleLink): string[] {
 }
 
 /** Serializes a policy to Casbin CSV: a comment header, `p` rules, then `g` links. */
-export function formatPolicyCsv(policy: Policy, header = 'compiled by rbac-normalizer; do not edit by hand'): string {
+export function formatPolicyCsv(
+  policy: Policy,
+  header = 'compiled by rbac-normalizer; do not edit by hand',
+): string {
   const out: string[] = [`# ${header}`];
   for (const r of policy.rules) out.push(encodeRow(ruleFields(r)));
   for (const l of policy.links) out.push(encodeRow(linkFields(l)));
@@ -87,7 +90,8 @@ export function parseCsv(text: string, file = '<policy>'): CsvRow[] {
           }
         }
         for (const ch of value) if (ch === '\n') line++;
-        while (i < n && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9 || text.charCodeAt(i) === 13)) i++;
+        while (i < n && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9 || text.charCodeAt(i) === 13))
+          i++;
         fields.push(value);
       } else {
         let j = i;
@@ -118,12 +122,23 @@ export function parsePolicyCsv(text: string, file = '<policy>'): Policy {
     const kind = fields[0];
     if (kind === 'p') {
       if (fields.length !== 7) {
-        throw new PolicyError(`a p rule has 7 fields (p, sub, obj, act, eft, from, until), found ${fields.length}`, {
-          file,
-          line,
-        });
+        throw new PolicyError(
+          `a p rule has 7 fields (p, sub, obj, act, eft, from, until), found ${fields.length}`,
+          {
+            file,
+            line,
+          },
+        );
       }
-      const [, sub, obj, act, eft, from, until] = fields as [string, string, string, string, string, string, string];
+      const [, sub, obj, act, eft, from, until] = fields as [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+      ];
       if (eft !== 'allow' && eft !== 'deny') {
         throw new PolicyError(`effect must be allow or deny, found ${JSON.stringify(eft)}`, { file, line });
       }
@@ -135,7 +150,10 @@ export function parsePolicyCsv(text: string, file = '<policy>'): Policy {
       rules.push({ sub, obj, act, eft: eft as Effect, from: f, until: u });
     } else if (kind === 'g') {
       if (fields.length !== 3) {
-        throw new PolicyError(`a g link has 3 fields (g, member, role), found ${fields.length}`, { file, line });
+        throw new PolicyError(`a g link has 3 fields (g, member, role), found ${fields.length}`, {
+          file,
+          line,
+        });
       }
       links.push({ member: fields[1]!, role: fields[2]! });
     } else {

@@ -1,4 +1,4 @@
-import { type Policy, type PolicyRule, type RoleLink, linkKey, ruleKey } from './types.js';
+import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from './types.js';
 
 export interface PolicyDiff {
   readonly addRules: PolicyRule[];

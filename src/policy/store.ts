@@ -6,7 +6,7 @@ import type { Provenance } from '../grants.js';
 import { formatPolicyCsv, parsePolicyCsv } from './csv.js';
 import { MODEL_TEXT } from './model.js';
 import { formatBound } from './time.js';
-import { type Policy, type PolicyRule, type RoleLink, linkKey, ruleKey } from './types.js';
+import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from './types.js';
 
 /** File names inside a policies folder. */
 export const POLICY_FILE = 'policy.csv';
@@ -48,7 +48,11 @@ export async function readPolicy(dir: string): Promise<Policy> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new PolicyError(`cannot read the compiled policy (run "rbac-normalizer compile" first)`, { file }, { cause: err });
+    throw new PolicyError(
+      `cannot read the compiled policy (run "rbac-normalizer compile" first)`,
+      { file },
+      { cause: err },
+    );
   }
   return parsePolicyCsv(text, file);
 }

@@ -38,7 +38,10 @@ type Json = Record<string, unknown>;
  * @throws SnapshotError when a body is not JSON or not shaped as the vendor documents it (the whole
  * read fails, so a compile never drops someone's rules because one file was bad).
  */
-export async function readSnapshot(dir: string, options: { vendors?: readonly Vendor[] } = {}): Promise<VendorData> {
+export async function readSnapshot(
+  dir: string,
+  options: { vendors?: readonly Vendor[] } = {},
+): Promise<VendorData> {
   if (!(await isDir(dir))) throw new SnapshotError(dir, 'snapshot folder not found');
   const out: VendorData = { users: [], grants: [], links: [], notices: [] };
   const ctx = { dir, out };
@@ -62,7 +65,9 @@ async function readZoom({ dir, out }: Ctx): Promise<void> {
       const id = optString(file, u, 'id');
       const email = optString(file, u, 'email');
       if (!id) {
-        out.notices.push(`${file}: skipped a Zoom user without an id${email ? ` (${email}, probably pending)` : ''}`);
+        out.notices.push(
+          `${file}: skipped a Zoom user without an id${email ? ` (${email}, probably pending)` : ''}`,
+        );
         continue;
       }
       const user: VendorUser = { vendor: 'zoom', vendorUserId: id, ...(email ? { email } : {}) };
@@ -80,7 +85,8 @@ async function readZoom({ dir, out }: Ctx): Promise<void> {
     const rel = relative(dir, roleFile);
     const role = (await readJson(dir, roleFile)) as Json;
     const bodyId = optString(rel, role, 'id');
-    if (bodyId !== undefined && bodyId !== roleId) throw new SnapshotError(rel, `role id ${bodyId} does not match its folder (${roleId})`);
+    if (bodyId !== undefined && bodyId !== roleId)
+      throw new SnapshotError(rel, `role id ${bodyId} does not match its folder (${roleId})`);
     const roleName = optString(rel, role, 'name');
     const privileges = stringArray(rel, role, 'privileges');
     rolePrivileges.set(roleId, new Set(privileges));
@@ -100,7 +106,14 @@ async function readZoom({ dir, out }: Ctx): Promise<void> {
         const email = optString(file, m, 'email');
         if (!id) throw new SnapshotError(file, 'a role member has no "id"');
         const user = byId.get(id) ?? { vendor: 'zoom', vendorUserId: id, ...(email ? { email } : {}) };
-        out.links.push({ vendor: 'zoom', user, roleId, ...(roleName ? { roleName } : {}), raw: JSON.stringify(m), source: file });
+        out.links.push({
+          vendor: 'zoom',
+          user,
+          roleId,
+          ...(roleName ? { roleName } : {}),
+          raw: JSON.stringify(m),
+          source: file,
+        });
         memberRoles.set(id, [...(memberRoles.get(id) ?? []), roleId]);
       }
     }
@@ -169,7 +182,10 @@ async function readVonage({ dir, out }: Ctx): Promise<void> {
           vendor: 'vonage',
           kind: 'access',
           holder,
-          fields: fields({ permissionKey: reqString(file, a, 'permissionKey'), permissionLevel: reqString(file, a, 'permissionLevel') }),
+          fields: fields({
+            permissionKey: reqString(file, a, 'permissionKey'),
+            permissionLevel: reqString(file, a, 'permissionLevel'),
+          }),
           raw: JSON.stringify(a),
           source: file,
         });
@@ -281,14 +297,16 @@ function stringArray(file: string, body: Json, key: string): string[] {
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) throw new SnapshotError(file, `"${key}" must be an array of strings`);
   return v.map((s, i) => {
-    if (typeof s !== 'string') throw new SnapshotError(file, `"${key}[${i}]" must be a string, got ${typeof s}`);
+    if (typeof s !== 'string')
+      throw new SnapshotError(file, `"${key}[${i}]" must be a string, got ${typeof s}`);
     return s.trim();
   });
 }
 
 function reqString(file: string, o: Json, key: string): string {
   const v = o[key];
-  if (typeof v !== 'string' || v === '') throw new SnapshotError(file, `"${key}" must be a non-empty string, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || v === '')
+    throw new SnapshotError(file, `"${key}" must be a non-empty string, got ${JSON.stringify(v)}`);
   return v;
 }
 function optString(file: string, o: Json, key: string): string | undefined {
@@ -312,7 +330,10 @@ function optScalar(file: string, o: Json, key: string): string | undefined {
 function checkUserId(file: string, body: Json, key: string, id: string): void {
   const v = body[key];
   if (v !== undefined && v !== null && String(v) !== id) {
-    throw new SnapshotError(file, `"${key}" is ${JSON.stringify(v)} but the file is in the folder of user ${JSON.stringify(id)}`);
+    throw new SnapshotError(
+      file,
+      `"${key}" is ${JSON.stringify(v)} but the file is in the folder of user ${JSON.stringify(id)}`,
+    );
   }
 }
 function fields(o: Record<string, string | undefined>): Readonly<Record<string, string>> {

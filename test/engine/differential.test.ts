@@ -10,13 +10,26 @@ import { rng } from '../helpers/random.js';
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 const HOUR = 3_600_000;
 
-function randomPolicy(seed: number): { policy: Policy; users: string[]; roles: string[]; objs: string[]; acts: string[] } {
+function randomPolicy(seed: number): {
+  policy: Policy;
+  users: string[];
+  roles: string[];
+  objs: string[];
+  acts: string[];
+} {
   const r = rng(seed);
   const users = Array.from({ length: 12 }, (_, i) => `user${i}`);
   // Hostile-looking names on purpose: commas, quotes, spaces, unicode.
   users.push('a,b', 'say "hi"', ' padded ', 'ünï');
   const roles = Array.from({ length: 8 }, (_, i) => `role:${i}`);
-  const objs = ['zoom:recording', 'zoom:user', 'vonage:group:1', 'vonage:group:2', 'tuya:permission:9', 'x,y'];
+  const objs = [
+    'zoom:recording',
+    'zoom:user',
+    'vonage:group:1',
+    'vonage:group:2',
+    'tuya:permission:9',
+    'x,y',
+  ];
   const acts = ['read', 'edit', 'write', 'use'];
   const time = () => T0 + r.int(48) * HOUR;
   const rules: PolicyRule[] = [];
@@ -71,7 +84,8 @@ test('agrees with casbin enforceSync on 12,000 random queries over random polici
       if (expected) allows++;
       if (actual !== expected || explained !== expected) {
         disagreements++;
-        if (disagreements < 5) console.error({ seed, sub, obj, act, at: clock.now(), expected, actual, explained });
+        if (disagreements < 5)
+          console.error({ seed, sub, obj, act, at: clock.now(), expected, actual, explained });
       }
     }
   }

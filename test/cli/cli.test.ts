@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { main } from '../../src/cli/main.js';
+
+const run = async (args: string[]) => {
+  let out = '';
+  let err = '';
+  const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t) });
+  return { code, out, err };
+};
+
+let config: string;
+before(async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rbac-cli-'));
+  await cp('mappings', join(dir, 'mappings'), { recursive: true });
+  await cp('examples/identities.yaml', join(dir, 'identities.yaml'));
+  config = join(dir, 'rbac.config.yaml');
+  await writeFile(
+    config,
+    `policies: out/\nmappings: mappings/\nidentities: identities.yaml\nsnapshot: ${resolve('examples/snapshot')}\n`,
+  );
+  const r = await run(['compile', '--config', config]);
+  assert.equal(r.code, 0, r.err);
+});
+
+describe('rbac-normalizer CLI', () => {
+  test('compile writes the policy and reports unmapped values', async () => {
+    const csv = await readFile(join(config, '..', 'out', 'policy.csv'), 'utf8');
+    assert.match(csv, /^g, alice, role:zoom:1$/m);
+    const r = await run(['compile', '--config', config, '--json']);
+    assert.equal(r.code, 0);
+    const summary = JSON.parse(r.out);
+    assert.equal(summary.unmatched.length, 1);
+    assert.ok(summary.rules > 10);
+  });
+
+  const cases: [string[], number, string][] = [
+    [['check', 'alice', 'zoom:recording', 'edit'], 0, 'allow\n'],
+    [['check', 'bob', 'zoom:recording', 'edit'], 1, 'deny\n'],
+    [['check', 'bob', 'tuya:permission:232371810', 'use', '--at', '2026-11-22T12:00:00Z'], 0, 'allow\n'],
+    [['check', 'bob', 'tuya:permission:232371810', 'use', '--at', '2026-12-01T00:00:00Z'], 1, 'deny\n'],
+    [
+      ['check', 'dave@example.com', 'vonage:group:3615beae-3974-4c33-b38d-9ec230b2284c', 'write'],
+      0,
+      'allow\n',
+    ],
+  ];
+  for (const [args, code, out] of cases) {
+    test(`${args.join(' ')} → exit ${code}`, async () => {
+      const r = await run([...args, '--config', config]);
+      assert.equal(r.code, code, r.err);
+      assert.equal(r.out, out);
+    });
+  }
+
+  test('check --json prints the decision', async () => {
+    const r = await run(['check', 'carol', 'zoom:recording', 'read', '--json', '--config', config]);
+    const d = JSON.parse(r.out);
+    assert.equal(d.allowed, true);
+    assert.deepEqual(d.via, ['carol', 'role:zoom:Rc0ffee']);
+  });
+
+  test('explain shows the vendor value and the mapping line', async () => {
+    const r = await run([
+      'explain',
+      'bob',
+      'vonage:group:3615beae-3974-4c33-b38d-9ec230b2284c',
+      'read',
+      '--config',
+      config,
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /^DENY/);
+    assert.match(r.out, /"groupPermission":"None"/);
+    assert.match(r.out, /mapped by .*vonage\.yaml:19/);
+  });
+
+  test('usage and configuration errors exit 2', async () => {
+    assert.equal((await run(['check', 'a', 'b'])).code, 2);
+    assert.equal((await run(['check', 'a', 'b', 'c', '--at', 'nope', '--config', config])).code, 2);
+    const missing = await run(['check', 'a', 'b', 'c', '--config', '/nonexistent/rbac.yaml']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.err, /--config: cannot read/);
+    assert.equal((await run(['frobnicate'])).code, 2);
+  });
+
+  test('--help answers on every command', async () => {
+    for (const cmd of [[], ['compile'], ['check'], ['explain']]) {
+      const r = await run([...cmd, '--help']);
+      assert.equal(r.code, 0);
+      assert.match(r.out, /Usage: rbac-normalizer/);
+    }
+  });
+
+  test('a broken mapping fails compile with file:line:column and exit 2, leaving the old policy', async () => {
+    const dir = join(config, '..');
+    const before = await readFile(join(dir, 'out', 'policy.csv'), 'utf8');
+    await writeFile(
+      join(dir, 'mappings', 'zz-broken.yaml'),
+      'vendor: zoom\nrules:\n  - kind: privilege\n    resource: "zoom:{nope}"\n    actions: [read]\n',
+    );
+    const r = await run(['compile', '--config', config]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /zz-broken\.yaml:4:15: unknown variable \{nope\}/);
+    assert.equal(await readFile(join(dir, 'out', 'policy.csv'), 'utf8'), before);
+  });
+});
+
+test('the installed bin runs as a process', async () => {
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    '--import',
+    'tsx',
+    'src/cli/main.ts',
+    'check',
+    'alice',
+    'zoom:recording',
+    'read',
+    '--config',
+    config,
+  ]);
+  assert.equal(stdout, 'allow\n');
+});

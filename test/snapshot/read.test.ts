@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { SnapshotError } from '../../src/errors.js';
+import { decodeIdSegment, encodeIdSegment } from '../../src/snapshot/layout.js';
+import { readSnapshot } from '../../src/snapshot/read.js';
+
+async function copyExample(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'rbac-snap-'));
+  await cp('examples/snapshot', dir, { recursive: true });
+  return dir;
+}
+
+describe('reading a snapshot', () => {
+  test('reads all three vendors of the example, across pages', async () => {
+    const data = await readSnapshot('examples/snapshot');
+    const count = (v: string, kind?: string) =>
+      data.grants.filter((g) => g.vendor === v && (!kind || g.kind === kind)).length;
+    assert.equal(data.users.filter((u) => u.vendor === 'zoom').length, 3);
+    assert.equal(data.users.filter((u) => u.vendor === 'vonage').length, 3);
+    assert.equal(count('vonage', 'group'), 7); // alice's two pages, bob, dave
+    assert.equal(count('tuya'), 7); // alice's two pages (2 + 1), bob (2), carol, unlinked
+    assert.equal(data.links.length, 3);
+    assert.ok(data.notices.some((n) => n.includes('erin@example.com')));
+  });
+
+  test('keeps only what a Zoom user holds beyond their roles as direct grants', async () => {
+    const data = await readSnapshot('examples/snapshot');
+    const direct = data.grants
+      .filter((g) => g.vendor === 'zoom' && g.holder.type === 'user')
+      .map((g) => g.raw);
+    assert.deepEqual(direct, ['Webinar:Read']);
+  });
+
+  test('rejects a body that is not JSON with the file named', async () => {
+    const dir = await copyExample();
+    await writeFile(join(dir, 'vonage/users/page-0002.json'), '{"users": [');
+    await assert.rejects(
+      readSnapshot(dir),
+      (e: unknown) =>
+        e instanceof SnapshotError && e.file === 'vonage/users/page-0002.json' && /not JSON/.test(e.message),
+    );
+  });
+
+  test('rejects wrong types instead of guessing', async () => {
+    const dir = await copyExample();
+    await writeFile(
+      join(dir, 'zoom/users/z-bob/permissions.json'),
+      '{"permissions": ["Recording:Read", 42]}',
+    );
+    await assert.rejects(readSnapshot(dir), /permissions\[1\]" must be a string/);
+    const dir2 = await copyExample();
+    await writeFile(
+      join(dir2, 'tuya/users/ay-bob/permissions/page-0001.json'),
+      '{"success": false, "code": 1010, "msg": "token invalid"}',
+    );
+    await assert.rejects(readSnapshot(dir2), /success=false \(code 1010/);
+  });
+
+  test('rejects a body whose user id does not match its folder', async () => {
+    const dir = await copyExample();
+    await writeFile(
+      join(dir, 'vonage/users/8e22b1fe-d2ea-403d-8c03-50eb21188e79/groups/page-0001.json'),
+      '{"userId": "someone-else", "groupPermissions": []}',
+    );
+    await assert.rejects(readSnapshot(dir), /folder of user/);
+  });
+});
+
+test('encodes hostile ids as one safe folder name and decodes them back', () => {
+  for (const id of ['../roles', 'a/b', '..', '.', 'x\ny', '__proto__', 'a,b"c']) {
+    const seg = encodeIdSegment(id);
+    assert.ok(!seg.includes('/') && seg !== '..' && seg !== '.' && !seg.includes('\n'), seg);
+    assert.equal(decodeIdSegment(seg), id);
+  }
+});
