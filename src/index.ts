@@ -1,0 +1,61 @@
+// rbac-normalizer: the library's public API (explicit named exports).
+export { type CreateAuthorizerOptions, createAuthorizer, type FullAuthorizer } from './authorizer.js';
+export { type Clock, manualClock, systemClock } from './clock.js';
+export { type CompileResult, compileVendorData } from './compile.js';
+export { type Config, DEFAULT_CONFIG_FILE, loadConfig } from './config.js';
+export type {
+  Authorizer,
+  AuthorizerOptions,
+  CacheOptions,
+  ChangeResult,
+  Decision,
+  DecisionReason,
+  PolicyChange,
+} from './engine/authorizer.js';
+export {
+  ConfigError,
+  type ErrorCode,
+  isConfigError,
+  isMappingError,
+  isPolicyError,
+  isRbacError,
+  isSnapshotError,
+  MappingError,
+  type MappingProblem,
+  PolicyError,
+  RbacError,
+  SnapshotError,
+  type SourcePosition,
+  UnmatchedValueError,
+} from './errors.js';
+export type { Holder, NormalizedGrant, Provenance, Vendor, VendorGrant } from './grants.js';
+export {
+  createSubjectResolver,
+  type Identities,
+  IdentitiesError,
+  loadIdentities,
+  roleSubject,
+} from './identities.js';
+export {
+  loadMappings,
+  type MappingRule,
+  type MappingSet,
+  parseMapping,
+  type VendorMapping,
+} from './mapping/load.js';
+export { parseTime, type TranslateResult, translate } from './mapping/translate.js';
+export { createCasbinEnforcer, PolicyAdapter } from './policy/casbin.js';
+export { compilePolicy } from './policy/compile.js';
+export { formatPolicyCsv, parsePolicyCsv } from './policy/csv.js';
+export { diffPolicies, type PolicyDiff } from './policy/diff.js';
+export { MODEL_TEXT } from './policy/model.js';
+export {
+  type ProvenanceIndex,
+  readPolicy,
+  readProvenance,
+  writeFileAtomic,
+  writePolicy,
+} from './policy/store.js';
+export type { Effect, Policy, PolicyRule, RoleLink } from './policy/types.js';
+export { decodeIdSegment, encodeIdSegment } from './snapshot/layout.js';
+export { readSnapshot, type VendorData } from './snapshot/read.js';
