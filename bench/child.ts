@@ -15,12 +15,18 @@ function queries(n: number, seed: number) {
   const r = rng(seed);
   return Array.from({ length: n }, () => {
     const u = `user${r.int(users)}@example.com`;
-    return r.chance(0.5) ? ([u, r.pick(AREAS), r.pick(ACTS)] as const) : ([u, `vonage:group:${r.int(1000)}`, 'read'] as const);
+    return r.chance(0.5)
+      ? ([u, r.pick(AREAS), r.pick(ACTS)] as const)
+      : ([u, `vonage:group:${r.int(1000)}`, 'read'] as const);
   });
 }
 
 /** Per-call latency over `list`, bounded by `budgetMs`. */
-function latency(fn: (q: readonly [string, string, string]) => boolean, list: (readonly [string, string, string])[], budgetMs: number) {
+function latency(
+  fn: (q: readonly [string, string, string]) => boolean,
+  list: (readonly [string, string, string])[],
+  budgetMs: number,
+) {
   const samples: number[] = [];
   const start = hr();
   for (let i = 0; hr() - start < budgetMs || samples.length < 5; i++) {
@@ -32,7 +38,12 @@ function latency(fn: (q: readonly [string, string, string]) => boolean, list: (r
   }
   samples.sort((a, b) => a - b);
   const p = (x: number) => samples[Math.min(samples.length - 1, Math.floor(samples.length * x))]!;
-  return { n: samples.length, p50: p(0.5), p99: p(0.99), mean: samples.reduce((a, b) => a + b, 0) / samples.length };
+  return {
+    n: samples.length,
+    p50: p(0.5),
+    p99: p(0.99),
+    mean: samples.reduce((a, b) => a + b, 0) / samples.length,
+  };
 }
 
 async function main() {
@@ -40,11 +51,20 @@ async function main() {
   const rss0 = process.memoryUsage().rss;
   const t0 = hr();
   if (task === 'load-ours' || task === 'load-casbin') {
-    const engine = task === 'load-ours' ? await createAuthorizer({ policies: dir }) : await createCasbinEnforcer(dir);
+    const engine =
+      task === 'load-ours' ? await createAuthorizer({ policies: dir }) : await createCasbinEnforcer(dir);
     const ms = hr() - t0;
     gc();
     const rss = process.memoryUsage().rss;
-    console.log(JSON.stringify({ ms, rssMB: mb(rss), deltaMB: mb(rss - rss0), heapMB: mb(process.memoryUsage().heapUsed), ok: !!engine }));
+    console.log(
+      JSON.stringify({
+        ms,
+        rssMB: mb(rss),
+        deltaMB: mb(rss - rss0),
+        heapMB: mb(process.memoryUsage().heapUsed),
+        ok: !!engine,
+      }),
+    );
     return;
   }
   const now = Date.now();
@@ -59,7 +79,8 @@ async function main() {
   const checkN = users >= 100_000 ? 150 : 1500;
   for (const q of qs) {
     const o = ours.enforce(...q);
-    if (allow.length + deny.length < checkN && casbin.enforceSync(q[0], q[1], q[2], nowIso) !== o) disagreements++;
+    if (allow.length + deny.length < checkN && casbin.enforceSync(q[0], q[1], q[2], nowIso) !== o)
+      disagreements++;
     (o ? allow : deny).push(q);
   }
   if (task === 'uncached') {
@@ -88,7 +109,8 @@ async function main() {
   const rounds = 300;
   for (let i = 0; i < n * 20; i++) if (cached.enforce(subs[i % n]!, objs[i % n]!, acts[i % n]!)) sink++;
   const s = hr();
-  for (let k = 0; k < rounds; k++) for (let i = 0; i < n; i++) if (cached.enforce(subs[i]!, objs[i]!, acts[i]!)) sink++;
+  for (let k = 0; k < rounds; k++)
+    for (let i = 0; i < n; i++) if (cached.enforce(subs[i]!, objs[i]!, acts[i]!)) sink++;
   const oursPerSec = (rounds * n) / ((hr() - s) / 1000);
   const cs = hr();
   let m = 0;
@@ -99,6 +121,13 @@ async function main() {
     m++;
   }
   const casbinPerSec = m / ((hr() - cs) / 1000);
-  console.log(JSON.stringify({ oursPerSec, casbinPerSec, hitRate: cached.stats().hits / (cached.stats().hits + cached.stats().misses), sink: sink > 0 }));
+  console.log(
+    JSON.stringify({
+      oursPerSec,
+      casbinPerSec,
+      hitRate: cached.stats().hits / (cached.stats().hits + cached.stats().misses),
+      sink: sink > 0,
+    }),
+  );
 }
 await main();

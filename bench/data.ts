@@ -30,11 +30,24 @@ export function syntheticPolicy(users: number, seed = 1): Policy {
     if (r.chance(0.2)) {
       for (let n = 1 + r.int(5); n > 0; n--) {
         const deny = r.chance(0.1);
-        rules.push({ sub, obj: `vonage:group:${r.int(1000)}`, act: 'read', eft: deny ? 'deny' : 'allow', ...OPEN });
+        rules.push({
+          sub,
+          obj: `vonage:group:${r.int(1000)}`,
+          act: 'read',
+          eft: deny ? 'deny' : 'allow',
+          ...OPEN,
+        });
       }
     }
     if (r.chance(0.05)) {
-      rules.push({ sub, obj: `tuya:permission:${r.int(200)}`, act: 'use', eft: 'allow', from: now - 86_400_000, until: now + 86_400_000 });
+      rules.push({
+        sub,
+        obj: `tuya:permission:${r.int(200)}`,
+        act: 'use',
+        eft: 'allow',
+        from: now - 86_400_000,
+        until: now + 86_400_000,
+      });
     }
   }
   // Deduplicate (random draws can repeat a grant).

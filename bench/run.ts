@@ -10,10 +10,14 @@ const sizes = (process.env['BENCH_SIZES'] ?? '1000,10000,100000').split(',').map
 const root = join(import.meta.dirname, '..', '.bench');
 const child = (task: string, users: number, dir: string) =>
   JSON.parse(
-    execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(import.meta.dirname, 'child.ts'), task, String(users), dir], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 24,
-    })
+    execFileSync(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', join(import.meta.dirname, 'child.ts'), task, String(users), dir],
+      {
+        encoding: 'utf8',
+        maxBuffer: 1 << 24,
+      },
+    )
       .trim()
       .split('\n')
       .pop()!,
@@ -32,12 +36,36 @@ for (const users of sizes) {
   const label = `${f(users / 1000, 0)}k users (${f(policy.rules.length, 0)} p, ${f(policy.links.length, 0)} g)`;
   const lo = child('load-ours', users, dir);
   const lc = child('load-casbin', users, dir);
-  row(label, 'load policy.csv → ready', `${f(lo.ms, 0)} ms, ${lo.rssMB} MB RSS`, `${f(lc.ms, 0)} ms, ${lc.rssMB} MB RSS`, `${f(lc.ms / lo.ms, 1)}x faster`);
+  row(
+    label,
+    'load policy.csv → ready',
+    `${f(lo.ms, 0)} ms, ${lo.rssMB} MB RSS`,
+    `${f(lc.ms, 0)} ms, ${lc.rssMB} MB RSS`,
+    `${f(lc.ms / lo.ms, 1)}x faster`,
+  );
   const u = child('uncached', users, dir);
-  row(label, 'uncached allow p50 / p99', `${us(u.oursAllow.p50)} / ${us(u.oursAllow.p99)}`, `${us(u.casbinAllow.p50)} / ${us(u.casbinAllow.p99)}`, `${f(u.casbinAllow.p99 / u.oursAllow.p99, 0)}x (p99)`);
-  row(label, 'uncached deny p50 / p99', `${us(u.oursDeny.p50)} / ${us(u.oursDeny.p99)}`, `${us(u.casbinDeny.p50)} / ${us(u.casbinDeny.p99)}`, `${f(u.casbinDeny.p99 / u.oursDeny.p99, 0)}x (p99)`);
+  row(
+    label,
+    'uncached allow p50 / p99',
+    `${us(u.oursAllow.p50)} / ${us(u.oursAllow.p99)}`,
+    `${us(u.casbinAllow.p50)} / ${us(u.casbinAllow.p99)}`,
+    `${f(u.casbinAllow.p99 / u.oursAllow.p99, 0)}x (p99)`,
+  );
+  row(
+    label,
+    'uncached deny p50 / p99',
+    `${us(u.oursDeny.p50)} / ${us(u.oursDeny.p99)}`,
+    `${us(u.casbinDeny.p50)} / ${us(u.casbinDeny.p99)}`,
+    `${f(u.casbinDeny.p99 / u.oursDeny.p99, 0)}x (p99)`,
+  );
   const c = child('cached', users, dir);
-  row(label, 'cached enforce (warm, 10k hot keys)', `${f(c.oursPerSec / 1e6, 2)} M/s (hit ${f(c.hitRate * 100, 1)}%)`, `${f(c.casbinPerSec, 0)} /s (no cache)`, `${f(c.oursPerSec / c.casbinPerSec, 0)}x`);
+  row(
+    label,
+    'cached enforce (warm, 10k hot keys)',
+    `${f(c.oursPerSec / 1e6, 2)} M/s (hit ${f(c.hitRate * 100, 1)}%)`,
+    `${f(c.casbinPerSec, 0)} /s (no cache)`,
+    `${f(c.oursPerSec / c.casbinPerSec, 0)}x`,
+  );
   row(label, 'differential check vs casbin', `${u.disagreements} disagreements of ${u.checked}`, '', '');
 }
 const header = ['data', 'measure', 'rbac-normalizer', 'plain casbin', 'ours vs casbin'];
@@ -46,4 +74,6 @@ const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i]!)).join(' 
 console.log(line(header));
 console.log(line(widths.map((w) => '-'.repeat(w))));
 for (const r of rows) console.log(line(r));
-console.log('\nTargets: cached >= 5 M/s; uncached p99 <= 20 µs at 100k users; load 100k users <= 1 s and <= 300 MB RSS.');
+console.log(
+  '\nTargets: cached >= 5 M/s; uncached p99 <= 20 µs at 100k users; load 100k users <= 1 s and <= 300 MB RSS.',
+);
