@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { type CompileResult, compileVendorData } from './compile.js';
+import { type CompileResult, compileSnapshot } from './compile.js';
 import { loadConfig } from './config.js';
 import {
   type Authorizer,
@@ -11,7 +11,6 @@ import { type Identities, loadIdentities } from './identities.js';
 import { loadMappings, type MappingSet } from './mapping/load.js';
 import { diffPolicies } from './policy/diff.js';
 import { writePolicy } from './policy/store.js';
-import { readSnapshot } from './snapshot/read.js';
 
 export interface CreateAuthorizerOptions extends AuthorizerOptions {
   /**
@@ -59,14 +58,16 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
     options.config !== undefined || options.mappings !== undefined || config.file !== undefined;
   const [mappings, identities] = await Promise.all([
     explicit || (await stat(mappingsPath).catch(() => undefined)) ? loadMappings(mappingsPath) : new Map(),
-    loadIdentities(identitiesPath, { optional: options.identities === undefined }),
+    loadIdentities(identitiesPath, {
+      optional: options.identities === undefined && !config.identitiesRequired,
+    }),
   ]);
   const engine = await createEngine({ ...options, policies: options.policies ?? config.policies });
   return Object.assign(engine, {
     mappings,
     identities,
     async compileSnapshot(dir: string, opts: { write?: boolean } = {}) {
-      const result = compileVendorData(await readSnapshot(dir), mappings, identities);
+      const result = await compileSnapshot(dir, mappings, identities);
       if (opts.write) await writePolicy(policiesDir, result.policy, result.provenance);
       const change = engine.applyChanges({
         ...diffPolicies(engine.getPolicy(), result.policy),

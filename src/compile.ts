@@ -10,7 +10,7 @@ import {
 import { compilePolicy, type LinkInput } from './policy/compile.js';
 import type { ProvenanceIndex } from './policy/store.js';
 import type { Policy } from './policy/types.js';
-import type { VendorData } from './snapshot/read.js';
+import { readSnapshot, type VendorData } from './snapshot/read.js';
 
 export interface CompileResult {
   readonly policy: Policy;
@@ -68,4 +68,13 @@ export function compileVendorData(
       links: policy.links.length,
     },
   };
+}
+
+/** Reads a snapshot folder and compiles it (compileVendorData over readSnapshot). Writes nothing. */
+export async function compileSnapshot(
+  dir: string,
+  mappings: MappingSet,
+  identities: Identities,
+): Promise<CompileResult> {
+  return compileVendorData(await readSnapshot(dir), mappings, identities);
 }

@@ -13,6 +13,8 @@ export interface Config {
   readonly mappings: string;
   /** Identities file (optional: absent means none). */
   readonly identities: string;
+  /** True when the config names an identities file (then it must exist); the default one is optional. */
+  readonly identitiesRequired: boolean;
   /** Snapshot folder `compile` reads when --snapshot is not given. */
   readonly snapshot: string | undefined;
   /** Vendor connection settings (used by sync). */
@@ -87,6 +89,7 @@ export async function loadConfig(
     policies: abs(str('policies', 'policies')!),
     mappings: abs(str('mappings', 'mappings')!),
     identities: abs(str('identities', 'identities.yaml')!),
+    identitiesRequired: values['identities'] !== undefined && values['identities'] !== null,
     snapshot: snapshot === undefined ? undefined : abs(snapshot),
     vendors: vendors as Record<string, unknown>,
   };

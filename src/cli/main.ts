@@ -1,14 +1,13 @@
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { manualClock } from '../clock.js';
-import { compileVendorData } from '../compile.js';
+import { compileSnapshot } from '../compile.js';
 import { loadConfig } from '../config.js';
 import { createAuthorizer, type Decision } from '../engine/authorizer.js';
 import { ConfigError, isRbacError, MappingError } from '../errors.js';
 import { IdentitiesError, loadIdentities } from '../identities.js';
 import { loadMappings } from '../mapping/load.js';
 import { writePolicy } from '../policy/store.js';
-import { readSnapshot } from '../snapshot/read.js';
 import { formatDecision } from './format.js';
 
 /** Where the CLI writes; injectable for tests. */
@@ -33,8 +32,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError('(run with --help for usage)');
   const configOption = () =>
-    new Option('-c, --config <file>', 'config file naming policies, mappings and identities').default(
-      'rbac.config.yaml',
+    new Option(
+      '-c, --config <file>',
+      'config file naming policies, mappings and identities (default: rbac.config.yaml if present)',
     );
 
   program
@@ -43,16 +43,16 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .addOption(configOption())
     .option('-s, --snapshot <dir>', 'snapshot folder (default: the config\'s "snapshot")')
     .option('--json', 'print the summary as JSON')
-    .action(async (opts: { config: string; snapshot?: string; json?: boolean }) => {
-      const config = await loadConfig(opts.config === 'rbac.config.yaml' ? undefined : opts.config);
+    .action(async (opts: { config?: string; snapshot?: string; json?: boolean }) => {
+      const config = await loadConfig(opts.config);
       const snapshot = opts.snapshot ?? config.snapshot;
       if (!snapshot)
         throw new ConfigError('--snapshot', 'give --snapshot DIR or set "snapshot:" in the config');
       const [mappings, identities] = await Promise.all([
         loadMappings(config.mappings),
-        loadIdentities(config.identities, { optional: true }),
+        loadIdentities(config.identities, { optional: !config.identitiesRequired }),
       ]);
-      const result = compileVendorData(await readSnapshot(snapshot), mappings, identities);
+      const result = await compileSnapshot(snapshot, mappings, identities);
       await writePolicy(config.policies, result.policy, result.provenance);
       if (opts.json) {
         io.out(
@@ -85,9 +85,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
           user: string,
           resource: string,
           action: string,
-          opts: { config: string; at?: string; json?: boolean },
+          opts: { config?: string; at?: string; json?: boolean },
         ) => {
-          const config = await loadConfig(opts.config === 'rbac.config.yaml' ? undefined : opts.config);
+          const config = await loadConfig(opts.config);
           let at: number | undefined;
           if (opts.at !== undefined) {
             at = Date.parse(opts.at);

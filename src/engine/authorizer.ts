@@ -174,6 +174,18 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
 
     explain(user, resource, action, opts) {
       let at = Number.NaN;
+      // A decision that could not be made: deny, with why. Built without anything that can throw.
+      const refused = (reason: 'invalid-request' | 'error', error: string): Decision => ({
+        allowed: false,
+        reason,
+        subject: printable(user),
+        resource: printable(resource),
+        action: printable(action),
+        at: Number.isFinite(at) ? new Date(at).toISOString() : printable(opts?.at),
+        validFrom: null,
+        validUntil: null,
+        error,
+      });
       try {
         at = opts?.at === undefined ? clock.now() : toMillis(opts.at);
         if (
@@ -182,17 +194,7 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
           typeof action !== 'string' ||
           !Number.isFinite(at)
         ) {
-          return {
-            allowed: false,
-            reason: 'invalid-request',
-            subject: String(user),
-            resource: String(resource),
-            action: String(action),
-            at: Number.isFinite(at) ? new Date(at).toISOString() : String(opts?.at),
-            validFrom: null,
-            validUntil: null,
-            error: 'user, resource and action must be strings and the time valid',
-          };
+          return refused('invalid-request', 'user, resource and action must be strings and the time valid');
         }
         const m = index.match(user, resource, action, at);
         const base = {
@@ -228,17 +230,7 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
         };
       } catch (err) {
         onError?.(err);
-        return {
-          allowed: false,
-          reason: 'error',
-          subject: String(user),
-          resource: String(resource),
-          action: String(action),
-          at: Number.isFinite(at) ? new Date(at).toISOString() : '',
-          validFrom: null,
-          validUntil: null,
-          error: err instanceof Error ? err.message : String(err),
-        };
+        return refused('error', err instanceof Error ? printable(err.message) : printable(err));
       }
     },
 
@@ -313,6 +305,16 @@ async function load(
     throw new ConfigError('policies', 'must be a policies folder path or a { rules, links } policy');
   }
   return { index: new PolicyIndex(source), provenance: new Map(prov ?? []) };
+}
+
+/** String(x) for messages, for any x (a hostile toString must not make explain() throw). */
+function printable(x: unknown): string {
+  if (typeof x === 'string') return x;
+  try {
+    return String(x);
+  } catch {
+    return Object.prototype.toString.call(x);
+  }
 }
 
 function toMillis(v: Date | string | number): number {

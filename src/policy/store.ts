@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PolicyError } from '../errors.js';
 import type { Provenance } from '../grants.js';
 import { formatPolicyCsv, parsePolicyCsv } from './csv.js';
 import { MODEL_TEXT } from './model.js';
 import { formatBound } from './time.js';
-import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from './types.js';
+import type { Policy, PolicyRule, RoleLink } from './types.js';
 
 /** File names inside a policies folder. */
 export const POLICY_FILE = 'policy.csv';
@@ -92,8 +92,11 @@ export async function readProvenance(dir: string): Promise<ProvenanceIndex> {
 export async function writePolicy(dir: string, policy: Policy, provenance?: ProvenanceIndex): Promise<void> {
   await mkdir(dir, { recursive: true });
   const model = join(dir, MODEL_FILE);
-  const existing = await readFile(model, 'utf8').catch(() => undefined);
-  if (existing === undefined) await writeFileAtomic(model, MODEL_TEXT);
+  const hasModel = await access(model).then(
+    () => true,
+    () => false,
+  );
+  if (!hasModel) await writeFileAtomic(model, MODEL_TEXT);
   if (provenance) {
     const lines: string[] = [];
     for (const [k, from] of provenance) lines.push(JSON.stringify({ k, from }));
@@ -110,5 +113,3 @@ export function ruleToCasbin(r: PolicyRule): string[] {
 export function linkToCasbin(l: RoleLink): string[] {
   return [l.member, l.role];
 }
-
-export { linkKey, ruleKey };

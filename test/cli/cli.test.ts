@@ -89,6 +89,18 @@ describe('rbac-normalizer CLI', () => {
     assert.equal((await run(['frobnicate'])).code, 2);
   });
 
+  test('a config that names a missing identities file is an error, not a silent fallback', async () => {
+    const dir = join(config, '..');
+    const bad = join(dir, 'missing-identities.yaml');
+    await writeFile(
+      bad,
+      `policies: out2/\nmappings: mappings/\nidentities: nope.yaml\nsnapshot: ${resolve('examples/snapshot')}\n`,
+    );
+    const r = await run(['compile', '--config', bad]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /nope\.yaml: cannot read identities file/);
+  });
+
   test('--help answers on every command', async () => {
     for (const cmd of [[], ['compile'], ['check'], ['explain']]) {
       const r = await run([...cmd, '--help']);

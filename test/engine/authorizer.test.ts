@@ -158,6 +158,14 @@ describe('fail closed', () => {
     assert.equal(authz.enforce('a', 'r', 'read'), false);
     assert.equal(authz.enforce(undefined as never, 'r', 'read'), false);
     assert.equal(authz.enforce({ toString: () => 'a' } as never, 'r', 'read'), false);
+    const hostile = {
+      toString() {
+        throw new Error('no');
+      },
+    };
+    const d = authz.explain(hostile as never, 'r', 'read');
+    assert.equal(d.allowed, false);
+    assert.equal(d.reason, 'invalid-request');
   });
 
   test('treats __proto__ and other hostile names as plain strings', async () => {
