@@ -135,7 +135,7 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
       throw new ConfigError('cache.max', `must be a positive integer, got ${String(max)}`);
     if (!Number.isFinite(ttl) || ttl < 0)
       throw new ConfigError('cache.ttl', `must be a number of ms >= 0, got ${String(ttl)}`);
-    cache = new DecisionCache({ max, ttl });
+    cache = new DecisionCache({ max, ttl, clock });
   }
   if (options.onError !== undefined && typeof options.onError !== 'function') {
     throw new ConfigError('onError', 'must be a function');
@@ -147,13 +147,10 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
   ({ index, provenance } = await load(source, options.provenance));
   const scratch: Validity = { since: 0, until: 0 };
 
+  /** Decides from the index at `now` and caches the answer with the interval in which it holds. */
   function decide(user: string, resource: string, action: string, now: number): boolean {
-    if (cache !== undefined) {
-      const hit = cache.get(user, resource, action, now);
-      if (hit !== undefined) return hit;
-    }
     const allow = index.decide(user, resource, action, now, scratch);
-    cache?.set(user, resource, action, allow, scratch.since, scratch.until, now);
+    cache?.set(user, resource, action, allow, scratch.since, scratch.until);
     return allow;
   }
 
@@ -163,6 +160,10 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
       try {
         if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
           return false;
+        if (cache !== undefined) {
+          const hit = cache.get(user, resource, action, clock);
+          if (hit !== undefined) return hit;
+        }
         const now = clock.now();
         if (!Number.isFinite(now)) return false;
         return decide(user, resource, action, now);

@@ -1,54 +1,80 @@
 import { LRUCache } from 'lru-cache';
+import { type Clock, systemClock } from '../clock.js';
 
-/** A cached decision and the interval [since, until) in which it may be served. */
+/** A cached decision and the interval [since, until) of the policy in which it holds. */
 interface Entry {
   readonly allow: boolean;
   readonly since: number;
   readonly until: number;
 }
 
-/** One subject's cached decisions, by resource then action. */
+/**
+ * One subject's cached decisions, by resource then action. The LRU holds a fresh holder object per
+ * write so that lru-cache re-weighs it (it keeps the old size when the same object is set again).
+ */
 interface SubjectTable {
-  size: number;
+  readonly size: number;
   readonly byObj: Map<string, Map<string, Entry>>;
 }
 
 export interface DecisionCacheOptions {
   /** Maximum number of cached decisions (all subjects together). */
-  max: number;
-  /** Longest time a decision may be served from the cache, in ms; 0 = only the policy's own validity. */
-  ttl: number;
+  readonly max: number;
+  /** Longest time a subject's decisions are served from the cache, in ms; 0 = only the policy's own validity. */
+  readonly ttl: number;
+  /** Time source for the TTL; the same clock the decisions use. */
+  readonly clock?: Clock;
 }
 
 /**
- * A bounded LRU of decisions, grouped by subject so that a policy change can drop exactly the
- * subjects it affects. An entry is served only inside its validity interval, so a cached allow
- * never outlives the grant that allows it and a cached deny never outlives the start of a grant
- * that would allow it, whatever the TTL.
+ * A bounded LRU of decisions (lru-cache), grouped by subject so that a policy change can drop
+ * exactly the subjects it affects.
+ *
+ * Two different clocks are at work, on purpose:
+ * - Validity: each entry carries the interval [since, until) in which every matching rule's window
+ *   gives the same answer. An entry with a bounded interval is served only after reading the clock
+ *   and finding `now` inside it, so a cached allow never outlives its grant and a cached deny never
+ *   outlives the start of a grant that would allow it. An entry valid forever needs no clock read,
+ *   which is what makes the common hit cheap.
+ * - Freshness (TTL): lru-cache's own TTL, a safety net rather than a correctness bound. With the
+ *   system clock it uses lru-cache's 1 ms time resolution; with an injected clock it reads that clock.
  */
 export class DecisionCache {
   private readonly lru: LRUCache<string, SubjectTable>;
-  private readonly ttl: number;
   private readonly max: number;
   hits = 0;
   misses = 0;
 
   constructor(options: DecisionCacheOptions) {
     this.max = options.max;
-    this.ttl = options.ttl;
-    // Bound by total decisions: each subject table weighs as many decisions as it holds.
+    const clock = options.clock ?? systemClock;
     this.lru = new LRUCache<string, SubjectTable>({
+      // Bound by total decisions: each subject table weighs as many decisions as it holds.
       maxSize: options.max,
       sizeCalculation: (t) => Math.max(1, t.size),
+      ...(options.ttl > 0
+        ? {
+            ttl: options.ttl,
+            perf: { now: () => clock.now() },
+            ttlResolution: clock === systemClock ? 1 : 0,
+          }
+        : {}),
     });
   }
 
-  /** The cached decision, or undefined when none may be served at `now`. */
-  get(sub: string, obj: string, act: string, now: number): boolean | undefined {
-    const t = this.lru.get(sub);
-    if (t !== undefined) {
-      const e = t.byObj.get(obj)?.get(act);
-      if (e !== undefined && now >= e.since && now < e.until) {
+  /**
+   * The cached decision, or undefined when none may be served now. Reads the clock only for an
+   * entry whose validity is bounded; a clock that fails (throws, NaN) means no hit.
+   */
+  get(sub: string, obj: string, act: string, clock: Clock): boolean | undefined {
+    const e = this.lru.get(sub)?.byObj.get(obj)?.get(act);
+    if (e !== undefined) {
+      if (e.since === Number.NEGATIVE_INFINITY && e.until === Number.POSITIVE_INFINITY) {
+        this.hits++;
+        return e.allow;
+      }
+      const now = clock.now();
+      if (now >= e.since && now < e.until) {
         this.hits++;
         return e.allow;
       }
@@ -57,17 +83,7 @@ export class DecisionCache {
     return undefined;
   }
 
-  set(
-    sub: string,
-    obj: string,
-    act: string,
-    allow: boolean,
-    since: number,
-    until: number,
-    now: number,
-  ): void {
-    const end = this.ttl > 0 ? Math.min(until, now + this.ttl) : until;
-    if (end <= now) return;
+  set(sub: string, obj: string, act: string, allow: boolean, since: number, until: number): void {
     let t = this.lru.peek(sub);
     if (t === undefined || t.size >= this.max) t = { size: 0, byObj: new Map() };
     let byAct = t.byObj.get(obj);
@@ -75,10 +91,11 @@ export class DecisionCache {
       byAct = new Map();
       t.byObj.set(obj, byAct);
     }
-    if (!byAct.has(act)) t.size++;
-    byAct.set(act, { allow, since, until: end });
-    // Re-setting updates the table's weight and recency.
-    this.lru.set(sub, t);
+    const size = byAct.has(act) ? t.size : t.size + 1;
+    byAct.set(act, { allow, since, until });
+    // A new holder makes lru-cache re-weigh the table; noUpdateTTL keeps the table's first TTL start,
+    // so no decision in it is served longer than the TTL after the table was created.
+    this.lru.set(sub, { size, byObj: t.byObj }, { noUpdateTTL: true });
   }
 
   /** Drops every cached decision of these subjects. */

@@ -81,8 +81,9 @@ describe('time-aware cache', () => {
       cache: { ttl: 1000 },
     });
     authz.enforce('a', 'r', 'x');
-    authz.enforce('a', 'r', 'x');
     clock.advance(1000);
+    authz.enforce('a', 'r', 'x');
+    clock.advance(1);
     authz.enforce('a', 'r', 'x');
     assert.deepEqual([authz.stats().hits, authz.stats().misses], [1, 2]);
   });
@@ -91,6 +92,14 @@ describe('time-aware cache', () => {
     const authz = await createAuthorizer({ policies: { rules: [], links: [] }, cache: { max: 10 } });
     for (let i = 0; i < 100; i++) authz.enforce(`u${i % 7}`, `r${i}`, 'read');
     assert.ok(authz.stats().cached <= 10, `cached=${authz.stats().cached}`);
+    // One subject's many decisions count one by one, not as one entry.
+    for (let i = 0; i < 100; i++) authz.enforce('solo', `r${i}`, 'read');
+    assert.ok(authz.stats().cached <= 10, `cached=${authz.stats().cached}`);
+    // Counted by what is served: of 63 decisions over 7 subjects, at most 10 can come from cache.
+    for (let i = 0; i < 63; i++) authz.enforce(`v${i % 7}`, `r${i}`, 'read');
+    const before = authz.stats().hits;
+    for (let i = 0; i < 63; i++) authz.enforce(`v${i % 7}`, `r${i}`, 'read');
+    assert.ok(authz.stats().hits - before <= 10, `${authz.stats().hits - before} hits`);
   });
 });
 
