@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'POLICY_INVALID'
   | 'SNAPSHOT_INVALID'
   | 'UNMATCHED_VENDOR_VALUE'
-  | 'IDENTITIES_INVALID';
+  | 'IDENTITIES_INVALID'
+  | 'DECISION_FAILED';
 
 /** Base of every error this library throws on purpose. `code` is stable; `message` is for people. */
 export class RbacError extends Error {
@@ -86,6 +87,16 @@ export class UnmatchedValueError extends RbacError {
   }
 }
 
+/**
+ * No decision could be made (input that is not a string, a clock that fails, an internal error).
+ * Only `enforceStrict` throws it; every caller must treat it as a deny.
+ */
+export class DecisionError extends RbacError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DECISION_FAILED', message, options);
+  }
+}
+
 export function formatProblem(p: MappingProblem): string {
   return `${p.file}:${p.line}:${p.column}: ${p.message}`;
 }
@@ -95,3 +106,4 @@ export const isMappingError = (e: unknown): e is MappingError => e instanceof Ma
 export const isConfigError = (e: unknown): e is ConfigError => e instanceof ConfigError;
 export const isPolicyError = (e: unknown): e is PolicyError => e instanceof PolicyError;
 export const isSnapshotError = (e: unknown): e is SnapshotError => e instanceof SnapshotError;
+export const isDecisionError = (e: unknown): e is DecisionError => e instanceof DecisionError;

@@ -14,8 +14,10 @@ export type {
 } from './engine/authorizer.js';
 export {
   ConfigError,
+  DecisionError,
   type ErrorCode,
   isConfigError,
+  isDecisionError,
   isMappingError,
   isPolicyError,
   isRbacError,
@@ -44,6 +46,16 @@ export {
   type VendorMapping,
 } from './mapping/load.js';
 export { parseTime, type TranslateResult, translate } from './mapping/translate.js';
+export type { AuthorizationInfo, MiddlewareAuthorizer } from './middleware/core.js';
+export {
+  createRouteMap,
+  DEFAULT_METHOD_ACTIONS,
+  type RouteMap,
+  type RouteMapOptions,
+  type RouteMatch,
+  type RouteTable,
+  type RouteTarget,
+} from './middleware/routes.js';
 export { createCasbinEnforcer, PolicyAdapter } from './policy/casbin.js';
 export { compilePolicy } from './policy/compile.js';
 export { formatPolicyCsv, parsePolicyCsv } from './policy/csv.js';

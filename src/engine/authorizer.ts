@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from '../clock.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, DecisionError } from '../errors.js';
 import type { Provenance } from '../grants.js';
 import { type ProvenanceIndex, readPolicy, readProvenance } from '../policy/store.js';
 import { formatBound } from '../policy/time.js';
@@ -85,6 +85,12 @@ export interface AuthorizerOptions {
 export interface Authorizer {
   /** True when `user` may perform `action` on `resource` now. Never throws: any failure is a deny. */
   enforce(user: string, resource: string, action: string): boolean;
+  /**
+   * Like enforce, but throws DecisionError when no decision can be made (input that is not a string,
+   * a failing clock, an internal error), so a caller can tell "denied" (403) from "could not decide"
+   * (503). The caller must treat a throw as a deny.
+   */
+  enforceStrict(user: string, resource: string, action: string): boolean;
   /** The decision with its reasons, at `at` (default now). Never throws: a failure is a deny with `error`. */
   explain(
     user: string,
@@ -158,18 +164,27 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
     clock,
     enforce(user, resource, action) {
       try {
-        if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
-          return false;
+        return authorizer.enforceStrict(user, resource, action);
+      } catch (err) {
+        onError?.(err);
+        return false;
+      }
+    },
+
+    enforceStrict(user, resource, action) {
+      if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
+        throw new DecisionError('user, resource and action must be strings');
+      try {
         if (cache !== undefined) {
           const hit = cache.get(user, resource, action, clock);
           if (hit !== undefined) return hit;
         }
         const now = clock.now();
-        if (!Number.isFinite(now)) return false;
+        if (!Number.isFinite(now)) throw new DecisionError(`the clock returned ${String(now)}`);
         return decide(user, resource, action, now);
       } catch (err) {
-        onError?.(err);
-        return false;
+        if (err instanceof DecisionError) throw err;
+        throw new DecisionError('the decision failed', { cause: err });
       }
     },
 

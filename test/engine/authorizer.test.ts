@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { manualClock } from '../../src/clock.js';
 import { createAuthorizer } from '../../src/engine/authorizer.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError, isDecisionError } from '../../src/errors.js';
 import type { Policy, PolicyRule } from '../../src/policy/types.js';
 
 const T = (iso: string) => Date.parse(iso);
@@ -157,6 +157,22 @@ describe('fail closed', () => {
     const d = authz.explain('a', 'r', 'read');
     assert.equal(d.allowed, false);
     assert.equal(d.reason, 'error');
+  });
+
+  test('enforceStrict throws a DecisionError where enforce denies, so callers can tell the two apart', async () => {
+    const errors: unknown[] = [];
+    const broken = await createAuthorizer({
+      policies: { rules: [rule('a', 'r', 'read')], links: [] },
+      clock: { now: () => Number.NaN },
+      onError: (e) => errors.push(e),
+    });
+    assert.throws(() => broken.enforceStrict('a', 'r', 'read'), isDecisionError);
+    assert.throws(() => broken.enforceStrict(1 as never, 'r', 'read'), isDecisionError);
+    assert.equal(broken.enforce('a', 'r', 'read'), false);
+    assert.ok(isDecisionError(errors[0]));
+    const ok = await createAuthorizer({ policies: { rules: [rule('a', 'r', 'read')], links: [] } });
+    assert.equal(ok.enforceStrict('a', 'r', 'read'), true);
+    assert.equal(ok.enforceStrict('b', 'r', 'read'), false);
   });
 
   test('denies non-string input and a clock that returns NaN', async () => {

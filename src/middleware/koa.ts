@@ -1,0 +1,63 @@
+// rbac-normalizer/koa: authorization middleware for Koa 3. Imports only Koa *types*.
+import type { Context, Next } from 'koa';
+import { ConfigError } from '../errors.js';
+import { type AuthorizationInfo, type AuthorizeOptionsBase, BODIES, createCore } from './core.js';
+
+export type { AuthorizationInfo, MiddlewareAuthorizer } from './core.js';
+export {
+  createRouteMap,
+  DEFAULT_METHOD_ACTIONS,
+  type RouteMap,
+  type RouteMatch,
+  type RouteTable,
+  type RouteTarget,
+} from './routes.js';
+
+export interface KoaAuthorizeOptions extends AuthorizeOptionsBase<Context> {
+  /** Sets the 403 response instead of the default `{"error":"forbidden"}`. Default: none. */
+  readonly onDenied?: (ctx: Context, info: AuthorizationInfo) => void | Promise<void>;
+}
+
+/**
+ * Koa middleware: 401 without a subject, 403 on deny, 503 when no decision can be made (and `next`
+ * is never called), otherwise `next()` with the decision in `ctx.state.authorization`.
+ *
+ * @throws ConfigError naming the option when options are invalid (at construction, not per request).
+ * @example
+ * app.use(authorize({ authorizer, subject: (ctx) => ctx.get('x-user'), routes: { 'GET /recordings/:id': 'zoom:recording' } }));
+ */
+export function authorize(options: KoaAuthorizeOptions): (ctx: Context, next: Next) => Promise<void> {
+  const core = createCore(options);
+  const onDenied = options.onDenied;
+  if (onDenied !== undefined && typeof onDenied !== 'function')
+    throw new ConfigError('onDenied', 'must be a function');
+  const refuse = (ctx: Context, status: number, body: object) => {
+    ctx.status = status;
+    ctx.body = body;
+  };
+
+  return async function rbacAuthorize(ctx: Context, next: Next): Promise<void> {
+    try {
+      const outcome = await core.decide(ctx, ctx.method, ctx.path);
+      if (outcome.kind === 'unauthenticated') return refuse(ctx, 401, BODIES[401]);
+      if (outcome.kind === 'unmatched') {
+        if (core.unmatched === 'deny') return refuse(ctx, 403, BODIES[403]);
+      } else {
+        const { info, header } = outcome;
+        if (header !== undefined && core.headerName !== undefined) ctx.set(core.headerName, header);
+        if (!info.allowed) {
+          refuse(ctx, 403, BODIES[403]);
+          if (onDenied !== undefined) await onDenied(ctx, info);
+          return;
+        }
+        ctx.state['authorization'] = info;
+      }
+    } catch (err) {
+      core.report(err, ctx);
+      // Whatever a custom denial may have set, the answer is the refusal.
+      return refuse(ctx, core.errorStatus, BODIES.unavailable);
+    }
+    // Outside the try: errors from later middleware are theirs, not a failed decision.
+    await next();
+  };
+}

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { test } from 'node:test';
+import Koa from 'koa';
+import { isConfigError } from '../../src/errors.js';
+import { authorize, type KoaAuthorizeOptions } from '../../src/middleware/koa.js';
+import { listen } from '../helpers/server.js';
+import { middlewareSuite } from './suite.js';
+
+middlewareSuite('Koa', async ({ customDenial, fromHeaders, ...options }, handled) => {
+  const app = new Koa();
+  app.silent = true;
+  const opts: KoaAuthorizeOptions = {
+    ...options,
+    subject: (ctx) => ctx.get('x-user'),
+    ...(fromHeaders
+      ? {
+          resource: async (ctx) => {
+            if (ctx.get('x-fail')) throw new Error('lookup failed');
+            return ctx.get('x-resource');
+          },
+          action: (ctx) => ctx.get('x-action'),
+        }
+      : {}),
+    ...(customDenial
+      ? {
+          onDenied: (ctx, info) => {
+            ctx.body = { message: `ask your admin for ${info.resource} ${info.action}` };
+          },
+        }
+      : {}),
+  };
+  app.use(authorize(opts));
+  app.use((ctx) => {
+    if (ctx.path === '/boom') throw new Error('handler bug');
+    handled.n++;
+    ctx.body = { handled: true, authorization: ctx.state['authorization'] };
+  });
+  return listen(createServer(app.callback()));
+});
+
+test('Koa middleware options are checked at construction and errors name the option', () => {
+  const cases: [Partial<KoaAuthorizeOptions>, string][] = [
+    [{ subject: () => 'a', routes: {} }, 'authorizer'],
+    [
+      { authorizer: { enforce: () => true }, subject: () => 'a', routes: {}, unmatched: 'allow' as never },
+      'unmatched',
+    ],
+    [
+      { authorizer: { enforce: () => true }, subject: () => 'a', routes: { '/x/:a': 'r:{b}' } },
+      'routes["/x/:a"]',
+    ],
+  ];
+  for (const [opts, key] of cases) {
+    assert.throws(
+      () => authorize(opts as KoaAuthorizeOptions),
+      (e: unknown) => isConfigError(e) && e.key === key,
+      key,
+    );
+  }
+});
+
+test('importing rbac-normalizer/koa loads neither Express nor Koa itself', () => {
+  const out = execFileSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      `import { createRequire } from 'node:module';
+       await import('./src/middleware/koa.ts');
+       const loaded = Object.keys(createRequire(import.meta.url).cache);
+       console.log(JSON.stringify(loaded.filter((f) => /node_modules[\\\\/](koa|express)[\\\\/]/.test(f))));`,
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.deepEqual(JSON.parse(out.trim().split('\n').pop() ?? ''), []);
+});
