@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writePolicy } from '../src/policy/store.js';
 import { syntheticPolicy } from './data.js';
+import { httpBench } from './http.js';
 
 const sizes = (process.env['BENCH_SIZES'] ?? '1000,10000,100000').split(',').map(Number);
 const root = join(import.meta.dirname, '..', '.bench');
@@ -68,6 +69,17 @@ for (const users of sizes) {
   );
   row(label, 'differential check vs casbin', `${u.disagreements} disagreements of ${u.checked}`, '', '');
 }
+if (process.env['BENCH_HTTP'] !== '0') {
+  for (const h of await httpBench()) {
+    row(
+      `${h.framework === 'koa' ? 'Koa 3' : 'Express 5'} hello world`,
+      'HTTP req/s, autocannon 50 conns, best of 3 alternating runs',
+      `${f(h.authz, 0)} req/s with authorize()`,
+      `${f(h.bare, 0)} req/s bare app`,
+      `${f(h.authz / h.bare, 2)} of bare`,
+    );
+  }
+}
 const header = ['data', 'measure', 'rbac-normalizer', 'plain casbin', 'ours vs casbin'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i]!)).join(' | ')} |`;
@@ -75,5 +87,5 @@ console.log(line(header));
 console.log(line(widths.map((w) => '-'.repeat(w))));
 for (const r of rows) console.log(line(r));
 console.log(
-  '\nTargets: cached >= 5 M/s; uncached p99 <= 20 µs at 100k users; load 100k users <= 1 s and <= 300 MB RSS.',
+  '\nTargets: cached >= 5 M/s; uncached p99 <= 20 µs at 100k users; load 100k users <= 1 s and <= 300 MB RSS; middleware >= 0.9 of the bare app req/s.',
 );

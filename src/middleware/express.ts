@@ -39,7 +39,8 @@ export function authorize(
 
   return async function rbacAuthorize(req: Request, res: Response, next: NextFunction): Promise<void> {
     try {
-      const outcome = await core.decide(req, req.method, req.baseUrl + req.path);
+      const pending = core.decide(req, req.method, req.baseUrl + req.path);
+      const outcome = pending instanceof Promise ? await pending : pending;
       if (outcome.kind === 'unauthenticated') return refuse(res, 401, BODIES[401]);
       if (outcome.kind === 'unmatched') {
         if (core.unmatched === 'deny') return refuse(res, 403, BODIES[403]);

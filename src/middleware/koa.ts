@@ -38,7 +38,8 @@ export function authorize(options: KoaAuthorizeOptions): (ctx: Context, next: Ne
 
   return async function rbacAuthorize(ctx: Context, next: Next): Promise<void> {
     try {
-      const outcome = await core.decide(ctx, ctx.method, ctx.path);
+      const pending = core.decide(ctx, ctx.method, ctx.path);
+      const outcome = pending instanceof Promise ? await pending : pending;
       if (outcome.kind === 'unauthenticated') return refuse(ctx, 401, BODIES[401]);
       if (outcome.kind === 'unmatched') {
         if (core.unmatched === 'deny') return refuse(ctx, 403, BODIES[403]);

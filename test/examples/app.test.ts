@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { after, describe, test } from 'node:test';
+
+/** Starts `examples/app/server.ts` on a free loopback port and returns its base URL. */
+async function startExample(args: string[]): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'examples/app/server.ts', '--port', '0', ...args],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  child.stdout?.setEncoding('utf8');
+  for await (const chunk of child.stdout ?? []) {
+    out += chunk;
+    const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+    if (m?.[1]) return { url: m[1], child };
+  }
+  throw new Error(`example did not start: ${out}`);
+}
+
+for (const framework of ['Express', 'Koa']) {
+  describe(`the ${framework} example app`, () => {
+    const children: ChildProcess[] = [];
+    after(async () => {
+      for (const c of children) {
+        c.kill();
+        await once(c, 'exit');
+      }
+    });
+
+    test('answers 200, 403 and 401 from the example data', async () => {
+      const { url, child } = await startExample(framework === 'Koa' ? ['--koa'] : []);
+      children.push(child);
+      const carol = await fetch(`${url}/recordings/42`, { headers: { 'x-user': 'carol' } });
+      assert.equal(carol.status, 200);
+      assert.equal(carol.headers.get('x-rbac-decision'), 'allow');
+      const bob = await fetch(`${url}/groups/3615beae-3974-4c33-b38d-9ec230b2284c`, {
+        headers: { 'x-user': 'bob' },
+      });
+      assert.equal(bob.status, 403);
+      assert.equal(bob.headers.get('x-rbac-decision'), 'deny; reason=denied-by-rule');
+      assert.equal((await fetch(`${url}/recordings/42`)).status, 401);
+    });
+  });
+}
