@@ -1,5 +1,5 @@
 // HTTP benchmark: autocannon against a hello-world app with and without the middleware.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -10,20 +10,23 @@ export interface HttpResult {
   authz: number;
 }
 
-async function serve(framework: string, mode: string) {
+function serve(framework: string, mode: string): Promise<{ port: number; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', join(import.meta.dirname, 'http-server.ts'), framework, mode],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
+  // Keep reading stdout after the port shows up: closing the pipe would kill the child with EPIPE.
   let out = '';
-  child.stdout.setEncoding('utf8');
-  for await (const chunk of child.stdout) {
-    out += chunk;
-    const m = /"port":(\d+)/.exec(out);
-    if (m) return { port: Number(m[1]), child };
-  }
-  throw new Error(`bench server did not start: ${out}`);
+  child.stdout?.setEncoding('utf8');
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (chunk: string) => {
+      out += chunk;
+      const m = /"port":(\d+)/.exec(out);
+      if (m?.[1]) resolve({ port: Number(m[1]), child });
+    });
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}: ${out}`)));
+  });
 }
 
 async function requestsPerSecond(framework: string, mode: string, seconds: number): Promise<number> {

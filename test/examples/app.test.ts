@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { after, describe, test } from 'node:test';
 
 /** Starts `examples/app/server.ts` on a free loopback port and returns its base URL. */
-async function startExample(args: string[]): Promise<{ url: string; child: ChildProcess }> {
+function startExample(args: string[]): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'examples/app/server.ts', '--port', '0', ...args],
@@ -12,14 +12,17 @@ async function startExample(args: string[]): Promise<{ url: string; child: Child
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
+  // Keep reading stdout after the port shows up: closing the pipe would kill the child with EPIPE.
   let out = '';
   child.stdout?.setEncoding('utf8');
-  for await (const chunk of child.stdout ?? []) {
-    out += chunk;
-    const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-    if (m?.[1]) return { url: m[1], child };
-  }
-  throw new Error(`example did not start: ${out}`);
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (chunk: string) => {
+      out += chunk;
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m?.[1]) resolve({ url: m[1], child });
+    });
+    child.once('exit', (code) => reject(new Error(`example exited with ${code}: ${out}`)));
+  });
 }
 
 for (const framework of ['Express', 'Koa']) {
