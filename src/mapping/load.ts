@@ -3,12 +3,12 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import { MappingError, type MappingProblem, type SourcePosition } from '../errors.js';
 import type { Vendor } from '../grants.js';
 import type { Effect } from '../policy/types.js';
 import { KINDS } from './kinds.js';
 import { compilePattern, compileRegex, compileTemplate, type Matcher, type Template } from './template.js';
+import { parseYamlSource, schemaProblems, suggest, type YamlPath } from './yaml-source.js';
 
 /** One compiled mapping rule. */
 export interface MappingRule {
@@ -57,9 +57,6 @@ async function getValidator(): Promise<ValidateFunction> {
   validator = new Ajv({ allErrors: true, strict: false }).compile(schema);
   return validator;
 }
-
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-const MAX_ALIASES = 50;
 
 /**
  * Loads every `*.yaml` / `*.yml` mapping file in a folder (or the given files), in name order.
@@ -144,70 +141,12 @@ async function parseMappingText(
   text: string,
   file: string,
 ): Promise<{ file: ParsedFile } | { problems: MappingProblem[] }> {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true });
-  const at = (offset: number | undefined, message: string): MappingProblem => {
-    const { line, col } = lc.linePos(offset ?? 0);
-    return { file, line, column: col, message };
-  };
-  const problems: MappingProblem[] = doc.errors.map((e) =>
-    at(
-      e.pos[0],
-      e.code === 'DUPLICATE_KEY'
-        ? `${firstLine(e.message)}; each key may appear once per mapping`
-        : firstLine(e.message),
-    ),
-  );
+  const parsed = parseYamlSource(text, file, 'the file is empty; it needs "vendor:" and "rules:"');
+  if ('problems' in parsed) return parsed;
+  const { source } = parsed;
+  const { data, at, nodeAt, keyAt } = source;
+  const problems = schemaProblems(await getValidator(), source, describe);
   if (problems.length) return { problems };
-
-  visit(doc, {
-    Pair(_, pair) {
-      if (isScalar(pair.key) && FORBIDDEN_KEYS.has(String(pair.key.value))) {
-        problems.push(
-          at(pair.key.range?.[0], `the key "${String(pair.key.value)}" is not allowed; rename it`),
-        );
-      }
-    },
-  });
-  if (problems.length) return { problems };
-
-  let data: unknown;
-  try {
-    data = doc.toJS({ maxAliasCount: MAX_ALIASES });
-  } catch (err) {
-    return {
-      problems: [
-        at(
-          0,
-          `${(err as Error).message} (aliases may expand to at most ${MAX_ALIASES} nodes; write the values out)`,
-        ),
-      ],
-    };
-  }
-  if (data === null || data === undefined)
-    return { problems: [at(0, 'the file is empty; it needs "vendor:" and "rules:"')] };
-
-  const nodeAt = (path: readonly (string | number)[]): Node | undefined => {
-    const n = path.length === 0 ? doc.contents : doc.getIn(path, true);
-    return n && typeof n === 'object' && 'range' in n ? (n as Node) : undefined;
-  };
-  const keyAt = (path: readonly (string | number)[], key: string): Node | undefined => {
-    const parent = nodeAt(path);
-    if (!isMap(parent)) return undefined;
-    const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
-    return pair && isScalar(pair.key) ? pair.key : undefined;
-  };
-
-  const validate = await getValidator();
-  if (!validate(data)) {
-    for (const e of relevantErrors(validate.errors ?? [])) {
-      const path = pointerToPath(e.instancePath);
-      const extra = e.keyword === 'additionalProperties' ? String(e.params['additionalProperty']) : undefined;
-      const node = extra !== undefined ? keyAt(path, extra) : nodeAt(path);
-      problems.push(at(node?.range?.[0], describe(e, path)));
-    }
-    return { problems };
-  }
 
   const m = data as {
     vendor: Vendor;
@@ -319,19 +258,6 @@ function firstMatch(ms: Matcher[], v: string): Record<string, string> | undefine
   return undefined;
 }
 
-// anyOf failures produce one error per branch; keep the most useful ones.
-function relevantErrors(errors: ErrorObject[]): ErrorObject[] {
-  const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
-  const out = errors.filter((e) => e.keyword === 'anyOf' || !anyOfPaths.has(e.instancePath));
-  const seen = new Set<string>();
-  return out.filter((e) => {
-    const k = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
-
 const EXAMPLES: Record<string, string> = {
   vendor: 'vendor: zoom',
   rules: 'rules: [] (a list of rules)',
@@ -341,7 +267,7 @@ const EXAMPLES: Record<string, string> = {
   regex: 'regex: "^(?<area>[^:]+):(?<action>.+)$"',
 };
 
-function describe(e: ErrorObject, path: readonly (string | number)[]): string {
+function describe(e: ErrorObject, path: YamlPath): string {
   const where = path.length ? `"${path.join('.')}"` : 'the file';
   switch (e.keyword) {
     case 'additionalProperties': {
@@ -368,51 +294,10 @@ function describe(e: ErrorObject, path: readonly (string | number)[]): string {
   }
 }
 
-function allowedKeys(path: readonly (string | number)[]): string[] {
+function allowedKeys(path: YamlPath): string[] {
   const last = path[path.length - 1];
   if (path.length === 0) return ['vendor', 'unmatched', 'levels', 'rules'];
   if (last === 'window') return ['from', 'until'];
   if (path.length >= 4 && path[2] === 'when') return ['regex', 'ignoreCase'];
   return ['id', 'kind', 'when', 'resource', 'actions', 'effect', 'window'];
-}
-
-function pointerToPath(pointer: string): (string | number)[] {
-  if (!pointer) return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-}
-
-function firstLine(s: string): string {
-  return s.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-}
-
-/** "; did you mean X?" for a near miss. */
-export function suggest(word: string, options: readonly string[]): string {
-  let best: string | undefined;
-  let bestD = Math.max(2, Math.floor(word.length / 3)) + 1;
-  for (const o of options) {
-    const d = distance(word.toLowerCase(), o.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = o;
-    }
-  }
-  return best ? ` (did you mean "${best}"?)` : '';
-}
-
-function distance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length]!;
 }
