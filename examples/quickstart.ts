@@ -2,8 +2,8 @@
 // and print a few explained decisions. The clock is pinned so the temporary Tuya grants in the
 // example data give the same answers on any day.
 import { createAuthorizer } from '../src/authorizer.js';
-import { formatDecision } from '../src/cli/format.js';
 import { manualClock } from '../src/clock.js';
+import { formatDecision } from '../src/engine/format.js';
 
 const at = '2026-11-22T12:00:00.000Z';
 const clock = manualClock(at);

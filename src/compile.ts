@@ -3,6 +3,7 @@ import { createSubjectResolver, grantSubject, type Identities, roleSubject } fro
 import type { MappingSet } from './mapping/load.js';
 import {
   type SkippedGrant,
+  type TranslateOptions,
   type TranslateResult,
   translate,
   type UnmatchedValue,
@@ -19,6 +20,7 @@ export interface CompileResult {
   readonly skipped: readonly SkippedGrant[];
   readonly notices: readonly string[];
   readonly ruleHits: TranslateResult['ruleHits'];
+  readonly shadowHits: TranslateResult['shadowHits'];
   readonly counts: {
     readonly users: number;
     readonly vendorGrants: number;
@@ -36,9 +38,10 @@ export function compileVendorData(
   data: VendorData,
   mappings: MappingSet,
   identities: Identities,
+  options: TranslateOptions = {},
 ): CompileResult {
   const resolve = createSubjectResolver(identities);
-  const t = translate(data.grants, mappings, (g) => grantSubject(resolve, g));
+  const t = translate(data.grants, mappings, (g) => grantSubject(resolve, g), options);
   const links: LinkInput[] = data.links.map((l) => {
     const provenance: Provenance = {
       vendor: l.vendor as Vendor,
@@ -61,6 +64,7 @@ export function compileVendorData(
     skipped: t.skipped,
     notices: data.notices,
     ruleHits: t.ruleHits,
+    shadowHits: t.shadowHits,
     counts: {
       users: data.users.length,
       vendorGrants: data.grants.length,

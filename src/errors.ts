@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'SNAPSHOT_INVALID'
   | 'UNMATCHED_VENDOR_VALUE'
   | 'IDENTITIES_INVALID'
-  | 'DECISION_FAILED';
+  | 'DECISION_FAILED'
+  | 'SUITE_INVALID';
 
 /** Base of every error this library throws on purpose. `code` is stable; `message` is for people. */
 export class RbacError extends Error {
@@ -47,6 +48,15 @@ export class MappingError extends RbacError {
   }
   get column(): number | undefined {
     return this.problems[0]?.column;
+  }
+}
+
+/** A policy test suite could not be loaded; `problems` lists every problem with file:line:column. */
+export class SuiteError extends RbacError {
+  readonly problems: readonly MappingProblem[];
+  constructor(problems: readonly MappingProblem[], options?: { cause?: unknown }) {
+    super('SUITE_INVALID', problems.map(formatProblem).join('\n'), options);
+    this.problems = problems;
   }
 }
 
@@ -107,3 +117,4 @@ export const isConfigError = (e: unknown): e is ConfigError => e instanceof Conf
 export const isPolicyError = (e: unknown): e is PolicyError => e instanceof PolicyError;
 export const isSnapshotError = (e: unknown): e is SnapshotError => e instanceof SnapshotError;
 export const isDecisionError = (e: unknown): e is DecisionError => e instanceof DecisionError;
+export const isSuiteError = (e: unknown): e is SuiteError => e instanceof SuiteError;

@@ -6,7 +6,13 @@ export const VENDORS: readonly Vendor[] = ['zoom', 'vonage', 'tuya'];
 
 /** Who holds a vendor grant: a vendor user account, or a vendor role (Zoom roles). */
 export type Holder =
-  | { readonly type: 'user'; readonly vendorUserId: string; readonly email?: string }
+  | {
+      readonly type: 'user';
+      readonly vendorUserId: string;
+      readonly email?: string;
+      /** The subject, when fixed by the caller (inline test fixtures) rather than resolved. */
+      readonly subject?: string;
+    }
   | { readonly type: 'role'; readonly roleId: string; readonly roleName?: string };
 
 /**

@@ -102,7 +102,6 @@ export const roleSubject = (vendor: Vendor, roleId: string): string => `role:${v
 
 /** Subject of any vendor grant holder. */
 export function grantSubject(resolve: ReturnType<typeof createSubjectResolver>, g: VendorGrant): string {
-  return g.holder.type === 'role'
-    ? roleSubject(g.vendor, g.holder.roleId)
-    : resolve(g.vendor, g.holder.vendorUserId, g.holder.email);
+  if (g.holder.type === 'role') return roleSubject(g.vendor, g.holder.roleId);
+  return g.holder.subject ?? resolve(g.vendor, g.holder.vendorUserId, g.holder.email);
 }

@@ -3,6 +3,13 @@ export { type CreateAuthorizerOptions, createAuthorizer, type FullAuthorizer } f
 export { type Clock, manualClock, systemClock } from './clock.js';
 export { type CompileResult, compileVendorData } from './compile.js';
 export { type Config, DEFAULT_CONFIG_FILE, loadConfig } from './config.js';
+export {
+  type AccessChange,
+  diffAccess,
+  effectiveAccess,
+  type Interval,
+  type SubjectAccessDiff,
+} from './engine/access.js';
 export type {
   Authorizer,
   AuthorizerOptions,
@@ -12,6 +19,7 @@ export type {
   DecisionReason,
   PolicyChange,
 } from './engine/authorizer.js';
+export { formatDecision } from './engine/format.js';
 export {
   ConfigError,
   DecisionError,
@@ -22,12 +30,14 @@ export {
   isPolicyError,
   isRbacError,
   isSnapshotError,
+  isSuiteError,
   MappingError,
   type MappingProblem,
   PolicyError,
   RbacError,
   SnapshotError,
   type SourcePosition,
+  SuiteError,
   UnmatchedValueError,
 } from './errors.js';
 export type { Holder, NormalizedGrant, Provenance, Vendor, VendorGrant } from './grants.js';
@@ -71,3 +81,14 @@ export {
 export type { Effect, Policy, PolicyRule, RoleLink } from './policy/types.js';
 export { decodeIdSegment, encodeIdSegment } from './snapshot/layout.js';
 export { readSnapshot, type VendorData } from './snapshot/read.js';
+export { type MappingCoverage, mappingCoverage } from './testing/coverage.js';
+export { type Reporter, report } from './testing/report.js';
+export {
+  type CaseResult,
+  type Check,
+  type RunOptions,
+  type RunResult,
+  runSuites,
+  type SuiteResult,
+} from './testing/run.js';
+export { findSuites, loadSuite, parseSuite, type Suite, type SuiteTest } from './testing/suite.js';

@@ -4,11 +4,12 @@ import { manualClock } from '../clock.js';
 import { compileSnapshot } from '../compile.js';
 import { loadConfig } from '../config.js';
 import { createAuthorizer, type Decision } from '../engine/authorizer.js';
-import { ConfigError, isRbacError, MappingError } from '../errors.js';
+import { formatDecision } from '../engine/format.js';
+import { ConfigError, isRbacError, MappingError, SuiteError } from '../errors.js';
 import { IdentitiesError, loadIdentities } from '../identities.js';
 import { loadMappings } from '../mapping/load.js';
 import { writePolicy } from '../policy/store.js';
-import { formatDecision } from './format.js';
+import { registerPolicyTestCommands } from './policy-tests.js';
 
 /** Where the CLI writes; injectable for tests. */
 export interface Io {
@@ -116,6 +117,14 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     'print the decision with the rule, role path, vendor value and mapping line behind it',
   );
 
+  registerPolicyTestCommands(program, {
+    io,
+    configOption,
+    setExit: (c) => {
+      code = c;
+    },
+  });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
     if (argv.length === 0) {
@@ -131,7 +140,12 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         ? EXIT.ok
         : EXIT.usage;
     }
-    if (err instanceof ConfigError || err instanceof MappingError || err instanceof IdentitiesError) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof MappingError ||
+      err instanceof IdentitiesError ||
+      err instanceof SuiteError
+    ) {
       io.err(`error: ${err.message}\n`);
       return EXIT.usage;
     }

@@ -1,6 +1,7 @@
 import { UnmatchedValueError } from '../errors.js';
 import type { NormalizedGrant, Vendor, VendorGrant } from '../grants.js';
 import { isRepresentable } from '../policy/time.js';
+import { KINDS } from './kinds.js';
 import type { MappingRule, MappingSet } from './load.js';
 
 /** A vendor value no rule matched. */
@@ -9,6 +10,8 @@ export interface UnmatchedValue {
   readonly kind: string;
   readonly holder: string;
   readonly raw: string;
+  /** The value rules usually match on, as `field=value` (e.g. `privilege=Recording:Delete`). */
+  readonly value: string;
 }
 
 /** A vendor grant a rule matched but that could not become a grant (e.g. an unreadable time). */
@@ -26,6 +29,13 @@ export interface TranslateResult {
   readonly skipped: SkippedGrant[];
   /** How many vendor grants each rule matched, keyed by "file:line". */
   readonly ruleHits: Map<string, number>;
+  /** With `shadows`: how many vendor grants each rule also matched after an earlier rule took them. */
+  readonly shadowHits: Map<string, number>;
+}
+
+export interface TranslateOptions {
+  /** Also try every later rule on each grant, to find rules shadowed by earlier ones. Default false. */
+  readonly shadows?: boolean;
 }
 
 export const holderLabel = (g: VendorGrant): string =>
@@ -41,25 +51,38 @@ export function translate(
   grants: Iterable<VendorGrant>,
   mappings: MappingSet,
   subjectOf: (g: VendorGrant) => string,
+  options: TranslateOptions = {},
 ): TranslateResult {
-  const out: TranslateResult = { grants: [], unmatched: [], skipped: [], ruleHits: new Map() };
+  const out: TranslateResult = {
+    grants: [],
+    unmatched: [],
+    skipped: [],
+    ruleHits: new Map(),
+    shadowHits: new Map(),
+  };
   for (const g of grants) {
     const mapping = mappings.get(g.vendor);
     let matched: { rule: MappingRule; vars: Record<string, string> } | undefined;
     for (const rule of mapping?.rules ?? []) {
       if (rule.kind !== g.kind) continue;
       const vars = matchRule(rule, g);
-      if (vars) {
+      if (!vars) continue;
+      if (matched === undefined) {
         matched = { rule, vars };
-        break;
+        if (!options.shadows) break;
+      } else {
+        const w = ruleWhere(rule);
+        out.shadowHits.set(w, (out.shadowHits.get(w) ?? 0) + 1);
       }
     }
     if (!matched) {
-      out.unmatched.push({ vendor: g.vendor, kind: g.kind, holder: holderLabel(g), raw: g.raw });
+      const field = KINDS[g.vendor]?.[g.kind]?.[0] ?? 'value';
+      const value = `${field}=${Object.hasOwn(g.fields, field) ? g.fields[field] : ''}`;
+      out.unmatched.push({ vendor: g.vendor, kind: g.kind, holder: holderLabel(g), raw: g.raw, value });
       continue;
     }
     const { rule, vars } = matched;
-    const where = `${rule.position.file}:${rule.position.line}`;
+    const where = ruleWhere(rule);
     out.ruleHits.set(where, (out.ruleHits.get(where) ?? 0) + 1);
     const skip = (reason: string) =>
       out.skipped.push({ vendor: g.vendor, holder: holderLabel(g), raw: g.raw, rule: where, reason });
@@ -123,6 +146,9 @@ export function translate(
   }
   return out;
 }
+
+/** A mapping rule's "file:line", the key of ruleHits and shadowHits. */
+export const ruleWhere = (rule: MappingRule): string => `${rule.position.file}:${rule.position.line}`;
 
 function matchRule(rule: MappingRule, g: VendorGrant): Record<string, string> | undefined {
   const vars: Record<string, string> = Object.create(null);

@@ -1,4 +1,4 @@
-import type { Decision } from '../engine/authorizer.js';
+import type { Decision } from './authorizer.js';
 
 /** A decision for people: verdict, rule, role path, vendor values and mapping lines, validity. */
 export function formatDecision(d: Decision): string {
