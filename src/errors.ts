@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'UNMATCHED_VENDOR_VALUE'
   | 'IDENTITIES_INVALID'
   | 'DECISION_FAILED'
-  | 'SUITE_INVALID';
+  | 'SUITE_INVALID'
+  | 'VENDOR_ERROR';
 
 /** Base of every error this library throws on purpose. `code` is stable; `message` is for people. */
 export class RbacError extends Error {
@@ -57,6 +58,55 @@ export class SuiteError extends RbacError {
   constructor(problems: readonly MappingProblem[], options?: { cause?: unknown }) {
     super('SUITE_INVALID', problems.map(formatProblem).join('\n'), options);
     this.problems = problems;
+  }
+}
+
+/** What went wrong talking to a vendor; decides whether a retry can help. */
+export type VendorFailure =
+  | 'auth' // credentials rejected, or a token that stays invalid
+  | 'forbidden' // missing scope or plan; a configuration problem
+  | 'not-found'
+  | 'rate-limited' // still limited after the allowed retries
+  | 'server' // 5xx after the allowed retries
+  | 'network'
+  | 'timeout'
+  | 'aborted'
+  | 'invalid-response' // not JSON, or not shaped as documented
+  | 'invalid-request'; // e.g. an id that cannot be sent safely
+
+/**
+ * A vendor call failed. Names the vendor, the endpoint (templated path), the user concerned when
+ * there is one, the HTTP status and the vendor's own error code. Never carries a secret.
+ */
+export class VendorError extends RbacError {
+  readonly vendor: string;
+  readonly endpoint: string;
+  readonly failure: VendorFailure;
+  readonly status: number | undefined;
+  readonly vendorCode: string | number | undefined;
+  readonly user: string | undefined;
+  constructor(
+    init: {
+      vendor: string;
+      endpoint: string;
+      failure: VendorFailure;
+      message: string;
+      status?: number | undefined;
+      vendorCode?: string | number | undefined;
+      user?: string | undefined;
+    },
+    options?: { cause?: unknown },
+  ) {
+    const who = init.user !== undefined ? ` (user ${init.user})` : '';
+    const status = init.status !== undefined ? ` HTTP ${init.status}` : '';
+    const code = init.vendorCode !== undefined ? ` code ${init.vendorCode}` : '';
+    super('VENDOR_ERROR', `${init.vendor} ${init.endpoint}${who}:${status}${code} ${init.message}`, options);
+    this.vendor = init.vendor;
+    this.endpoint = init.endpoint;
+    this.failure = init.failure;
+    this.status = init.status;
+    this.vendorCode = init.vendorCode;
+    this.user = init.user;
   }
 }
 
@@ -118,3 +168,4 @@ export const isPolicyError = (e: unknown): e is PolicyError => e instanceof Poli
 export const isSnapshotError = (e: unknown): e is SnapshotError => e instanceof SnapshotError;
 export const isDecisionError = (e: unknown): e is DecisionError => e instanceof DecisionError;
 export const isSuiteError = (e: unknown): e is SuiteError => e instanceof SuiteError;
+export const isVendorError = (e: unknown): e is VendorError => e instanceof VendorError;

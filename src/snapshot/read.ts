@@ -1,5 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { SnapshotError } from '../errors.js';
 import type { Vendor, VendorGrant } from '../grants.js';
 import { decodeIdSegment, PAGE_FILE } from './layout.js';
@@ -31,6 +31,59 @@ export interface VendorData {
 
 type Json = Record<string, unknown>;
 
+/** Where snapshot files come from: a folder on disk, or responses held in memory during a sync. */
+export interface SnapshotFiles {
+  isDir(path: string): Promise<boolean>;
+  exists(path: string): Promise<boolean>;
+  /** Names of the entries of a folder, with whether each is a folder. */
+  list(path: string): Promise<{ name: string; dir: boolean }[]>;
+  read(path: string): Promise<string>;
+}
+
+const diskFiles: SnapshotFiles = {
+  isDir: async (p) => (await stat(p).catch(() => undefined))?.isDirectory() ?? false,
+  exists: async (p) => (await stat(p).catch(() => undefined)) !== undefined,
+  list: async (p) =>
+    (await readdir(p, { withFileTypes: true })).map((e) => ({ name: e.name, dir: e.isDirectory() })),
+  read: (p) => readFile(p, 'utf8'),
+};
+
+/** The root folder name memory snapshots pretend to live under. */
+export const MEMORY_ROOT = `${sep}snapshot`;
+
+/**
+ * Snapshot files held in memory, keyed by their path in the snapshot layout (`zoom/users/page-0001.json`).
+ * Read them with `readSnapshot(MEMORY_ROOT, { files: memoryFiles(map) })`.
+ */
+export function memoryFiles(files: ReadonlyMap<string, string>): SnapshotFiles {
+  const rel = (p: string) => relative(MEMORY_ROOT, p).split(sep).join('/');
+  const dirs = new Set<string>(['']);
+  for (const k of files.keys()) {
+    const parts = k.split('/');
+    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+  }
+  return {
+    isDir: async (p) => dirs.has(rel(p)),
+    exists: async (p) => dirs.has(rel(p)) || files.has(rel(p)),
+    list: async (p) => {
+      const base = rel(p);
+      const prefix = base === '' ? '' : `${base}/`;
+      const seen = new Map<string, boolean>();
+      for (const k of [...files.keys(), ...dirs]) {
+        if (!k.startsWith(prefix) || k === base) continue;
+        const [name, ...rest] = k.slice(prefix.length).split('/');
+        if (name) seen.set(name, (seen.get(name) ?? false) || rest.length > 0 || dirs.has(prefix + name));
+      }
+      return [...seen].map(([name, dir]) => ({ name, dir }));
+    },
+    read: async (p) => {
+      const v = files.get(rel(p));
+      if (v === undefined) throw new Error(`no such file: ${rel(p)}`);
+      return v;
+    },
+  };
+}
+
 /**
  * Reads a snapshot folder into vendor users, grants and role links. Vendors whose folder is absent
  * are skipped.
@@ -40,27 +93,29 @@ type Json = Record<string, unknown>;
  */
 export async function readSnapshot(
   dir: string,
-  options: { vendors?: readonly Vendor[] } = {},
+  options: { vendors?: readonly Vendor[]; files?: SnapshotFiles } = {},
 ): Promise<VendorData> {
-  if (!(await isDir(dir))) throw new SnapshotError(dir, 'snapshot folder not found');
+  const fs = options.files ?? diskFiles;
+  if (!(await fs.isDir(dir))) throw new SnapshotError(dir, 'snapshot folder not found');
   const out: VendorData = { users: [], grants: [], links: [], notices: [] };
-  const ctx = { dir, out };
+  const ctx = { dir, out, fs };
   const want = (v: Vendor) => !options.vendors || options.vendors.includes(v);
-  if (want('zoom') && (await isDir(join(dir, 'zoom')))) await readZoom(ctx);
-  if (want('vonage') && (await isDir(join(dir, 'vonage')))) await readVonage(ctx);
-  if (want('tuya') && (await isDir(join(dir, 'tuya')))) await readTuya(ctx);
+  if (want('zoom') && (await fs.isDir(join(dir, 'zoom')))) await readZoom(ctx);
+  if (want('vonage') && (await fs.isDir(join(dir, 'vonage')))) await readVonage(ctx);
+  if (want('tuya') && (await fs.isDir(join(dir, 'tuya')))) await readTuya(ctx);
   return out;
 }
 
 interface Ctx {
   dir: string;
   out: VendorData;
+  fs: SnapshotFiles;
 }
 
-async function readZoom({ dir, out }: Ctx): Promise<void> {
+async function readZoom({ dir, out, fs }: Ctx): Promise<void> {
   const root = join(dir, 'zoom');
   const byId = new Map<string, VendorUser>();
-  for (const [file, body] of await readPages(dir, join(root, 'users'))) {
+  for (const [file, body] of await readPages(fs, dir, join(root, 'users'))) {
     for (const u of arrayField(file, body, 'users')) {
       const id = optString(file, u, 'id');
       const email = optString(file, u, 'email');
@@ -78,12 +133,12 @@ async function readZoom({ dir, out }: Ctx): Promise<void> {
   // Roles: role privileges become the role's grants, members become g links.
   const rolePrivileges = new Map<string, Set<string>>();
   const memberRoles = new Map<string, string[]>();
-  for (const roleDir of await subdirs(join(root, 'roles'))) {
+  for (const roleDir of await subdirs(fs, join(root, 'roles'))) {
     const roleId = decodeIdSegment(roleDir);
     const base = join(root, 'roles', roleDir);
     const roleFile = join(base, 'role.json');
     const rel = relative(dir, roleFile);
-    const role = (await readJson(dir, roleFile)) as Json;
+    const role = (await readJson(fs, dir, roleFile)) as Json;
     const bodyId = optString(rel, role, 'id');
     if (bodyId !== undefined && bodyId !== roleId)
       throw new SnapshotError(rel, `role id ${bodyId} does not match its folder (${roleId})`);
@@ -100,7 +155,7 @@ async function readZoom({ dir, out }: Ctx): Promise<void> {
         source: rel,
       });
     }
-    for (const [file, body] of await readPages(dir, join(base, 'members'))) {
+    for (const [file, body] of await readPages(fs, dir, join(base, 'members'))) {
       for (const m of arrayField(file, body, 'members')) {
         const id = optString(file, m, 'id');
         const email = optString(file, m, 'email');
@@ -119,12 +174,12 @@ async function readZoom({ dir, out }: Ctx): Promise<void> {
     }
   }
   // Per-user effective permissions: only what the user's roles do not already give becomes a direct grant.
-  for (const userDir of await subdirs(join(root, 'users'))) {
+  for (const userDir of await subdirs(fs, join(root, 'users'))) {
     const id = decodeIdSegment(userDir);
     const file = join(root, 'users', userDir, 'permissions.json');
-    if (!(await exists(file))) continue;
+    if (!(await fs.exists(file))) continue;
     const rel = relative(dir, file);
-    const body = (await readJson(dir, file)) as Json;
+    const body = (await readJson(fs, dir, file)) as Json;
     const user = byId.get(id) ?? { vendor: 'zoom' as const, vendorUserId: id };
     const fromRoles = new Set((memberRoles.get(id) ?? []).flatMap((r) => [...(rolePrivileges.get(r) ?? [])]));
     for (const p of stringArray(rel, body, 'permissions')) {
@@ -141,10 +196,10 @@ async function readZoom({ dir, out }: Ctx): Promise<void> {
   }
 }
 
-async function readVonage({ dir, out }: Ctx): Promise<void> {
+async function readVonage({ dir, out, fs }: Ctx): Promise<void> {
   const root = join(dir, 'vonage');
   const byId = new Map<string, VendorUser>();
-  for (const [file, body] of await readPages(dir, join(root, 'users'))) {
+  for (const [file, body] of await readPages(fs, dir, join(root, 'users'))) {
     for (const u of arrayField(file, body, 'users')) {
       const id = reqString(file, u, 'userId');
       const email = optString(file, u, 'email');
@@ -153,11 +208,11 @@ async function readVonage({ dir, out }: Ctx): Promise<void> {
       out.users.push(user);
     }
   }
-  for (const userDir of await subdirs(join(root, 'users'))) {
+  for (const userDir of await subdirs(fs, join(root, 'users'))) {
     const id = decodeIdSegment(userDir);
     const user = byId.get(id) ?? { vendor: 'vonage' as const, vendorUserId: id };
     const holder = { type: 'user' as const, vendorUserId: id, ...(user.email ? { email: user.email } : {}) };
-    for (const [file, body] of await readPages(dir, join(root, 'users', userDir, 'groups'))) {
+    for (const [file, body] of await readPages(fs, dir, join(root, 'users', userDir, 'groups'))) {
       checkUserId(file, body, 'userId', id);
       for (const g of arrayField(file, body, 'groupPermissions')) {
         out.grants.push({
@@ -175,7 +230,7 @@ async function readVonage({ dir, out }: Ctx): Promise<void> {
         });
       }
     }
-    for (const [file, body] of await readPages(dir, join(root, 'users', userDir, 'accessPermissions'))) {
+    for (const [file, body] of await readPages(fs, dir, join(root, 'users', userDir, 'accessPermissions'))) {
       checkUserId(file, body, 'userId', id);
       for (const a of arrayField(file, body, 'accessPermissions')) {
         out.grants.push({
@@ -194,13 +249,13 @@ async function readVonage({ dir, out }: Ctx): Promise<void> {
   }
 }
 
-async function readTuya({ dir, out }: Ctx): Promise<void> {
+async function readTuya({ dir, out, fs }: Ctx): Promise<void> {
   const root = join(dir, 'tuya');
-  for (const userDir of await subdirs(join(root, 'users'))) {
+  for (const userDir of await subdirs(fs, join(root, 'users'))) {
     const id = decodeIdSegment(userDir);
     const user: VendorUser = { vendor: 'tuya', vendorUserId: id };
     out.users.push(user);
-    for (const [file, body] of await readPages(dir, join(root, 'users', userDir, 'permissions'))) {
+    for (const [file, body] of await readPages(fs, dir, join(root, 'users', userDir, 'permissions'))) {
       if (body['success'] !== true) {
         const code = body['code'] ?? body['error_code'];
         const msg = body['msg'] ?? body['error_msg'];
@@ -233,26 +288,19 @@ async function readTuya({ dir, out }: Ctx): Promise<void> {
 
 // ---- small readers -------------------------------------------------------------------------
 
-async function isDir(p: string): Promise<boolean> {
-  return (await stat(p).catch(() => undefined))?.isDirectory() ?? false;
-}
-async function exists(p: string): Promise<boolean> {
-  return (await stat(p).catch(() => undefined)) !== undefined;
-}
-async function subdirs(p: string): Promise<string[]> {
-  if (!(await isDir(p))) return [];
-  const entries = await readdir(p, { withFileTypes: true });
-  return entries
-    .filter((e) => e.isDirectory())
+async function subdirs(fs: SnapshotFiles, p: string): Promise<string[]> {
+  if (!(await fs.isDir(p))) return [];
+  return (await fs.list(p))
+    .filter((e) => e.dir)
     .map((e) => e.name)
     .sort();
 }
 
-async function readJson(dir: string, file: string): Promise<unknown> {
+async function readJson(fs: SnapshotFiles, dir: string, file: string): Promise<unknown> {
   const rel = relative(dir, file);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await fs.read(file);
   } catch (err) {
     throw new SnapshotError(rel, 'cannot read file', { cause: err });
   }
@@ -264,13 +312,16 @@ async function readJson(dir: string, file: string): Promise<unknown> {
 }
 
 /** Every page-NNNN.json in a folder, in order, as [relative path, object body]. */
-async function readPages(dir: string, folder: string): Promise<[string, Json][]> {
-  if (!(await isDir(folder))) return [];
-  const names = (await readdir(folder)).filter((f) => PAGE_FILE.test(f)).sort();
+async function readPages(fs: SnapshotFiles, dir: string, folder: string): Promise<[string, Json][]> {
+  if (!(await fs.isDir(folder))) return [];
+  const names = (await fs.list(folder))
+    .filter((e) => !e.dir && PAGE_FILE.test(e.name))
+    .map((e) => e.name)
+    .sort();
   const out: [string, Json][] = [];
   for (const name of names) {
     const file = join(folder, name);
-    const body = await readJson(dir, file);
+    const body = await readJson(fs, dir, file);
     const rel = relative(dir, file);
     if (!isObject(body)) throw new SnapshotError(rel, 'the body must be a JSON object');
     out.push([rel, body]);

@@ -1,0 +1,140 @@
+// Helpers the three adapters share for turning an HTTP answer into checked data or a VendorError.
+import { VendorError, type VendorFailure } from '../errors.js';
+import type { Vendor } from '../grants.js';
+
+export interface Where {
+  readonly vendor: Vendor;
+  readonly endpoint: string;
+  readonly user?: string | undefined;
+}
+
+/** Re-labels an error from the HTTP layer with the templated endpoint and user. */
+export function inContext(err: unknown, where: Where): VendorError {
+  if (err instanceof VendorError) {
+    return new VendorError(
+      {
+        vendor: where.vendor,
+        endpoint: where.endpoint,
+        user: where.user,
+        failure: err.failure,
+        status: err.status,
+        vendorCode: err.vendorCode,
+        message: err.message.replace(/^.*?: ?(HTTP \d+ )?(code \S+ )?/, ''),
+      },
+      { cause: err.cause ?? err },
+    );
+  }
+  return new VendorError(
+    { ...where, failure: 'network', message: err instanceof Error ? err.message : String(err) },
+    { cause: err },
+  );
+}
+
+const FAILURE_BY_STATUS: Record<number, VendorFailure> = {
+  400: 'invalid-request',
+  401: 'auth',
+  403: 'forbidden',
+  404: 'not-found',
+  429: 'rate-limited',
+};
+
+/** A non-2xx answer as a VendorError, with the vendor's code and message when the body has them. */
+export function httpError(where: Where, status: number, text: string): VendorError {
+  let code: string | number | undefined;
+  let message = `HTTP ${status}`;
+  try {
+    const body = JSON.parse(text) as Record<string, unknown>;
+    const c =
+      body['code'] ?? body['error_code'] ?? body['statusCode'] ?? (body['error'] as { code?: unknown })?.code;
+    if (typeof c === 'string' || typeof c === 'number') code = c;
+    const m =
+      body['message'] ??
+      body['msg'] ??
+      body['error_msg'] ??
+      body['error_description'] ??
+      (body['error'] as { message?: unknown })?.message ??
+      body['title'] ??
+      body['error'];
+    if (typeof m === 'string') message = m;
+  } catch {
+    // Not JSON: keep the status alone (bodies are not echoed; they may be large or hold data).
+  }
+  return new VendorError({
+    ...where,
+    status,
+    vendorCode: code,
+    failure: FAILURE_BY_STATUS[status] ?? (status >= 500 ? 'server' : 'invalid-request'),
+    message: message.slice(0, 300),
+  });
+}
+
+/** Parses JSON text or throws VendorError('invalid-response'). */
+export function parseBody(where: Where, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new VendorError(
+      { ...where, failure: 'invalid-response', message: `the body is not JSON (${text.length} bytes)` },
+      { cause: err },
+    );
+  }
+}
+
+/** A small shape checker: every `need` throws VendorError('invalid-response') naming the field. */
+export function shape(where: Where) {
+  const bad = (msg: string) => new VendorError({ ...where, failure: 'invalid-response', message: msg });
+  const isObj = (x: unknown): x is Record<string, unknown> =>
+    typeof x === 'object' && x !== null && !Array.isArray(x);
+  return {
+    object(x: unknown, name = 'the body'): Record<string, unknown> {
+      if (!isObj(x)) throw bad(`${name} must be a JSON object`);
+      return x;
+    },
+    array(o: Record<string, unknown>, key: string, optional = false): Record<string, unknown>[] {
+      const v = o[key];
+      if ((v === undefined || v === null) && optional) return [];
+      if (!Array.isArray(v)) throw bad(`"${key}" must be an array`);
+      v.forEach((item, i) => {
+        if (!isObj(item)) throw bad(`"${key}[${i}]" must be an object`);
+      });
+      return v as Record<string, unknown>[];
+    },
+    strings(o: Record<string, unknown>, key: string): string[] {
+      const v = o[key];
+      if (!Array.isArray(v) || v.some((s) => typeof s !== 'string'))
+        throw bad(`"${key}" must be an array of strings`);
+      return v as string[];
+    },
+    string(o: Record<string, unknown>, key: string, optional = false): string | undefined {
+      const v = o[key];
+      if ((v === undefined || v === null) && optional) return undefined;
+      if (typeof v !== 'string') throw bad(`"${key}" must be a string`);
+      return v;
+    },
+    scalar(o: Record<string, unknown>, key: string, optional = false): string | undefined {
+      const v = o[key];
+      if ((v === undefined || v === null) && optional) return undefined;
+      if (typeof v === 'string') return v;
+      if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+      throw bad(`"${key}" must be a number or a string`);
+    },
+    number(o: Record<string, unknown>, key: string, optional = false): number | undefined {
+      const v = o[key];
+      if ((v === undefined || v === null) && optional) return undefined;
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`"${key}" must be a number`);
+      return v;
+    },
+    fail: bad,
+  };
+}
+
+/** Basic auth header value. */
+export const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+
+/** The body text of an openapi-fetch result made with `parseAs: 'text'` (errors come back parsed). */
+export function resultText(r: { data?: unknown; error?: unknown; response: Response }): string {
+  const v = r.response.ok ? r.data : r.error;
+  if (v === undefined || v === null) return '';
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}

@@ -1,0 +1,261 @@
+// Tuya adapter: signed requests (HMAC-SHA256), developer token with refresh (single flight, since a
+// refresh token is single-use), clock offset from the server's `t`, and the IAM permission list per
+// user with last_row_key paging. Tuya users come from the identities file.
+import createClient from 'openapi-fetch';
+import { ConfigError, VendorError } from '../errors.js';
+import { encodeIdSegment, pageFile } from '../snapshot/layout.js';
+import { httpError, inContext, parseBody, resultText, shape, type Where } from './common.js';
+import type { paths } from './generated/tuya.js';
+import { checkPathId, createTokenCache, createVendorFetch, type HttpEvents, type Verdict } from './http.js';
+import { tuyaSign } from './tuya-sign.js';
+import {
+  type FetchOptions,
+  type FetchResult,
+  pool,
+  type UnitFailure,
+  UnitFiles,
+  type VendorAdapter,
+} from './types.js';
+import { checkUrl } from './zoom.js';
+
+export interface TuyaOptions {
+  /** Data-centre host, e.g. https://openapi.tuyaus.com. Required. */
+  readonly baseUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** The Tuya user ids to fetch (from the identities file). */
+  readonly users: readonly string[];
+  /** Client-side budget in requests/s. Default 10 (the IAM limit is not published). */
+  readonly perSecond?: number;
+  /** Page size asked for. Default 100. */
+  readonly pageSize?: number;
+  readonly fetch?: typeof fetch;
+  readonly timeoutMs?: number;
+  readonly retries?: number;
+  readonly signal?: AbortSignal;
+  readonly events?: HttpEvents;
+}
+
+const MAX_PAGES = 10_000;
+const TOKEN_EXPIRED = new Set([1010, 1011, 1012]);
+const BUSY = new Set([500, 1110, 1111]);
+const TIME_INVALID = 1013;
+
+interface TokenState {
+  access: string;
+  refresh: string;
+}
+
+/** @throws ConfigError naming the option when one is missing or malformed (before any request). */
+export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
+  for (const k of ['clientId', 'clientSecret', 'baseUrl'] as const) {
+    if (typeof options[k] !== 'string' || options[k] === '')
+      throw new ConfigError(`vendors.tuya.${k}`, 'is required');
+  }
+  const baseUrl = checkUrl(options.baseUrl, 'vendors.tuya.baseUrl');
+  const pageSize = options.pageSize ?? 100;
+  let offset = 0; // server time - local time, learned from each answer's `t`
+  const now = () => Date.now() + offset;
+  const common = {
+    vendor: 'tuya',
+    perSecond: options.perSecond ?? 10,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.retries !== undefined ? { retries: options.retries } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.events ? { events: options.events } : {}),
+  };
+
+  const sign = async (req: Request, accessToken?: string): Promise<Request> => {
+    const t = String(Math.round(now()));
+    const body = req.method === 'GET' || req.method === 'HEAD' ? '' : await req.clone().text();
+    const u = new URL(req.url);
+    req.headers.set('client_id', options.clientId);
+    req.headers.set('t', t);
+    req.headers.set('sign_method', 'HMAC-SHA256');
+    if (accessToken) req.headers.set('access_token', accessToken);
+    req.headers.set(
+      'sign',
+      tuyaSign({
+        clientId: options.clientId,
+        secret: options.clientSecret,
+        accessToken,
+        t,
+        method: req.method,
+        url: u.pathname + u.search,
+        body,
+      }),
+    );
+    return req;
+  };
+
+  /** Tuya answers errors with HTTP 200 and success false; some are worth a renewal or a retry. */
+  const classify = async (res: Response): Promise<Verdict> => {
+    if (!res.ok) return res.status === 401 ? 'auth-expired' : 'ok';
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(await res.text());
+    } catch {
+      return 'ok'; // the caller reports the malformed body
+    }
+    if (typeof body['t'] === 'number') offset = body['t'] - Date.now();
+    if (body['success'] !== false) return 'ok';
+    const code = Number(body['code'] ?? body['error_code']);
+    if (TOKEN_EXPIRED.has(code)) return 'auth-expired';
+    if (BUSY.has(code) || code === TIME_INVALID) return 'retry';
+    return 'ok';
+  };
+
+  const tokenFetch = createVendorFetch(
+    { ...common, perSecond: 2, burst: 2 },
+    { prepare: (r) => sign(r), classify },
+  );
+  const tokenClient = createClient<paths>({ baseUrl, fetch: tokenFetch });
+  let refreshToken: string | undefined;
+  const tokens = createTokenCache<TokenState>({
+    fetchToken: async () => {
+      // A refresh token is single-use; if refreshing fails, start over with grant_type=1.
+      if (refreshToken !== undefined) {
+        const r = refreshToken;
+        refreshToken = undefined;
+        try {
+          return await tokenCall('GET /v1.0/token/{refresh_token}', () =>
+            tokenClient.GET('/v1.0/token/{refresh_token}', {
+              params: { path: { refresh_token: r } },
+              parseAs: 'text',
+            }),
+          );
+        } catch (err) {
+          if (!(err instanceof VendorError)) throw err;
+        }
+      }
+      return tokenCall('GET /v1.0/token', () =>
+        tokenClient.GET('/v1.0/token', { params: { query: { grant_type: 1 } }, parseAs: 'text' }),
+      );
+    },
+  });
+
+  async function tokenCall(
+    endpoint: string,
+    send: () => Promise<{ response: Response; data?: unknown; error?: unknown }>,
+  ): Promise<{ value: TokenState; expiresAt: number }> {
+    const where: Where = { vendor: 'tuya', endpoint };
+    const body = await envelope(where, send);
+    const s = shape(where);
+    const result = s.object(body['result'], '"result"');
+    const access = s.string(result, 'access_token') as string;
+    const refresh = s.string(result, 'refresh_token') as string;
+    const seconds = s.number(result, 'expire_time', true) ?? s.number(result, 'expire', true) ?? 7200;
+    refreshToken = refresh;
+    return { value: { access, refresh }, expiresAt: Date.now() + seconds * 1000 };
+  }
+
+  /** The JSON envelope of a successful call, or VendorError with Tuya's code and message. */
+  async function envelope(
+    where: Where,
+    send: () => Promise<{ response: Response; data?: unknown; error?: unknown }>,
+  ): Promise<Record<string, unknown>> {
+    let r: { response: Response; data?: unknown; error?: unknown };
+    try {
+      r = await send();
+    } catch (err) {
+      throw inContext(err, where);
+    }
+    const text = resultText(r);
+    if (!r.response.ok) throw httpError(where, r.response.status, text);
+    const s = shape(where);
+    const body = s.object(parseBody(where, text));
+    if (body['success'] !== true) {
+      const code = body['code'] ?? body['error_code'];
+      const msg = body['msg'] ?? body['error_msg'];
+      const failure = [1001, 1004, 1005].includes(Number(code))
+        ? 'auth'
+        : Number(code) === 1106
+          ? 'forbidden'
+          : TOKEN_EXPIRED.has(Number(code))
+            ? 'auth'
+            : BUSY.has(Number(code))
+              ? 'rate-limited'
+              : 'invalid-response';
+      throw new VendorError({
+        ...where,
+        failure,
+        vendorCode: typeof code === 'number' || typeof code === 'string' ? code : undefined,
+        message: typeof msg === 'string' ? msg.slice(0, 300) : 'success is not true',
+      });
+    }
+    return body;
+  }
+
+  const apiFetch = createVendorFetch(common, {
+    prepare: async (req) => sign(req, (await tokens.get()).access),
+    classify,
+    renewAuth: () => tokens.invalidate(),
+  });
+  const client = createClient<paths>({ baseUrl, fetch: apiFetch });
+
+  return {
+    vendor: 'tuya',
+    async fetchAll(opts: FetchOptions = {}): Promise<FetchResult> {
+      const files = new Map<string, string>();
+      const failures: UnitFailure[] = [];
+      const users = [...new Set(options.users)];
+      // A token first: bad credentials or signatures fail the vendor as a whole, not each user.
+      await tokens.get();
+      opts.progress?.total(users.length);
+      await pool(users, opts.concurrency ?? 8, async (uid) => {
+        const unit = new UnitFiles();
+        const where: Where = {
+          vendor: 'tuya',
+          endpoint: 'GET /v2.0/cloud/iam/permission/user/{user_id}',
+          user: uid,
+        };
+        try {
+          checkPathId(uid, where);
+          let lastRowKey: number | undefined;
+          for (let n = 1; n <= MAX_PAGES; n++) {
+            const body = await envelope(where, () =>
+              client.GET('/v2.0/cloud/iam/permission/user/{user_id}', {
+                params: {
+                  path: { user_id: uid },
+                  // Omit last_row_key on the first call: an empty value would be signed and rejected.
+                  query: {
+                    page_size: pageSize,
+                    ...(lastRowKey !== undefined ? { last_row_key: lastRowKey } : {}),
+                  },
+                },
+                parseAs: 'text',
+              }),
+            );
+            const s = shape(where);
+            const result = s.object(body['result'], '"result"');
+            const owner = s.scalar(result, 'user_id', true);
+            if (owner !== undefined && owner !== uid)
+              throw s.fail(`"user_id" is ${owner}, not the user asked for`);
+            const list = s.array(result, 'permission_list');
+            for (const p of list) {
+              s.scalar(p, 'permission_id');
+              s.scalar(p, 'type', true);
+              s.scalar(p, 'start_time', true);
+              s.scalar(p, 'end_time', true);
+            }
+            unit.add(`tuya/users/${encodeIdSegment(uid)}/permissions/${pageFile(n)}`, body);
+            const next = s.scalar(result, 'last_row_key', true);
+            const served = s.number(result, 'page_size', true) ?? pageSize;
+            // No has_more in this API: stop on an empty or short page, or a cursor that does not move.
+            if (list.length === 0 || list.length < served || next === undefined) break;
+            const key = Number(next);
+            if (!Number.isFinite(key) || key === lastRowKey) break;
+            lastRowKey = key;
+          }
+          unit.commitTo(files);
+        } catch (err) {
+          if (!(err instanceof VendorError)) throw err;
+          failures.push({ vendor: 'tuya', unit: 'user', id: uid, error: err });
+        }
+        opts.progress?.done();
+      });
+      return { vendor: 'tuya', files, failures, units: users.length };
+    },
+  };
+}

@@ -1,0 +1,239 @@
+// Vonage Contact Center adapter: client-credentials OAuth, the v4 Accept header, users and each
+// user's group and access permissions, with page/limit paging that tolerates a first page of 0 or 1.
+import createClient from 'openapi-fetch';
+import { ConfigError, VendorError } from '../errors.js';
+import { encodeIdSegment, pageFile } from '../snapshot/layout.js';
+import { basic, httpError, inContext, parseBody, resultText, shape, type Where } from './common.js';
+import type { paths } from './generated/vonage.js';
+import { checkPathId, createTokenCache, createVendorFetch, type HttpEvents } from './http.js';
+import {
+  type FetchOptions,
+  type FetchResult,
+  pool,
+  type UnitFailure,
+  UnitFiles,
+  type VendorAdapter,
+} from './types.js';
+import { checkUrl } from './zoom.js';
+
+export interface VonageOptions {
+  /** Region API root, e.g. https://emea.api.newvoicemedia.com/useradmin. Required. */
+  readonly baseUrl: string;
+  /** e.g. https://emea.newvoicemedia.com/Auth/connect/token. Required. */
+  readonly tokenUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Default "users:read". */
+  readonly scope?: string;
+  /** Client-side budget in requests/s. Default 2.5 (Vonage's own sample throttles to 160/min). */
+  readonly perSecond?: number;
+  /** Page size. Default 1000 (the API allows 1-5000). */
+  readonly limit?: number;
+  readonly fetch?: typeof fetch;
+  readonly timeoutMs?: number;
+  readonly retries?: number;
+  readonly signal?: AbortSignal;
+  readonly events?: HttpEvents;
+}
+
+export const VONAGE_ACCEPT = 'application/vnd.newvoicemedia.v4+json';
+const MAX_PAGES = 100_000;
+
+type Paged =
+  | '/users'
+  | '/users/{userId}/permissions/groups'
+  | '/users/{userId}/permissions/accessPermissions';
+
+/** @throws ConfigError naming the option when one is missing or malformed (before any request). */
+export function createVonageAdapter(options: VonageOptions): VendorAdapter {
+  for (const k of ['clientId', 'clientSecret', 'baseUrl', 'tokenUrl'] as const) {
+    if (typeof options[k] !== 'string' || options[k] === '')
+      throw new ConfigError(`vendors.vonage.${k}`, 'is required');
+  }
+  const baseUrl = checkUrl(options.baseUrl, 'vendors.vonage.baseUrl');
+  const tokenUrl = checkUrl(options.tokenUrl, 'vendors.vonage.tokenUrl');
+  const limit = options.limit ?? 1000;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 5000)
+    throw new ConfigError('vendors.vonage.limit', 'must be an integer from 1 to 5000');
+  const common = {
+    vendor: 'vonage',
+    perSecond: options.perSecond ?? 2.5,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.retries !== undefined ? { retries: options.retries } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.events ? { events: options.events } : {}),
+  };
+  const tokenFetch = createVendorFetch({ ...common, perSecond: 2, burst: 2 });
+  const tokens = createTokenCache({
+    fetchToken: async () => {
+      const where: Where = { vendor: 'vonage', endpoint: 'POST /Auth/connect/token' };
+      let res: Response;
+      try {
+        res = await tokenFetch(tokenUrl, {
+          method: 'POST',
+          headers: {
+            authorization: basic(options.clientId, options.clientSecret),
+            'content-type': 'application/x-www-form-urlencoded',
+          },
+          body: new URLSearchParams({
+            grant_type: 'client_credentials',
+            scope: options.scope ?? 'users:read',
+          }),
+        });
+      } catch (err) {
+        throw inContext(err, where);
+      }
+      const text = await res.text();
+      if (!res.ok) throw httpError(where, res.status, text);
+      const s = shape(where);
+      const body = s.object(parseBody(where, text));
+      const token = s.string(body, 'access_token') as string;
+      const expiresIn = s.number(body, 'expires_in', true) ?? 7200;
+      return { value: token, expiresAt: Date.now() + expiresIn * 1000 };
+    },
+  });
+  const apiFetch = createVendorFetch(common, {
+    prepare: async (req) => {
+      req.headers.set('authorization', `Bearer ${await tokens.get()}`);
+      req.headers.set('accept', VONAGE_ACCEPT);
+      return req;
+    },
+    classify: (res) => (res.status === 401 ? 'auth-expired' : 'ok'),
+    renewAuth: () => tokens.invalidate(),
+  });
+  const client = createClient<paths>({ baseUrl, fetch: apiFetch, headers: { accept: VONAGE_ACCEPT } });
+
+  async function page(
+    path: Paged,
+    where: Where,
+    userId: string | undefined,
+    n: number,
+  ): Promise<Record<string, unknown>> {
+    let r: { response: Response; data?: unknown; error?: unknown };
+    try {
+      const query = { page: n, limit };
+      r =
+        path === '/users'
+          ? await client.GET('/users', {
+              params: { query: { ...query, include: 'Active' } },
+              parseAs: 'text',
+            })
+          : await client.GET(path, {
+              params: { path: { userId: userId as string }, query },
+              parseAs: 'text',
+            });
+    } catch (err) {
+      throw inContext(err, where);
+    }
+    const text = resultText(r);
+    if (!r.response.ok) throw httpError(where, r.response.status, text);
+    return shape(where).object(parseBody(where, text));
+  }
+
+  /**
+   * Every page of a listing. The reference disagrees on whether the first page is 0 or 1: ask for
+   * page 0; a 400, or an answer labelled page 1, means 1-based numbering.
+   */
+  async function allPages(path: Paged, listKey: string, userId?: string): Promise<Record<string, unknown>[]> {
+    const where: Where = { vendor: 'vonage', endpoint: `GET ${path}`, user: userId };
+    if (userId !== undefined) checkPathId(userId, where);
+    const s = shape(where);
+    let first: Record<string, unknown>;
+    let n: number;
+    try {
+      first = await page(path, where, userId, 0);
+      n = (first['meta'] as { page?: unknown } | undefined)?.page === 1 ? 1 : 0;
+    } catch (err) {
+      if (!(err instanceof VendorError && err.status === 400)) throw err;
+      first = await page(path, where, userId, 1);
+      n = 1;
+    }
+    const out = [first];
+    let body = first;
+    for (let i = 0; i < MAX_PAGES; i++) {
+      const items = s.array(body, listKey);
+      const meta = body['meta'] === undefined ? {} : s.object(body['meta'], '"meta"');
+      const pageCount = s.number(meta, 'pageCount', true);
+      const lastIndex = pageCount === undefined ? undefined : n === 0 ? pageCount - 1 : pageCount;
+      const current = s.number(meta, 'page', true) ?? n + i;
+      if (items.length === 0) break;
+      if (lastIndex !== undefined ? current >= lastIndex : items.length < limit) break;
+      body = await page(path, where, userId, current + 1);
+      out.push(body);
+    }
+    return out;
+  }
+
+  return {
+    vendor: 'vonage',
+    async fetchAll(opts: FetchOptions = {}): Promise<FetchResult> {
+      const files = new Map<string, string>();
+      const failures: UnitFailure[] = [];
+      const ids: string[] = [];
+      const seen = new Set<string>();
+      const userPages = await allPages('/users', 'users');
+      userPages.forEach((body, i) => {
+        const s = shape({ vendor: 'vonage', endpoint: 'GET /users' });
+        for (const u of s.array(body, 'users')) {
+          const id = s.string(u, 'userId') as string;
+          s.string(u, 'email', true);
+          if (!seen.has(id)) ids.push(id);
+          seen.add(id);
+        }
+        files.set(`vonage/users/${pageFile(i + 1)}`, `${JSON.stringify(body, null, 2)}\n`);
+      });
+      opts.progress?.total(ids.length);
+      await pool(ids, opts.concurrency ?? 8, async (userId) => {
+        const unit = new UnitFiles();
+        try {
+          const base = `vonage/users/${encodeIdSegment(userId)}`;
+          const groups = await allPages('/users/{userId}/permissions/groups', 'groupPermissions', userId);
+          groups.forEach((b, i) => {
+            checkItems(b, 'groupPermissions', ['groupId', 'groupPermission'], userId, 'groups');
+            unit.add(`${base}/groups/${pageFile(i + 1)}`, b);
+          });
+          const access = await allPages(
+            '/users/{userId}/permissions/accessPermissions',
+            'accessPermissions',
+            userId,
+          );
+          access.forEach((b, i) => {
+            checkItems(
+              b,
+              'accessPermissions',
+              ['permissionKey', 'permissionLevel'],
+              userId,
+              'accessPermissions',
+            );
+            unit.add(`${base}/accessPermissions/${pageFile(i + 1)}`, b);
+          });
+          unit.commitTo(files);
+        } catch (err) {
+          if (!(err instanceof VendorError)) throw err;
+          failures.push({ vendor: 'vonage', unit: 'user', id: userId, error: err });
+        }
+        opts.progress?.done();
+      });
+      return { vendor: 'vonage', files, failures, units: ids.length };
+    },
+  };
+}
+
+function checkItems(
+  body: Record<string, unknown>,
+  key: string,
+  fields: string[],
+  userId: string,
+  what: string,
+) {
+  const where: Where = {
+    vendor: 'vonage',
+    endpoint: `GET /users/{userId}/permissions/${what}`,
+    user: userId,
+  };
+  const s = shape(where);
+  const owner = s.string(body, 'userId', true);
+  if (owner !== undefined && owner !== userId) throw s.fail(`"userId" is ${owner}, not the user asked for`);
+  for (const item of s.array(body, key)) for (const f of fields) s.string(item, f);
+}

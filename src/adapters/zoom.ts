@@ -1,0 +1,284 @@
+// Zoom adapter: Server-to-Server OAuth, users and roles (a whole account as role rules plus
+// user→role links), per-user permissions for one user, and role write-back (PATCH /roles/{roleId}).
+import createClient from 'openapi-fetch';
+import { ConfigError, VendorError } from '../errors.js';
+import { encodeIdSegment, pageFile } from '../snapshot/layout.js';
+import { basic, httpError, inContext, parseBody, resultText, shape, type Where } from './common.js';
+import type { components, paths } from './generated/zoom.js';
+import { checkPathId, createTokenCache, createVendorFetch, type HttpEvents } from './http.js';
+import {
+  type FetchOptions,
+  type FetchResult,
+  pool,
+  type UnitFailure,
+  UnitFiles,
+  type VendorAdapter,
+} from './types.js';
+
+export interface ZoomOptions {
+  /** Default https://api.zoom.us/v2. */
+  readonly baseUrl?: string;
+  /** Default https://zoom.us/oauth/token. */
+  readonly tokenUrl?: string;
+  readonly accountId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Client-side budget in requests/s. Default 10 (Zoom's Medium label is 20/s on Pro, shared by all apps). */
+  readonly perSecond?: number;
+  readonly fetch?: typeof fetch;
+  readonly timeoutMs?: number;
+  readonly retries?: number;
+  readonly signal?: AbortSignal;
+  readonly events?: HttpEvents;
+}
+
+const PAGE_SIZE = 300;
+const MAX_PAGES = 10_000;
+type Role = components['schemas']['Role'];
+
+export interface ZoomAdapter extends VendorAdapter {
+  /** One user's effective permissions (GET /users/{userId}/permissions). */
+  userPermissions(userId: string): Promise<string[]>;
+  /** A role with its privileges (GET /roles/{roleId}). */
+  getRole(roleId: string): Promise<Role>;
+  /** Replaces a role's privileges (PATCH /roles/{roleId}). */
+  setRolePrivileges(roleId: string, privileges: readonly string[]): Promise<void>;
+}
+
+/**
+ * @throws ConfigError naming the option when one is missing or malformed (before any request).
+ */
+export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
+  for (const k of ['accountId', 'clientId', 'clientSecret'] as const) {
+    if (typeof options[k] !== 'string' || options[k] === '')
+      throw new ConfigError(`vendors.zoom.${k}`, 'is required');
+  }
+  const baseUrl = checkUrl(options.baseUrl ?? 'https://api.zoom.us/v2', 'vendors.zoom.baseUrl');
+  const tokenUrl = checkUrl(options.tokenUrl ?? 'https://zoom.us/oauth/token', 'vendors.zoom.tokenUrl');
+  const common = {
+    vendor: 'zoom',
+    perSecond: options.perSecond ?? 10,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.retries !== undefined ? { retries: options.retries } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.events ? { events: options.events } : {}),
+  };
+  const tokenFetch = createVendorFetch({ ...common, perSecond: 2, burst: 2 });
+  const tokens = createTokenCache({
+    fetchToken: async () => {
+      const where: Where = { vendor: 'zoom', endpoint: 'POST /oauth/token' };
+      const url = new URL(tokenUrl);
+      url.searchParams.set('grant_type', 'account_credentials');
+      url.searchParams.set('account_id', options.accountId);
+      let res: Response;
+      try {
+        res = await tokenFetch(url, {
+          method: 'POST',
+          headers: { authorization: basic(options.clientId, options.clientSecret) },
+        });
+      } catch (err) {
+        throw inContext(err, where);
+      }
+      const text = await res.text();
+      if (!res.ok) throw httpError(where, res.status, text);
+      const s = shape(where);
+      const body = s.object(parseBody(where, text));
+      const token = s.string(body, 'access_token') as string;
+      const expiresIn = s.number(body, 'expires_in', true) ?? 3600;
+      return { value: token, expiresAt: Date.now() + expiresIn * 1000 };
+    },
+  });
+  const apiFetch = createVendorFetch(common, {
+    prepare: async (req) => {
+      req.headers.set('authorization', `Bearer ${await tokens.get()}`);
+      return req;
+    },
+    // Zoom: 401 with code 124 is an expired or invalid token; renew once and retry.
+    classify: async (res) => (res.status === 401 ? 'auth-expired' : 'ok'),
+    renewAuth: () => tokens.invalidate(),
+  });
+  const client = createClient<paths>({ baseUrl, fetch: apiFetch });
+
+  /** Runs one call; returns the checked JSON body or throws VendorError. */
+  async function call(
+    where: Where,
+    send: () => Promise<{ response: Response; data?: unknown; error?: unknown }>,
+  ): Promise<unknown> {
+    let r: { response: Response; data?: unknown; error?: unknown };
+    try {
+      r = await send();
+    } catch (err) {
+      throw inContext(err, where);
+    }
+    const text = resultText(r);
+    if (!r.response.ok) throw httpError(where, r.response.status, text);
+    return parseBody(where, text);
+  }
+
+  const adapter: ZoomAdapter = {
+    vendor: 'zoom',
+
+    async fetchAll(opts: FetchOptions = {}): Promise<FetchResult> {
+      const files = new Map<string, string>();
+      const failures: UnitFailure[] = [];
+      // Users (for ids and emails), page by page with next_page_token.
+      let token = '';
+      for (let page = 1; page <= MAX_PAGES; page++) {
+        const where: Where = { vendor: 'zoom', endpoint: 'GET /users' };
+        const body = shape(where).object(
+          await call(where, () =>
+            client.GET('/users', {
+              params: {
+                query: {
+                  status: 'active',
+                  page_size: PAGE_SIZE,
+                  ...(token ? { next_page_token: token } : {}),
+                },
+              },
+              parseAs: 'text',
+            }),
+          ),
+        );
+        const s = shape(where);
+        for (const u of s.array(body, 'users')) {
+          s.string(u, 'id', true);
+          s.string(u, 'email', true);
+        }
+        files.set(`zoom/users/${pageFile(page)}`, `${JSON.stringify(body, null, 2)}\n`);
+        const next = s.string(body, 'next_page_token', true) ?? '';
+        if (next === '' || next === token) break;
+        token = next;
+      }
+      // Roles, then each role's privileges and members: one unit per role.
+      const where: Where = { vendor: 'zoom', endpoint: 'GET /roles' };
+      const roles = shape(where).object(await call(where, () => client.GET('/roles', { parseAs: 'text' })));
+      const list = shape(where).array(roles, 'roles');
+      const ids = list.map((r) => shape(where).scalar(r, 'id') as string);
+      files.set(`zoom/roles/${pageFile(1)}`, `${JSON.stringify(roles, null, 2)}\n`);
+      opts.progress?.total(ids.length);
+      await pool(ids, opts.concurrency ?? 8, async (roleId) => {
+        const unit = new UnitFiles();
+        try {
+          const role = await adapter.getRole(roleId);
+          unit.add(`zoom/roles/${encodeIdSegment(roleId)}/role.json`, role);
+          let next = '';
+          for (let page = 1; page <= MAX_PAGES; page++) {
+            const w: Where = {
+              vendor: 'zoom',
+              endpoint: 'GET /roles/{roleId}/members',
+              user: `role ${roleId}`,
+            };
+            checkPathId(roleId, w);
+            const body = shape(w).object(
+              await call(w, () =>
+                client.GET('/roles/{roleId}/members', {
+                  params: {
+                    path: { roleId },
+                    query: { page_size: PAGE_SIZE, ...(next ? { next_page_token: next } : {}) },
+                  },
+                  parseAs: 'text',
+                }),
+              ),
+            );
+            for (const m of shape(w).array(body, 'members')) shape(w).string(m, 'id');
+            unit.add(`zoom/roles/${encodeIdSegment(roleId)}/members/${pageFile(page)}`, body);
+            const t = shape(w).string(body, 'next_page_token', true) ?? '';
+            if (t === '' || t === next) break;
+            next = t;
+          }
+          unit.commitTo(files);
+        } catch (err) {
+          if (!(err instanceof VendorError)) throw err;
+          failures.push({ vendor: 'zoom', unit: 'role', id: roleId, error: err });
+        }
+        opts.progress?.done();
+      });
+      return { vendor: 'zoom', files, failures, units: ids.length };
+    },
+
+    async userPermissions(userId) {
+      const where: Where = { vendor: 'zoom', endpoint: 'GET /users/{userId}/permissions', user: userId };
+      checkPathId(userId, where);
+      const body = shape(where).object(
+        await call(where, () =>
+          client.GET('/users/{userId}/permissions', { params: { path: { userId } }, parseAs: 'text' }),
+        ),
+      );
+      return shape(where).strings(body, 'permissions');
+    },
+
+    async getRole(roleId) {
+      const where: Where = { vendor: 'zoom', endpoint: 'GET /roles/{roleId}', user: `role ${roleId}` };
+      checkPathId(roleId, where);
+      const s = shape(where);
+      const body = s.object(
+        await call(where, () =>
+          client.GET('/roles/{roleId}', { params: { path: { roleId } }, parseAs: 'text' }),
+        ),
+      );
+      s.scalar(body, 'id');
+      s.string(body, 'name', true);
+      if (body['privileges'] !== undefined) s.strings(body, 'privileges');
+      return body as Role;
+    },
+
+    async setRolePrivileges(roleId, privileges) {
+      const where: Where = { vendor: 'zoom', endpoint: 'PATCH /roles/{roleId}', user: `role ${roleId}` };
+      checkPathId(roleId, where);
+      let response: Response;
+      let text = '';
+      try {
+        const r = await client.PATCH('/roles/{roleId}', {
+          params: { path: { roleId } },
+          body: { privileges: [...privileges] },
+          parseAs: 'text',
+        });
+        response = r.response;
+        text = resultText(r);
+      } catch (err) {
+        throw inContext(err, where);
+      }
+      if (!response.ok) throw roleUpdateError(httpError(where, response.status, text));
+    },
+  };
+  return adapter;
+}
+
+/** Zoom's documented answers for PATCH /roles/{roleId}, in words an admin can act on. */
+function roleUpdateError(e: VendorError): VendorError {
+  const hints: Record<string, string> = {
+    '200': 'Zoom requires a paid (Pro or higher) account to change roles',
+    '300': 'this role cannot be updated (built-in roles such as Owner cannot be changed)',
+    '1018': 'the role does not exist',
+    '4700': 'the app lacks the role:write:admin scope',
+  };
+  const byStatus: Record<number, string> = {
+    404: 'the role does not exist',
+    403: 'the app lacks the role:write:admin scope, or the account may not manage roles',
+  };
+  const hint = hints[String(e.vendorCode)] ?? (e.status !== undefined ? byStatus[e.status] : undefined);
+  if (!hint) return e;
+  return new VendorError(
+    {
+      vendor: e.vendor,
+      endpoint: e.endpoint,
+      user: e.user,
+      failure: e.failure,
+      status: e.status,
+      vendorCode: e.vendorCode,
+      message: `${hint} (${e.message.replace(/^.*?: ?(HTTP \d+ )?(code \S+ )?/, '')})`,
+    },
+    { cause: e },
+  );
+}
+
+export function checkUrl(value: string, key: string): string {
+  try {
+    const u = new URL(value);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('not http(s)');
+    return value.replace(/\/+$/, '');
+  } catch {
+    throw new ConfigError(key, `must be an http(s) URL, got ${JSON.stringify(value)}`);
+  }
+}
