@@ -1,32 +1,56 @@
-// `npm start`: compile the bundled example snapshot (no vendor account, no network) into policies/
-// and print a few explained decisions. The clock is pinned so the temporary Tuya grants in the
-// example data give the same answers on any day.
+// `npm start`: the real path, with no vendor account. Starts the bundled vendor emulator (serving
+// the example data in examples/snapshot as Zoom, Vonage and Tuya would), syncs all three vendors
+// over HTTP into policies/, and prints a few explained decisions. The clock is pinned so the
+// temporary Tuya grants in the example data give the same answers on any day.
 import { createAuthorizer } from '../src/authorizer.js';
 import { manualClock } from '../src/clock.js';
+import { snapshotDataset } from '../src/emulator/dataset.js';
+import { EMULATOR_CREDENTIALS as C, startEmulator } from '../src/emulator/server.js';
 import { formatDecision } from '../src/engine/format.js';
 
-const at = '2026-11-22T12:00:00.000Z';
-const clock = manualClock(at);
-const authz = await createAuthorizer({
-  config: 'rbac.config.yaml',
-  policies: { rules: [], links: [] },
-  clock,
-});
-const result = await authz.compileSnapshot('examples/snapshot', { write: true });
-console.log(
-  `Compiled ${result.counts.vendorGrants} vendor grants (${result.counts.users} accounts) into ${result.counts.rules} rules and ${result.counts.links} role links; wrote policies/.`,
-);
-for (const u of result.unmatched)
-  console.log(`  unmapped: ${u.vendor} ${u.kind} ${u.raw} (held by ${u.holder})`);
-console.log(`\nDecisions as of ${at}:\n`);
-const questions: [string, string, string][] = [
-  ['alice', 'zoom:recording', 'edit'], // Zoom Admin role
-  ['bob', 'zoom:recording', 'edit'], // Member role: read only
-  ['carol', 'zoom:recording', 'read'], // custom role: edit implies read
-  ['bob', 'vonage:group:3615beae-3974-4c33-b38d-9ec230b2284c', 'read'], // Vonage "None" → deny
-  ['alice', 'vonage:access:CPA_ACD', 'read'], // Modify implies read
-  ['bob', 'tuya:permission:232371810', 'use'], // temporary grant (seconds), valid in November
-  ['bob', 'tuya:permission:232371811', 'use'], // temporary grant (milliseconds), ended in October
-];
-for (const [user, resource, action] of questions)
-  console.log(formatDecision(authz.explain(user, resource, action)));
+const emulator = await startEmulator({ dataset: await snapshotDataset('examples/snapshot') });
+console.log(`Vendor emulator on ${emulator.url}; syncing Zoom, Vonage and Tuya over HTTP...\n`);
+try {
+  const at = '2026-11-22T12:00:00.000Z';
+  const authz = await createAuthorizer({ config: 'rbac.config.yaml', clock: manualClock(at) });
+  const url = emulator.url;
+  const summary = await authz.sync({
+    env: {
+      ZOOM_BASE_URL: `${url}/zoom/v2`,
+      ZOOM_TOKEN_URL: `${url}/zoom/oauth/token`,
+      ZOOM_ACCOUNT_ID: C.zoom.accountId,
+      ZOOM_CLIENT_ID: C.zoom.clientId,
+      ZOOM_CLIENT_SECRET: C.zoom.clientSecret,
+      VONAGE_BASE_URL: `${url}/vonage/useradmin`,
+      VONAGE_TOKEN_URL: `${url}/vonage/Auth/connect/token`,
+      VONAGE_CLIENT_ID: C.vonage.clientId,
+      VONAGE_CLIENT_SECRET: C.vonage.clientSecret,
+      TUYA_BASE_URL: `${url}/tuya`,
+      TUYA_CLIENT_ID: C.tuya.clientId,
+      TUYA_CLIENT_SECRET: C.tuya.clientSecret,
+    },
+  });
+  for (const v of summary.vendors)
+    console.log(
+      `  ${v.vendor.padEnd(7)} ${v.status.padEnd(8)} ${v.units} ${v.vendor === 'zoom' ? 'roles' : 'users'}, ${v.requests} requests`,
+    );
+  const d = summary.diff;
+  console.log(
+    `  policy: ${summary.rules} rules, ${summary.links} role links in policies/ (+${d.addRules.length + d.addLinks.length} / -${d.removeRules.length + d.removeLinks.length} this run)`,
+  );
+  console.log(`\nDecisions as of ${at}:\n`);
+  const questions: [string, string, string][] = [
+    ['alice', 'zoom:recording', 'edit'], // Zoom Admin role
+    ['bob', 'zoom:recording', 'edit'], // Member role: read only
+    ['carol', 'zoom:recording', 'read'], // custom role: edit implies read
+    ['bob', 'vonage:group:3615beae-3974-4c33-b38d-9ec230b2284c', 'read'], // Vonage "None" → deny
+    ['alice', 'vonage:access:CPA_ACD', 'read'], // Modify implies read
+    ['bob', 'tuya:permission:232371810', 'use'], // temporary grant (seconds), valid in November
+    ['bob', 'tuya:permission:232371811', 'use'], // temporary grant (milliseconds), ended in October
+  ];
+  for (const [user, resource, action] of questions)
+    console.log(formatDecision(authz.explain(user, resource, action)));
+  if (!summary.ok) process.exitCode = 1;
+} finally {
+  await emulator.close();
+}

@@ -7,10 +7,12 @@ import {
   type ChangeResult,
   createAuthorizer as createEngine,
 } from './engine/authorizer.js';
+import { ConfigError } from './errors.js';
 import { type Identities, loadIdentities } from './identities.js';
 import { loadMappings, type MappingSet } from './mapping/load.js';
 import { diffPolicies } from './policy/diff.js';
 import { writePolicy } from './policy/store.js';
+import { runSync, type SyncOptions, type SyncSummary } from './sync/run.js';
 
 export interface CreateAuthorizerOptions extends AuthorizerOptions {
   /**
@@ -38,6 +40,20 @@ export interface FullAuthorizer extends Authorizer {
     dir: string,
     options?: { write?: boolean },
   ): Promise<CompileResult & { readonly change: ChangeResult }>;
+  /**
+   * Fetches the vendors configured in the config's `vendors:` (or the environment), maps, writes the
+   * policies folder and applies the difference to this authorizer incrementally.
+   * @throws ConfigError before any request when vendor settings are wrong.
+   */
+  sync(options?: SyncOptions): Promise<SyncSummary>;
+  /**
+   * Runs sync() now and then every `intervalMs` (never two at once). Results and errors go to the
+   * callbacks; stop() waits for a run in progress.
+   */
+  syncEvery(
+    intervalMs: number,
+    options?: SyncOptions & { onResult?: (s: SyncSummary) => void; onError?: (e: unknown) => void },
+  ): { stop(): Promise<void> };
 }
 
 /**
@@ -63,7 +79,45 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
     }),
   ]);
   const engine = await createEngine({ ...options, policies: options.policies ?? config.policies });
+  const syncContext = {
+    config: { ...config, policies: policiesDir },
+    mappings,
+    identities,
+    authorizer: engine,
+  };
   return Object.assign(engine, {
+    sync: (opts: SyncOptions = {}) => runSync(syncContext, opts),
+    syncEvery(
+      intervalMs: number,
+      opts: SyncOptions & { onResult?: (s: SyncSummary) => void; onError?: (e: unknown) => void } = {},
+    ) {
+      if (!Number.isFinite(intervalMs) || intervalMs < 1000)
+        throw new ConfigError('intervalMs', 'must be at least 1000 ms');
+      const { onResult, onError, ...rest } = opts;
+      let running: Promise<void> | undefined;
+      let stopped = false;
+      const tick = () => {
+        if (running || stopped) return;
+        running = runSync(syncContext, rest)
+          .then(
+            (s) => onResult?.(s),
+            (e) => onError?.(e),
+          )
+          .finally(() => {
+            running = undefined;
+          });
+      };
+      tick();
+      const timer = setInterval(tick, intervalMs);
+      timer.unref();
+      return {
+        async stop() {
+          stopped = true;
+          clearInterval(timer);
+          await running;
+        },
+      };
+    },
     mappings,
     identities,
     async compileSnapshot(dir: string, opts: { write?: boolean } = {}) {

@@ -10,14 +10,21 @@ import { IdentitiesError, loadIdentities } from '../identities.js';
 import { loadMappings } from '../mapping/load.js';
 import { writePolicy } from '../policy/store.js';
 import { registerPolicyTestCommands } from './policy-tests.js';
+import { registerSyncCommands } from './sync.js';
 
 /** Where the CLI writes; injectable for tests. */
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** True when stderr is a terminal (progress bars are drawn there). */
+  isTTY?: boolean;
 }
 
-const processIo: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+const processIo: Io = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  isTTY: process.stderr.isTTY === true,
+};
 
 /** Exit codes: 0 ok/allow, 1 deny or failure, 2 usage or configuration error. */
 export const EXIT = { ok: 0, deny: 1, failure: 1, usage: 2 } as const;
@@ -117,13 +124,15 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     'print the decision with the rule, role path, vendor value and mapping line behind it',
   );
 
-  registerPolicyTestCommands(program, {
+  const commandContext = {
     io,
     configOption,
-    setExit: (c) => {
+    setExit: (c: number) => {
       code = c;
     },
-  });
+  };
+  registerPolicyTestCommands(program, commandContext);
+  registerSyncCommands(program, { ...commandContext, isTTY: io.isTTY ?? false });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -2,6 +2,7 @@ import { type Clock, systemClock } from '../clock.js';
 import { ConfigError, DecisionError } from '../errors.js';
 import type { Provenance } from '../grants.js';
 import { type ProvenanceIndex, readPolicy, readProvenance } from '../policy/store.js';
+import { holderKey, readSyncState, type StaleHolder } from '../policy/sync-state.js';
 import { formatBound } from '../policy/time.js';
 import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from '../policy/types.js';
 import { DecisionCache } from './decision-cache.js';
@@ -43,6 +44,11 @@ export interface Decision {
   readonly validUntil: string | null;
   /** Set when the decision failed and was denied (fail closed). */
   readonly error?: string;
+  /**
+   * Vendor accounts (or roles) behind this decision whose last fetch failed: their rules are kept
+   * from an earlier sync, as of `lastSuccess`.
+   */
+  readonly stale?: readonly StaleHolder[];
 }
 
 /** Incremental policy changes. */
@@ -104,6 +110,8 @@ export interface Authorizer {
   applyChanges(change: PolicyChange): ChangeResult;
   /** The current policy. */
   getPolicy(): Policy;
+  /** Marks vendor accounts whose rules are kept from an earlier sync (shown by explain()). */
+  setStale(stale: readonly StaleHolder[]): void;
   /** The roles a subject holds directly (g links). */
   rolesOf(user: string): readonly string[];
   /** Cache counters. */
@@ -150,7 +158,17 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
   const source = options.policies ?? 'policies';
   let index: PolicyIndex;
   let provenance: Map<string, readonly Provenance[]>;
-  ({ index, provenance } = await load(source, options.provenance));
+  let stale: Map<string, StaleHolder>;
+  ({ index, provenance, stale } = await load(source, options.provenance));
+  const staleOf = (provs: readonly Provenance[]): StaleHolder[] => {
+    if (stale.size === 0) return [];
+    const out: StaleHolder[] = [];
+    for (const p of provs) {
+      const h = stale.get(holderKey(p.vendor, p.holder));
+      if (h && !out.includes(h)) out.push(h);
+    }
+    return out;
+  };
   const scratch: Validity = { since: 0, until: 0 };
 
   /** Decides from the index at `now` and caches the answer with the interval in which it holds. */
@@ -229,9 +247,12 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
           const l = { member: m.path[i]!, role: m.path[i + 1]! };
           links.push({ ...l, from: provenance.get(linkKey(l)) ?? [] });
         }
+        const grants = provenance.get(ruleKey(r)) ?? [];
+        const staleHolders = staleOf([...grants, ...links.flatMap((l) => l.from)]);
         return {
           ...base,
           reason: m.allow ? 'allowed' : 'denied-by-rule',
+          ...(staleHolders.length ? { stale: staleHolders } : {}),
           rule: {
             sub: r.sub,
             obj: r.obj,
@@ -241,7 +262,7 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
             until: formatBound(r.until),
           },
           via: m.path,
-          grants: provenance.get(ruleKey(r)) ?? [],
+          grants,
           links,
         };
       } catch (err) {
@@ -254,7 +275,12 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
       const next = await load(policies, prov);
       index = next.index;
       provenance = next.provenance;
+      stale = next.stale;
       cache?.clear();
+    },
+
+    setStale(list) {
+      stale = new Map(list.map((h) => [holderKey(h.vendor, h.holder), h]));
     },
 
     applyChanges(change) {
@@ -312,15 +338,27 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
 async function load(
   source: string | Policy,
   prov: ProvenanceIndex | undefined,
-): Promise<{ index: PolicyIndex; provenance: Map<string, readonly Provenance[]> }> {
+): Promise<{
+  index: PolicyIndex;
+  provenance: Map<string, readonly Provenance[]>;
+  stale: Map<string, StaleHolder>;
+}> {
   if (typeof source === 'string') {
-    const [policy, provenance] = await Promise.all([readPolicy(source), prov ?? readProvenance(source)]);
-    return { index: new PolicyIndex(policy), provenance: new Map(provenance) };
+    const [policy, provenance, state] = await Promise.all([
+      readPolicy(source),
+      prov ?? readProvenance(source),
+      readSyncState(source),
+    ]);
+    return {
+      index: new PolicyIndex(policy),
+      provenance: new Map(provenance),
+      stale: new Map((state?.stale ?? []).map((h) => [holderKey(h.vendor, h.holder), h])),
+    };
   }
   if (!source || !Array.isArray(source.rules) || !Array.isArray(source.links)) {
     throw new ConfigError('policies', 'must be a policies folder path or a { rules, links } policy');
   }
-  return { index: new PolicyIndex(source), provenance: new Map(prov ?? []) };
+  return { index: new PolicyIndex(source), provenance: new Map(prov ?? []), stale: new Map() };
 }
 
 /** String(x) for messages, for any x (a hostile toString must not make explain() throw). */

@@ -21,6 +21,10 @@ export function formatDecision(d: Decision): string {
       if (g.source) lines.push(`         from ${g.source}`);
     }
   }
+  for (const h of d.stale ?? [])
+    lines.push(
+      `  STALE: ${h.vendor} ${h.holder} could not be fetched (${h.error}); rules kept from ${h.lastSuccess ?? 'an earlier run'}`,
+    );
   lines.push(
     `  holds: ${d.validFrom ? `from ${d.validFrom} ` : ''}${d.validUntil ? `until ${d.validUntil}` : 'until the policy changes'}`,
   );

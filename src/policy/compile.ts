@@ -47,7 +47,41 @@ export function compilePolicy(
     if (!gl.has(k)) gl.set(k, link);
     note(k, l.provenance);
   }
-  const byRole = (a: PolicyRule, b: PolicyRule) =>
+  return { policy: sortPolicy([...rules.values()], [...gl.values()]), provenance };
+}
+
+/** Unions compiled policies: rules and links once each, provenance lists joined without repeats. */
+export function mergeCompiled(parts: readonly { policy: Policy; provenance: ProvenanceIndex }[]): {
+  policy: Policy;
+  provenance: ProvenanceIndex;
+} {
+  const rules = new Map<string, PolicyRule>();
+  const links = new Map<string, RoleLink>();
+  const provenance = new Map<string, Provenance[]>();
+  const note = (k: string, from: readonly Provenance[] | undefined) => {
+    const list = provenance.get(k) ?? [];
+    for (const p of from ?? []) {
+      if (!list.some((x) => x.raw === p.raw && x.holder === p.holder && x.vendor === p.vendor)) list.push(p);
+    }
+    provenance.set(k, list);
+  };
+  for (const { policy, provenance: prov } of parts) {
+    for (const r of policy.rules) {
+      const k = ruleKey(r);
+      if (!rules.has(k)) rules.set(k, r);
+      note(k, prov.get(k));
+    }
+    for (const l of policy.links) {
+      const k = linkKey(l);
+      if (!links.has(k)) links.set(k, l);
+      note(k, prov.get(k));
+    }
+  }
+  return { policy: sortPolicy([...rules.values()], [...links.values()]), provenance };
+}
+
+function sortPolicy(rules: PolicyRule[], links: RoleLink[]): Policy {
+  const byRule = (a: PolicyRule, b: PolicyRule) =>
     cmp(a.sub, b.sub) ||
     cmp(a.obj, b.obj) ||
     cmp(a.act, b.act) ||
@@ -56,11 +90,8 @@ export function compilePolicy(
     a.until - b.until ||
     0;
   return {
-    policy: {
-      rules: [...rules.values()].sort(byRole),
-      links: [...gl.values()].sort((a, b) => cmp(a.member, b.member) || cmp(a.role, b.role)),
-    },
-    provenance,
+    rules: rules.sort(byRule),
+    links: links.sort((a, b) => cmp(a.member, b.member) || cmp(a.role, b.role)),
   };
 }
 

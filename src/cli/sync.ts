@@ -1,0 +1,219 @@
+// CLI commands that talk to vendors (or the emulator): sync, emulate, zoom push-role.
+import { writeFile } from 'node:fs/promises';
+import cliProgress from 'cli-progress';
+import { type Command, Option } from 'commander';
+import { loadConfig } from '../config.js';
+import { identitiesYaml, seededDataset, snapshotDataset } from '../emulator/dataset.js';
+import { EMULATOR_CREDENTIALS, type Faults, startEmulator } from '../emulator/server.js';
+import { ConfigError } from '../errors.js';
+import { VENDORS, type Vendor } from '../grants.js';
+import { loadIdentities } from '../identities.js';
+import { loadMappings } from '../mapping/load.js';
+import { ruleToCasbin } from '../policy/store.js';
+import { runSync, type SyncProgress, type SyncSummary } from '../sync/run.js';
+import type { CommandContext } from './policy-tests.js';
+
+export function registerSyncCommands(program: Command, ctx: CommandContext & { isTTY: boolean }): void {
+  const { io } = ctx;
+
+  program
+    .command('sync')
+    .description('fetch permissions from the vendors, map them, and apply the difference to the policy')
+    .addOption(ctx.configOption())
+    .addOption(new Option('--vendor <name...>', 'only these vendors (repeatable)').choices([...VENDORS]))
+    .option('--dry-run', 'print the difference and change nothing')
+    .option('--record <dir>', 'also write the raw responses as a snapshot folder (for compile, offline)')
+    .option('--json', 'print the summary as JSON')
+    .action(
+      async (opts: {
+        config?: string;
+        vendor?: Vendor[];
+        dryRun?: boolean;
+        record?: string;
+        json?: boolean;
+      }) => {
+        const config = await loadConfig(opts.config);
+        const [mappings, identities] = await Promise.all([
+          loadMappings(config.mappings),
+          loadIdentities(config.identities, { optional: !config.identitiesRequired }),
+        ]);
+        const bars = ctx.isTTY && !opts.json ? progressBars(io) : undefined;
+        let summary: SyncSummary;
+        try {
+          summary = await runSync(
+            { config, mappings, identities },
+            {
+              ...(opts.vendor ? { vendors: opts.vendor } : {}),
+              ...(opts.dryRun ? { dryRun: true } : {}),
+              ...(opts.record ? { record: opts.record } : {}),
+              ...(bars ? { progress: bars.progress } : {}),
+            },
+          );
+        } finally {
+          bars?.stop();
+        }
+        if (opts.json) io.out(`${JSON.stringify(summary, null, 2)}\n`);
+        else io.out(formatSummary(summary, config.policies));
+        ctx.setExit(summary.ok ? 0 : 1);
+      },
+    );
+
+  program
+    .command('emulate')
+    .description('run the local vendor emulator (Zoom, Vonage, Tuya on one loopback port) until stopped')
+    .option('-p, --port <port>', 'port (0 = any free port)', '4010')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--users <n>', 'seeded data set with this many people per vendor', '5')
+    .option('--seed <n>', 'seed for the data set and fault dice', '1')
+    .option('--snapshot <dir>', 'serve the data of a snapshot folder instead (e.g. examples/snapshot)')
+    .option(
+      '--identities-out <file>',
+      'write an identities file for the data set (Tuya users are known only through it)',
+    )
+    .option('--rate-limit <perSecond>', 'answer 429 (Tuya: code 1110) beyond this many requests/s per vendor')
+    .option('--latency <ms>', 'delay every answer')
+    .option('--error-rate <share>', 'share of answers that are 503 (0-1)')
+    .option('--malformed-rate <share>', 'share of answers with a broken JSON body (0-1)')
+    .option('--token-ttl <seconds>', 'lifetime of issued tokens')
+    .option('--fail-user <id...>', 'user (or Zoom role) ids whose permission calls always fail')
+    .option('--vonage-first-page <n>', 'Vonage first page number, 0 or 1', '1')
+    .action(async (opts: Record<string, string | string[] | undefined>) => {
+      const num = (k: string, v: string | undefined) => {
+        if (v === undefined) return undefined;
+        const n = Number(v);
+        if (!Number.isFinite(n) || n < 0)
+          throw new ConfigError(`--${k}`, `must be a number, got ${JSON.stringify(v)}`);
+        return n;
+      };
+      const s = (k: string) => opts[k] as string | undefined;
+      const dataset = s('snapshot')
+        ? await snapshotDataset(s('snapshot') as string)
+        : seededDataset({ users: num('users', s('users')) ?? 5, seed: num('seed', s('seed')) ?? 1 });
+      const rate = num('rate-limit', s('rateLimit'));
+      const faults: Partial<Faults> = {
+        ...(rate !== undefined ? { rateLimit: { zoom: rate, vonage: rate, tuya: rate } } : {}),
+        ...(s('latency') !== undefined ? { latencyMs: num('latency', s('latency')) as number } : {}),
+        ...(s('errorRate') !== undefined ? { errorRate: num('error-rate', s('errorRate')) as number } : {}),
+        ...(s('malformedRate') !== undefined
+          ? { malformedRate: num('malformed-rate', s('malformedRate')) as number }
+          : {}),
+        ...(s('tokenTtl') !== undefined
+          ? { tokenTtlSeconds: num('token-ttl', s('tokenTtl')) as number }
+          : {}),
+        ...(opts['failUser'] ? { failUsers: opts['failUser'] as string[] } : {}),
+        vonageFirstPage: s('vonageFirstPage') === '0' ? 0 : 1,
+      };
+      if (s('identitiesOut')) await writeFile(s('identitiesOut') as string, identitiesYaml(dataset));
+      const emu = await startEmulator({
+        dataset,
+        faults,
+        seed: num('seed', s('seed')) ?? 1,
+        port: num('port', s('port')) ?? 4010,
+        host: s('host') ?? '127.0.0.1',
+      });
+      io.out(
+        `vendor emulator on ${emu.url} (Ctrl-C to stop). Point rbac.config.yaml at it:\n\n${emulatorConfig(emu.url)}\n`,
+      );
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await emu.close();
+    });
+}
+
+/** A `vendors:` config section for an emulator at `url`, with the credentials it accepts. */
+export function emulatorConfig(url: string): string {
+  const c = EMULATOR_CREDENTIALS;
+  return [
+    'vendors:',
+    `  zoom: { baseUrl: ${url}/zoom/v2, tokenUrl: ${url}/zoom/oauth/token, accountId: ${c.zoom.accountId}, clientId: ${c.zoom.clientId}, clientSecret: ${c.zoom.clientSecret} }`,
+    `  vonage: { baseUrl: ${url}/vonage/useradmin, tokenUrl: ${url}/vonage/Auth/connect/token, clientId: ${c.vonage.clientId}, clientSecret: ${c.vonage.clientSecret} }`,
+    `  tuya: { baseUrl: ${url}/tuya, clientId: ${c.tuya.clientId}, clientSecret: ${c.tuya.clientSecret} }`,
+  ].join('\n');
+}
+
+/** People-readable summary of a sync. */
+export function formatSummary(s: SyncSummary, policies: string): string {
+  const lines: string[] = [];
+  for (const v of s.vendors) {
+    const what = v.vendor === 'zoom' ? 'roles' : 'users';
+    const traffic = v.requests
+      ? `, ${v.requests} requests, ${v.retries} retries (${v.rateLimited} rate-limited)`
+      : '';
+    lines.push(
+      `${v.vendor.padEnd(7)} ${v.status.padEnd(8)} ${v.status === 'skipped' ? v.notice : `${v.units} ${what}${traffic}`}`,
+    );
+    if (v.error) lines.push(`        error: ${v.error}`);
+    for (const f of v.failures.slice(0, 20)) lines.push(`        failed ${f.unit} ${f.id}: ${f.error}`);
+    if (v.failures.length > 20) lines.push(`        ... and ${v.failures.length - 20} more`);
+  }
+  const d = s.diff;
+  lines.push(
+    `changes: +${d.addRules.length} rules, -${d.removeRules.length} rules, +${d.addLinks.length} links, -${d.removeLinks.length} links`,
+  );
+  if (s.dryRun) {
+    const show = [
+      ...d.addRules.map((r) => `  + p, ${ruleToCasbin(r).join(', ')}`),
+      ...d.removeRules.map((r) => `  - p, ${ruleToCasbin(r).join(', ')}`),
+      ...d.addLinks.map((l) => `  + g, ${l.member}, ${l.role}`),
+      ...d.removeLinks.map((l) => `  - g, ${l.member}, ${l.role}`),
+    ];
+    lines.push(...show.slice(0, 200));
+    if (show.length > 200) lines.push(`  ... and ${show.length - 200} more`);
+  }
+  for (const h of s.stale)
+    lines.push(
+      `stale: ${h.vendor} ${h.holder}: rules kept from ${h.lastSuccess ?? 'an earlier run'} (${h.error})`,
+    );
+  if (s.recorded) lines.push(`recorded the responses as a snapshot in ${s.recorded}`);
+  lines.push(
+    s.dryRun
+      ? `dry run: nothing written (${s.rules} rules, ${s.links} links would be in ${policies})`
+      : `policy: ${s.rules} rules, ${s.links} links → ${policies} (${Math.round(s.durationMs)} ms)`,
+  );
+  if (!s.ok) lines.push('some data could not be fetched: exit 1 (the rules of what failed were kept)');
+  return `${lines.join('\n')}\n`;
+}
+
+/** Progress on a TTY: one bar per vendor with users done of total, rate, retries and ETA. */
+function progressBars(io: CommandContext['io']): { progress: SyncProgress; stop(): void } {
+  const multi = new cliProgress.MultiBar(
+    {
+      format: '{vendor} [{bar}] {value}/{total} {unit} | {rate}/s | retries {retries} | ETA {eta_formatted}',
+      hideCursor: true,
+      clearOnComplete: false,
+      stream: { write: (t: string) => io.err(t), isTTY: true } as unknown as NodeJS.WritableStream,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const bars = new Map<
+    Vendor,
+    { bar: cliProgress.SingleBar; retries: number; start: number; done: number }
+  >();
+  return {
+    progress: {
+      start(vendor, total) {
+        const bar = multi.create(total, 0, {
+          vendor: vendor.padEnd(6),
+          unit: vendor === 'zoom' ? 'roles' : 'users',
+          rate: '0',
+          retries: 0,
+        });
+        bars.set(vendor, { bar, retries: 0, start: performance.now(), done: 0 });
+      },
+      done(vendor) {
+        const b = bars.get(vendor);
+        if (!b) return;
+        b.done++;
+        const rate = (b.done / Math.max(0.001, (performance.now() - b.start) / 1000)).toFixed(1);
+        b.bar.update(b.done, { rate, retries: b.retries });
+      },
+      retry(vendor) {
+        const b = bars.get(vendor);
+        if (b) b.retries++;
+      },
+    },
+    stop: () => multi.stop(),
+  };
+}

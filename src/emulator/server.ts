@@ -1,0 +1,274 @@
+// The local vendor emulator: one loopback HTTP server that answers as Zoom (/zoom), Vonage Contact
+// Center (/vonage) and Tuya (/tuya) do according to the reference, with fault knobs. It shares no
+// code with the adapters: auth, signatures and paging are implemented here from the reference.
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Dataset, prng, seededDataset } from './dataset.js';
+import { tuyaRoutes } from './tuya.js';
+import { vonageRoutes } from './vonage.js';
+import { zoomRoutes } from './zoom.js';
+
+export type EmulatedVendor = 'zoom' | 'vonage' | 'tuya';
+
+export interface EmulatorCredentials {
+  zoom: { accountId: string; clientId: string; clientSecret: string };
+  vonage: { clientId: string; clientSecret: string };
+  tuya: { clientId: string; clientSecret: string };
+}
+
+/** The credentials the emulator accepts unless told otherwise. */
+export const EMULATOR_CREDENTIALS: EmulatorCredentials = {
+  zoom: { accountId: 'emu-account', clientId: 'emu-zoom-client', clientSecret: 'emu-zoom-secret' },
+  vonage: { clientId: 'emu-vonage-client', clientSecret: 'emu-vonage-secret' },
+  tuya: { clientId: 'emu-tuya-client', clientSecret: 'emu-tuya-secret' },
+};
+
+export interface Faults {
+  /** Added before every answer, ms. */
+  latencyMs: number;
+  /** Share (0-1) of API answers replaced by a 503. */
+  errorRate: number;
+  /** Share (0-1) of API answers whose JSON body is cut short. */
+  malformedRate: number;
+  /** Lifetime of issued tokens in seconds; undefined = each vendor's own (3599 / 7200 / 7200). */
+  tokenTtlSeconds: number | undefined;
+  /** Requests per second each vendor accepts before answering 429 (Tuya: code 1110); false = no limit. */
+  rateLimit: Record<EmulatedVendor, number> | false;
+  /** User ids (or Zoom role ids) whose permission calls always answer 500. */
+  failUsers: string[];
+  /** Vonage's first page number (the reference disagrees: 1 on endpoint pages, 0 on general pages). */
+  vonageFirstPage: 0 | 1;
+  /** Zoom plan: "free" accounts cannot change roles. */
+  zoomPlan: 'free' | 'pro';
+}
+
+export const DEFAULT_FAULTS: Faults = {
+  latencyMs: 0,
+  errorRate: 0,
+  malformedRate: 0,
+  tokenTtlSeconds: undefined,
+  rateLimit: false,
+  failUsers: [],
+  vonageFirstPage: 1,
+  zoomPlan: 'pro',
+};
+
+export interface EmulatorStats {
+  requests: Record<EmulatedVendor, number>;
+  rateLimited: Record<EmulatedVendor, number>;
+  errors: number;
+  malformed: number;
+  tokensIssued: number;
+}
+
+/** What a vendor handler gets: the request, its parsed URL and body, and the shared state. */
+export interface Ctx {
+  readonly req: IncomingMessage;
+  readonly url: URL;
+  /** Path after the vendor prefix, e.g. "/v2/users". */
+  readonly path: string;
+  readonly body: string;
+  readonly state: State;
+}
+
+/** An answer: status, JSON body (or raw text), headers. */
+export interface Answer {
+  status: number;
+  body?: unknown;
+  text?: string;
+  headers?: Record<string, string>;
+}
+
+export interface State {
+  dataset: Dataset;
+  credentials: EmulatorCredentials;
+  faults: Faults;
+  stats: EmulatorStats;
+  /** token → expiry (epoch ms), per vendor. */
+  tokens: Record<EmulatedVendor, Map<string, number>>;
+  /** Tuya refresh tokens that may still be used once. */
+  tuyaRefresh: Set<string>;
+  random: () => number;
+  newToken(vendor: EmulatedVendor, defaultTtl: number): { token: string; ttl: number };
+  tokenValid(vendor: EmulatedVendor, token: string | undefined): boolean;
+}
+
+export interface Emulator {
+  /** Base URL, e.g. http://127.0.0.1:41234 (vendors under /zoom, /vonage, /tuya). */
+  readonly url: string;
+  readonly state: State;
+  /** Changes fault knobs for the rest of the run. */
+  setFaults(faults: Partial<Faults>): void;
+  /** Makes every issued token invalid (token expiry mid-run). */
+  expireTokens(): void;
+  close(): Promise<void>;
+}
+
+export interface EmulatorOptions {
+  /** Default: seeded data for 5 people. */
+  readonly dataset?: Dataset;
+  readonly credentials?: EmulatorCredentials;
+  readonly faults?: Partial<Faults>;
+  /** Seed for the fault dice. Default 1. */
+  readonly seed?: number;
+  /** Default 0 (a free port). */
+  readonly port?: number;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+}
+
+/** Starts the emulator; resolves once it listens. */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const vendors: EmulatedVendor[] = ['zoom', 'vonage', 'tuya'];
+  const per = <T>(f: () => T) =>
+    Object.fromEntries(vendors.map((v) => [v, f()])) as Record<EmulatedVendor, T>;
+  const state: State = {
+    dataset: options.dataset ?? seededDataset({ users: 5 }),
+    credentials: options.credentials ?? EMULATOR_CREDENTIALS,
+    faults: { ...DEFAULT_FAULTS, ...options.faults },
+    stats: { requests: per(() => 0), rateLimited: per(() => 0), errors: 0, malformed: 0, tokensIssued: 0 },
+    tokens: per(() => new Map<string, number>()),
+    tuyaRefresh: new Set(),
+    random: prng(options.seed ?? 1),
+    newToken(vendor, defaultTtl) {
+      const token = randomBytes(18).toString('base64url');
+      const ttl = this.faults.tokenTtlSeconds ?? defaultTtl;
+      this.tokens[vendor].set(token, Date.now() + ttl * 1000);
+      this.stats.tokensIssued++;
+      return { token, ttl };
+    },
+    tokenValid(vendor, token) {
+      const exp = token === undefined ? undefined : this.tokens[vendor].get(token);
+      return exp !== undefined && Date.now() < exp;
+    },
+  };
+  const routes = { zoom: zoomRoutes, vonage: vonageRoutes, tuya: tuyaRoutes };
+  const window = per(() => ({ second: 0, count: 0 }));
+
+  const server = createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://emulator');
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const body = Buffer.concat(chunks).toString('utf8');
+      if (url.pathname.startsWith('/_emulator/'))
+        return write(res, admin(url.pathname, req.method ?? 'GET', body));
+      const vendor = vendors.find((v) => url.pathname === `/${v}` || url.pathname.startsWith(`/${v}/`));
+      if (!vendor) return write(res, { status: 404, body: { message: 'no such vendor' } });
+      state.stats.requests[vendor]++;
+      if (state.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, state.faults.latencyMs));
+      const ctx: Ctx = { req, url, path: url.pathname.slice(vendor.length + 1) || '/', body, state };
+      const isToken = /token/i.test(ctx.path);
+      // Rate limit (fixed one-second windows), as the vendor reports it.
+      const limit = state.faults.rateLimit === false ? undefined : state.faults.rateLimit[vendor];
+      if (limit !== undefined) {
+        const sec = Math.floor(Date.now() / 1000);
+        const w = window[vendor];
+        if (w.second !== sec) {
+          w.second = sec;
+          w.count = 0;
+        }
+        if (++w.count > limit) {
+          state.stats.rateLimited[vendor]++;
+          return write(res, rateLimited(vendor, 1000 - (Date.now() % 1000)));
+        }
+      }
+      if (!isToken && state.random() < state.faults.errorRate) {
+        state.stats.errors++;
+        return write(res, {
+          status: 503,
+          text: 'Service Unavailable',
+          headers: { 'content-type': 'text/plain' },
+        });
+      }
+      const answer = await routes[vendor](ctx);
+      if (
+        !isToken &&
+        answer.status < 300 &&
+        answer.body !== undefined &&
+        state.random() < state.faults.malformedRate
+      ) {
+        state.stats.malformed++;
+        const text = JSON.stringify(answer.body);
+        return write(res, {
+          ...answer,
+          body: undefined,
+          text: text.slice(0, Math.max(1, Math.floor(text.length / 2))),
+        });
+      }
+      write(res, answer);
+    } catch (err) {
+      write(res, { status: 500, body: { message: `emulator error: ${(err as Error).message}` } });
+    }
+  });
+
+  function admin(path: string, method: string, body: string): Answer {
+    if (path === '/_emulator/faults' && method === 'POST') {
+      Object.assign(state.faults, JSON.parse(body || '{}'));
+      return { status: 200, body: state.faults };
+    }
+    if (path === '/_emulator/expire-tokens' && method === 'POST') {
+      expireTokens();
+      return { status: 204 };
+    }
+    if (path === '/_emulator/stats') return { status: 200, body: state.stats };
+    return { status: 404, body: { message: 'no such admin endpoint' } };
+  }
+
+  function expireTokens() {
+    for (const v of vendors) state.tokens[v].clear();
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
+  });
+  const { port, address } = server.address() as AddressInfo;
+  return {
+    url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
+    state,
+    setFaults: (f) => Object.assign(state.faults, f),
+    expireTokens,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function rateLimited(vendor: EmulatedVendor, waitMs: number): Answer {
+  const seconds = String(Math.max(1, Math.ceil(waitMs / 1000)));
+  if (vendor === 'tuya') {
+    // Tuya reports over-limit as code 1110 in a 200 answer.
+    return {
+      status: 200,
+      body: { success: false, code: 1110, msg: 'concurrent request over limit', t: Date.now(), tid: tid() },
+    };
+  }
+  if (vendor === 'zoom') {
+    return {
+      status: 429,
+      body: {
+        code: 429,
+        message: 'You have reached the maximum per-second rate limit for this API. Try again later.',
+      },
+      headers: { 'retry-after': seconds, 'x-ratelimit-type': 'QPS' },
+    };
+  }
+  return { status: 429, body: { message: 'Too Many Requests' }, headers: { 'retry-after': seconds } };
+}
+
+function write(res: ServerResponse, a: Answer): void {
+  const headers: Record<string, string> = { ...(a.headers ?? {}) };
+  let payload = '';
+  if (a.text !== undefined) payload = a.text;
+  else if (a.body !== undefined) payload = JSON.stringify(a.body);
+  if (payload !== '' && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type'))
+    headers['content-type'] = 'application/json; charset=utf-8';
+  res.writeHead(a.status, headers);
+  res.end(payload);
+}
+
+export const tid = () => randomBytes(8).toString('hex');

@@ -1,0 +1,104 @@
+// Tuya as the emulator plays it: every request signed (HMAC-SHA256 over client_id [+ access_token]
+// + t + nonce + METHOD\nSHA256(body)\n\nURL), errors as HTTP 200 with success false, a developer
+// token with single-use refresh tokens, and the IAM permission list with last_row_key paging.
+import { createHash, createHmac } from 'node:crypto';
+import { type Answer, type Ctx, tid } from './server.js';
+
+const PAGE_MAX = 50; // like the reference's example, the server may serve fewer than asked for
+const SKEW_MS = 5 * 60_000;
+
+export async function tuyaRoutes(ctx: Ctx): Promise<Answer> {
+  const { path, req, url, state } = ctx;
+  const fail = (code: number, msg: string): Answer => ({
+    status: 200,
+    body: { success: false, code, msg, t: Date.now(), tid: tid() },
+  });
+  const ok = (result: unknown): Answer => ({
+    status: 200,
+    body: { success: true, result, t: Date.now(), tid: tid() },
+  });
+  const h = (name: string) => {
+    const v = req.headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const clientId = h('client_id');
+  const t = h('t');
+  const sign = h('sign');
+  const accessToken = h('access_token');
+  if (!clientId) return fail(1005, 'clientId invalid');
+  if (clientId !== state.credentials.tuya.clientId) return fail(1005, 'clientId invalid');
+  if (!t || !sign || h('sign_method') !== 'HMAC-SHA256') return fail(1105, 'header is missing');
+  if (!/^\d{13}$/.test(t) || Math.abs(Number(t) - Date.now()) > SKEW_MS)
+    return fail(1013, 'request time is invalid');
+  const isToken = path === '/v1.0/token' || path.startsWith('/v1.0/token/');
+  const expected = signature(
+    state.credentials.tuya.clientSecret,
+    clientId + (isToken ? '' : (accessToken ?? '')) + t + (h('nonce') ?? ''),
+    req.method ?? 'GET',
+    url.pathname,
+    url.searchParams,
+    ctx.body,
+  );
+  if (sign !== expected) return fail(1004, 'sign invalid');
+
+  if (path === '/v1.0/token') {
+    if (url.searchParams.get('grant_type') !== '1') return fail(1003, 'grant type invalid');
+    return ok(issue(ctx));
+  }
+  if (path.startsWith('/v1.0/token/')) {
+    const refresh = decodeURIComponent(path.slice('/v1.0/token/'.length));
+    if (!state.tuyaRefresh.delete(refresh)) return fail(1012, 'token status is invalid');
+    return ok(issue(ctx));
+  }
+  if (!state.tokenValid('tuya', accessToken)) return fail(1010, 'token invalid');
+  const m = /^\/v2\.0\/cloud\/iam\/permission\/user\/([^/]+)$/.exec(path);
+  if (m && req.method === 'GET') {
+    const uid = decodeURIComponent(m[1] ?? '');
+    if (state.faults.failUsers.includes(uid))
+      return { status: 500, body: { success: false, code: 500, msg: 'system error' } };
+    const all = [...(state.dataset.tuya.permissions.get(uid) ?? [])].sort(
+      (a, b) => Number(a['permission_id']) - Number(b['permission_id']),
+    );
+    const lastRaw = url.searchParams.get('last_row_key');
+    const sizeRaw = url.searchParams.get('page_size');
+    if (lastRaw !== null && !/^\d+$/.test(lastRaw)) return fail(1109, 'param is illegal: last_row_key');
+    if (sizeRaw !== null && !/^\d+$/.test(sizeRaw)) return fail(1109, 'param is illegal: page_size');
+    const size = Math.min(PAGE_MAX, Math.max(1, Number(sizeRaw ?? 20)));
+    const after = lastRaw === null ? Number.NEGATIVE_INFINITY : Number(lastRaw);
+    const rest = all.filter((p) => Number(p['permission_id']) > after);
+    const list = rest.slice(0, size);
+    const last = list.at(-1);
+    return ok({
+      user_id: uid,
+      permission_list: list,
+      last_row_key:
+        last === undefined ? (lastRaw === null ? 0 : Number(lastRaw)) : Number(last['permission_id']),
+      page_size: size,
+    });
+  }
+  return fail(1108, 'uri path invalid');
+}
+
+function issue(ctx: Ctx) {
+  const { token, ttl } = ctx.state.newToken('tuya', 7200);
+  const refresh = createHash('sha256').update(token).digest('hex').slice(0, 32);
+  ctx.state.tuyaRefresh.add(refresh);
+  return { access_token: token, refresh_token: refresh, expire_time: ttl, uid: 'emu-developer' };
+}
+
+/** The emulator's own reading of Tuya's signature rules (reference §3.3). */
+function signature(
+  secret: string,
+  prefix: string,
+  method: string,
+  path: string,
+  query: URLSearchParams,
+  body: string,
+): string {
+  const keys = [...new Set(query.keys())].sort();
+  const q = keys.map((k) => `${k}=${query.get(k) ?? ''}`).join('&');
+  const url = decodeURIComponent(path) + (q ? `?${q}` : '');
+  const contentHash = createHash('sha256').update(body).digest('hex');
+  const str = `${prefix}${method.toUpperCase()}\n${contentHash}\n\n${url}`;
+  return createHmac('sha256', secret).update(str).digest('hex').toUpperCase();
+}

@@ -1,0 +1,151 @@
+// Zoom as the emulator plays it: S2S OAuth at /zoom/oauth/token, the API under /zoom/v2.
+import type { Answer, Ctx } from './server.js';
+
+const PAGE_MAX = 300;
+const PAGE_DEFAULT = 30;
+
+export async function zoomRoutes(ctx: Ctx): Promise<Answer> {
+  const { path, req, url, state } = ctx;
+  const method = req.method ?? 'GET';
+  if (path === '/oauth/token') return token(ctx);
+  if (!path.startsWith('/v2/')) return { status: 404, body: { code: 404, message: 'Not found' } };
+  const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  if (!state.tokenValid('zoom', bearer))
+    return { status: 401, body: { code: 124, message: 'Invalid access token.' } };
+  const seg = path.slice('/v2/'.length).split('/').map(decodeURIComponent);
+  const z = state.dataset.zoom;
+  const fail = (id: string): Answer | undefined =>
+    state.faults.failUsers.includes(id)
+      ? { status: 500, body: { code: 500, message: 'Internal error' } }
+      : undefined;
+
+  if (method === 'GET' && seg.length === 1 && seg[0] === 'users') {
+    const status = url.searchParams.get('status') ?? 'active';
+    const users = z.users.filter((u) => (u.status ?? 'active') === status);
+    return page(url, users, 'users');
+  }
+  if (method === 'GET' && seg.length === 3 && seg[0] === 'users' && seg[2] === 'permissions') {
+    const id = seg[1] ?? '';
+    const failed = fail(id);
+    if (failed) return failed;
+    const user = z.users.find((u) => u.id === id || u.email.toLowerCase() === id.toLowerCase());
+    if (!user?.id) return { status: 404, body: { code: 1001, message: `User does not exist: ${id}` } };
+    const role = z.roles.find((r) => r.id === user.role_id);
+    const perms = new Set([...(role?.privileges ?? []), ...(z.extraPermissions.get(user.id) ?? [])]);
+    return { status: 200, body: { permissions: [...perms] } };
+  }
+  if (method === 'GET' && seg.length === 1 && seg[0] === 'roles') {
+    return {
+      status: 200,
+      body: {
+        total_records: z.roles.length,
+        roles: z.roles.map((r) => ({
+          id: r.id,
+          name: r.name,
+          description: r.description ?? '',
+          total_members: r.members.length,
+          type: r.type ?? 'common',
+        })),
+      },
+    };
+  }
+  if (seg[0] === 'roles' && seg.length >= 2) {
+    const id = seg[1] ?? '';
+    const role = z.roles.find((r) => r.id === id);
+    const failed = fail(id);
+    if (failed) return failed;
+    if (!role) return { status: 404, body: { code: 1018, message: 'Role does not exist.' } };
+    if (seg.length === 2 && method === 'GET') {
+      const { members, ...rest } = role;
+      return { status: 200, body: { ...rest, total_members: members.length } };
+    }
+    if (seg.length === 2 && method === 'PATCH') {
+      if (state.faults.zoomPlan === 'free')
+        return { status: 400, body: { code: 200, message: 'Only available for Paid account.' } };
+      if (role.id === '0')
+        return { status: 400, body: { code: 300, message: 'Owner role cannot be updated.' } };
+      let body: { privileges?: unknown; name?: unknown; description?: unknown };
+      try {
+        body = JSON.parse(ctx.body);
+      } catch {
+        return { status: 400, body: { code: 300, message: 'Request Body should be a valid JSON object.' } };
+      }
+      if (body.privileges !== undefined) {
+        if (!Array.isArray(body.privileges) || body.privileges.some((p) => typeof p !== 'string'))
+          return {
+            status: 400,
+            body: {
+              code: 300,
+              message: 'Validation Failed.',
+              errors: [{ field: 'privileges', message: 'must be an array of strings' }],
+            },
+          };
+        role.privileges = body.privileges as string[];
+      }
+      if (typeof body.name === 'string') role.name = body.name;
+      return { status: 204 };
+    }
+    if (seg.length === 3 && seg[2] === 'members' && method === 'GET')
+      return page(url, role.members, 'members');
+  }
+  return { status: 404, body: { code: 404, message: `No such API: ${method} ${path}` } };
+}
+
+/** next_page_token paging: the token is opaque (an encoded offset); "" when there is no more. */
+function page(url: URL, items: readonly unknown[], key: string): Answer {
+  const size = Math.min(
+    PAGE_MAX,
+    Math.max(1, Number(url.searchParams.get('page_size') ?? PAGE_DEFAULT) || PAGE_DEFAULT),
+  );
+  const token = url.searchParams.get('next_page_token') ?? '';
+  let offset = 0;
+  if (token !== '') {
+    try {
+      offset = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')).o;
+      if (!Number.isInteger(offset) || offset < 0) throw new Error('bad');
+    } catch {
+      return { status: 400, body: { code: 300, message: 'The next page token is invalid or expired.' } };
+    }
+  }
+  const slice = items.slice(offset, offset + size);
+  const more = offset + size < items.length;
+  return {
+    status: 200,
+    body: {
+      page_size: size,
+      total_records: items.length,
+      next_page_token: more ? Buffer.from(JSON.stringify({ o: offset + size })).toString('base64url') : '',
+      [key]: slice,
+    },
+  };
+}
+
+function token(ctx: Ctx): Answer {
+  const { req, url, state } = ctx;
+  if (req.method !== 'POST') return { status: 405, body: { code: 4700, message: 'Method not allowed' } };
+  const params = new URLSearchParams(url.search);
+  for (const [k, v] of new URLSearchParams(ctx.body)) params.set(k, v);
+  const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  const [id, secret] = basic ? Buffer.from(basic, 'base64').toString('utf8').split(':') : [];
+  const grant = params.get('grant_type');
+  if (!grant || !id)
+    return { status: 400, body: { code: 4706, message: 'Missing client credentials or grant type.' } };
+  if (grant !== 'account_credentials')
+    return { status: 400, body: { code: 4705, message: 'Unsupported grant type.' } };
+  const c = state.credentials.zoom;
+  if (id !== c.clientId || secret !== c.clientSecret)
+    return { status: 401, body: { code: 4702, message: 'Invalid client_id or client_secret.' } };
+  if (params.get('account_id') !== c.accountId)
+    return { status: 400, body: { code: 4700, message: 'Invalid account_id.' } };
+  const { token: t, ttl } = state.newToken('zoom', 3599);
+  return {
+    status: 200,
+    body: {
+      access_token: t,
+      token_type: 'bearer',
+      expires_in: ttl,
+      scope: 'user:read:admin role:read:admin role:write:admin',
+      api_url: `http://${req.headers.host}/zoom`,
+    },
+  };
+}

@@ -1,0 +1,354 @@
+// sync: list users → fetch → map → diff against the current policy → apply the diff incrementally.
+// A vendor, user or role that fails keeps its previous rules (flagged stale); nothing is written
+// until everything is decided, and every write is atomic, so a crash leaves the previous policy.
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { HttpEvents } from '../adapters/http.js';
+import { createTuyaAdapter } from '../adapters/tuya.js';
+import type { FetchResult, UnitFailure, VendorAdapter } from '../adapters/types.js';
+import { createVonageAdapter } from '../adapters/vonage.js';
+import { createZoomAdapter } from '../adapters/zoom.js';
+import { compileVendorData } from '../compile.js';
+import type { Config } from '../config.js';
+import type { Authorizer } from '../engine/authorizer.js';
+import { VendorError } from '../errors.js';
+import { type Provenance, VENDORS, type Vendor } from '../grants.js';
+import type { Identities } from '../identities.js';
+import type { MappingSet } from '../mapping/load.js';
+import { mergeCompiled } from '../policy/compile.js';
+import { diffPolicies, type PolicyDiff } from '../policy/diff.js';
+import {
+  type ProvenanceIndex,
+  readPolicy,
+  readProvenance,
+  writeFileAtomic,
+  writePolicy,
+} from '../policy/store.js';
+import {
+  holderKey,
+  readSyncState,
+  type StaleHolder,
+  type SyncState,
+  writeSyncState,
+} from '../policy/sync-state.js';
+import { linkKey, type Policy, ruleKey } from '../policy/types.js';
+import { MEMORY_ROOT, memoryFiles, readSnapshot } from '../snapshot/read.js';
+import { vendorSettings } from './settings.js';
+
+/** Progress callbacks (the CLI draws them on a TTY). */
+export interface SyncProgress {
+  start?(vendor: Vendor, total: number): void;
+  done?(vendor: Vendor): void;
+  retry?(vendor: Vendor, info: { reason: string; waitMs: number }): void;
+  request?(vendor: Vendor): void;
+  finish?(vendor: Vendor, outcome: VendorOutcome): void;
+}
+
+export interface SyncOptions {
+  /** Only these vendors (others keep their rules). Default: every configured vendor. */
+  readonly vendors?: readonly Vendor[];
+  /** Compute and report the diff; change nothing. Default false. */
+  readonly dryRun?: boolean;
+  /** Also write the raw responses as a snapshot folder that `compile` can use offline. */
+  readonly record?: string;
+  readonly signal?: AbortSignal;
+  /** For tests: the fetch the adapters use. */
+  readonly fetch?: typeof fetch;
+  readonly progress?: SyncProgress;
+  /** Environment for vendor settings. Default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Time source for sync-state. Default Date.now. */
+  readonly now?: () => number;
+  /** Per-request timeout (ms) and retries for the adapters. */
+  readonly timeoutMs?: number;
+  readonly retries?: number;
+}
+
+export interface VendorOutcome {
+  readonly vendor: Vendor;
+  /** ok: all fetched; partial: some users/roles failed; failed: nothing fetched; skipped: not configured. */
+  readonly status: 'ok' | 'partial' | 'failed' | 'skipped';
+  readonly units: number;
+  readonly failures: readonly {
+    readonly unit: 'user' | 'role';
+    readonly id: string;
+    readonly error: string;
+  }[];
+  readonly error?: string;
+  readonly notice?: string;
+  readonly requests: number;
+  readonly retries: number;
+  readonly rateLimited: number;
+}
+
+export interface SyncSummary {
+  readonly ok: boolean;
+  readonly dryRun: boolean;
+  readonly vendors: readonly VendorOutcome[];
+  readonly diff: PolicyDiff;
+  /** Subjects whose cached decisions were dropped (0 on a dry run or without an authorizer). */
+  readonly invalidatedSubjects: number;
+  readonly stale: readonly StaleHolder[];
+  readonly rules: number;
+  readonly links: number;
+  readonly durationMs: number;
+  readonly recorded?: string;
+}
+
+export interface SyncContext {
+  readonly config: Config;
+  readonly mappings: MappingSet;
+  readonly identities: Identities;
+  /** A live authorizer to update incrementally; optional (the CLI writes files only). */
+  readonly authorizer?: Pick<Authorizer, 'applyChanges' | 'getPolicy' | 'setStale'>;
+}
+
+/**
+ * Runs one sync.
+ *
+ * @throws ConfigError before any request when vendor settings are wrong.
+ */
+export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Promise<SyncSummary> {
+  const started = performance.now();
+  const now = options.now ?? Date.now;
+  const settings = vendorSettings(ctx.config.vendors, options.env);
+  const wanted = options.vendors ?? VENDORS;
+  const outcomes: VendorOutcome[] = [];
+  const adapters: { vendor: Vendor; adapter: VendorAdapter; counters: Counters }[] = [];
+  for (const vendor of VENDORS) {
+    if (!wanted.includes(vendor)) continue;
+    const counters: Counters = { requests: 0, retries: 0, rateLimited: 0 };
+    const events: HttpEvents = {
+      request: () => {
+        counters.requests++;
+        options.progress?.request?.(vendor);
+      },
+      retry: (i) => {
+        counters.retries++;
+        if (i.reason === '429' || i.reason === 'vendor busy') counters.rateLimited++;
+        options.progress?.retry?.(vendor, i);
+      },
+    };
+    const common = {
+      events,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.retries !== undefined ? { retries: options.retries } : {}),
+    };
+    const s = settings[vendor];
+    if (!s) {
+      outcomes.push(
+        skipped(
+          vendor,
+          `${vendor} is not configured (vendors.${vendor} in the config, or its environment variables)`,
+        ),
+      );
+      continue;
+    }
+    let adapter: VendorAdapter;
+    if (vendor === 'zoom') adapter = createZoomAdapter({ ...settings.zoom!, ...common });
+    else if (vendor === 'vonage') adapter = createVonageAdapter({ ...settings.vonage!, ...common });
+    else {
+      const users = [...ctx.identities.values()]
+        .map((a) => a.tuya)
+        .filter((u): u is string => u !== undefined);
+      if (users.length === 0) {
+        outcomes.push(
+          skipped(
+            vendor,
+            'no Tuya users: Tuya accounts come from the identities file (person: { tuya: uid })',
+          ),
+        );
+        continue;
+      }
+      adapter = createTuyaAdapter({ ...settings.tuya!, users, ...common });
+    }
+    adapters.push({ vendor, adapter, counters });
+  }
+
+  // Fetch every vendor at once (each has its own host and budget).
+  const results = await Promise.all(
+    adapters.map(async ({ vendor, adapter, counters }) => {
+      try {
+        const r = await adapter.fetchAll({
+          ...(options.signal ? { signal: options.signal } : {}),
+          progress: {
+            total: (n) => options.progress?.start?.(vendor, n),
+            done: () => options.progress?.done?.(vendor),
+          },
+        });
+        const outcome: VendorOutcome = {
+          vendor,
+          status: r.failures.length ? 'partial' : 'ok',
+          units: r.units,
+          failures: r.failures.map((f) => ({ unit: f.unit, id: f.id, error: f.error.message })),
+          ...counters,
+        };
+        options.progress?.finish?.(vendor, outcome);
+        return { vendor, result: r as FetchResult | undefined, outcome };
+      } catch (err) {
+        if (!(err instanceof VendorError)) throw err;
+        const outcome: VendorOutcome = {
+          vendor,
+          status: 'failed',
+          units: 0,
+          failures: [],
+          error: err.message,
+          ...counters,
+        };
+        options.progress?.finish?.(vendor, outcome);
+        return { vendor, result: undefined, outcome };
+      }
+    }),
+  );
+  outcomes.push(...results.map((r) => r.outcome));
+  outcomes.sort((a, b) => VENDORS.indexOf(a.vendor) - VENDORS.indexOf(b.vendor));
+
+  // What was fetched, as one in-memory snapshot, compiled like any snapshot.
+  const files = new Map<string, string>();
+  for (const r of results) for (const [k, v] of r.result?.files ?? []) files.set(k, v);
+  const data = await readSnapshot(MEMORY_ROOT, { files: memoryFiles(files) });
+  const compiled = compileVendorData(data, ctx.mappings, ctx.identities);
+
+  // What stays from before: vendors not fetched (not asked, not configured, or failed) and failed units.
+  const dir = ctx.config.policies;
+  const [previous, previousProv, previousState] = await Promise.all([
+    readPolicy(dir).catch(() => ({ rules: [], links: [] }) as Policy),
+    readProvenance(dir).catch(() => new Map() as ProvenanceIndex),
+    readSyncState(dir).catch(() => undefined),
+  ]);
+  const fetchedVendors = new Set(results.filter((r) => r.result).map((r) => r.vendor));
+  const failedUnits = new Map<string, UnitFailure>();
+  for (const r of results) for (const f of r.result?.failures ?? []) failedUnits.set(unitKey(f), f);
+  const keep = (p: Provenance) =>
+    !fetchedVendors.has(p.vendor) || failedUnits.has(holderKey(p.vendor, p.holder));
+  const carried = carryOver(previous, previousProv, keep, (role) => {
+    const m = /^role:([^:]+):(.*)$/s.exec(role);
+    return m !== null && failedUnits.has(holderKey(m[1] ?? '', `role:${m[2]}`));
+  });
+  const next = mergeCompiled([{ policy: compiled.policy, provenance: compiled.provenance }, carried]);
+  const diff = diffPolicies(previous, next.policy);
+
+  // Staleness: every failed unit, and every holder of a vendor that failed as a whole.
+  const at = new Date(now()).toISOString();
+  const lastSuccess: Record<string, string> = { ...(previousState?.lastSuccess ?? {}) };
+  for (const g of data.grants) {
+    const h = g.holder.type === 'user' ? g.holder.vendorUserId : `role:${g.holder.roleId}`;
+    lastSuccess[holderKey(g.vendor, h)] = at;
+  }
+  for (const u of data.users) lastSuccess[holderKey(u.vendor, u.vendorUserId)] = at;
+  for (const l of data.links) lastSuccess[holderKey(l.vendor, `role:${l.roleId}`)] = at;
+  const stale = new Map<string, StaleHolder>();
+  const mark = (vendor: string, holder: string, error: string) =>
+    stale.set(holderKey(vendor, holder), {
+      vendor,
+      holder,
+      lastSuccess: lastSuccess[holderKey(vendor, holder)] ?? null,
+      error,
+    });
+  for (const f of failedUnits.values())
+    mark(f.vendor, f.unit === 'role' ? `role:${f.id}` : f.id, f.error.message);
+  for (const o of outcomes.filter((x) => x.status === 'failed')) {
+    for (const provs of previousProv.values())
+      for (const p of provs) if (p.vendor === o.vendor) mark(p.vendor, p.holder, o.error ?? 'vendor failed');
+  }
+  // Stale entries of vendors not fetched this run stay as they were.
+  for (const h of previousState?.stale ?? []) {
+    if (!wanted.includes(h.vendor as Vendor) && !stale.has(holderKey(h.vendor, h.holder)))
+      stale.set(holderKey(h.vendor, h.holder), h);
+  }
+  const state: SyncState = { updatedAt: at, lastSuccess, stale: [...stale.values()] };
+
+  let recorded: string | undefined;
+  if (options.record) recorded = await recordSnapshot(options.record, files);
+  let invalidatedSubjects = 0;
+  if (!options.dryRun) {
+    await writePolicy(dir, next.policy, next.provenance);
+    await writeSyncState(dir, state);
+    if (ctx.authorizer) {
+      const live = diffPolicies(ctx.authorizer.getPolicy(), next.policy);
+      invalidatedSubjects = ctx.authorizer.applyChanges({
+        ...live,
+        provenance: next.provenance,
+      }).invalidatedSubjects;
+      ctx.authorizer.setStale(state.stale);
+    }
+  }
+  const anyFailure = outcomes.some((o) => o.status === 'failed' || o.status === 'partial');
+  return {
+    ok: !anyFailure,
+    dryRun: options.dryRun ?? false,
+    vendors: outcomes,
+    diff,
+    invalidatedSubjects,
+    stale: state.stale,
+    rules: next.policy.rules.length,
+    links: next.policy.links.length,
+    durationMs: performance.now() - started,
+    ...(recorded ? { recorded } : {}),
+  };
+}
+
+interface Counters {
+  requests: number;
+  retries: number;
+  rateLimited: number;
+}
+
+const unitKey = (f: UnitFailure) => holderKey(f.vendor, f.unit === 'role' ? `role:${f.id}` : f.id);
+
+function skipped(vendor: Vendor, notice: string): VendorOutcome {
+  return {
+    vendor,
+    status: 'skipped',
+    units: 0,
+    failures: [],
+    notice,
+    requests: 0,
+    retries: 0,
+    rateLimited: 0,
+  };
+}
+
+/** The previous rules and links whose provenance says they must stay. */
+function carryOver(
+  previous: Policy,
+  provenance: ProvenanceIndex,
+  keep: (p: Provenance) => boolean,
+  roleFailed: (role: string) => boolean,
+): { policy: Policy; provenance: ProvenanceIndex } {
+  const prov = new Map<string, readonly Provenance[]>();
+  const rules = previous.rules.filter((r) => {
+    const k = ruleKey(r);
+    const from = provenance.get(k);
+    if (from === undefined || from.length === 0) return true; // not from any vendor: not sync's to remove
+    const kept = from.filter(keep);
+    if (kept.length) prov.set(k, kept);
+    return kept.length > 0;
+  });
+  const links = previous.links.filter((l) => {
+    const k = linkKey(l);
+    const from = provenance.get(k) ?? [];
+    if (from.length === 0) return true;
+    const kept = roleFailed(l.role) ? from : from.filter(keep);
+    if (kept.length) prov.set(k, kept);
+    return kept.length > 0;
+  });
+  return { policy: { rules, links }, provenance: prov };
+}
+
+/** Writes the fetched responses as a snapshot folder (replacing it whole, atomically by rename). */
+async function recordSnapshot(target: string, files: ReadonlyMap<string, string>): Promise<string> {
+  const tmp = join(dirname(target), `.${Date.now()}-${process.pid}.recording`);
+  await rm(tmp, { recursive: true, force: true });
+  for (const [rel, text] of files) {
+    const file = join(tmp, ...rel.split('/'));
+    await mkdir(dirname(file), { recursive: true });
+    await writeFileAtomic(file, text);
+  }
+  await mkdir(tmp, { recursive: true });
+  await rm(target, { recursive: true, force: true });
+  await rename(tmp, target);
+  return target;
+}
