@@ -97,7 +97,12 @@ export class VendorError extends RbacError {
     },
     options?: { cause?: unknown },
   ) {
-    const who = init.user !== undefined ? ` (user ${init.user})` : '';
+    const who =
+      init.user === undefined
+        ? ''
+        : init.user.startsWith('role ')
+          ? ` (${init.user})`
+          : ` (user ${init.user})`;
     const status = init.status !== undefined ? ` HTTP ${init.status}` : '';
     const code = init.vendorCode !== undefined ? ` code ${init.vendorCode}` : '';
     super('VENDOR_ERROR', `${init.vendor} ${init.endpoint}${who}:${status}${code} ${init.message}`, options);

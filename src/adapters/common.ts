@@ -68,6 +68,20 @@ export function httpError(where: Where, status: number, text: string): VendorErr
   });
 }
 
+/** An error from a token endpoint: 400 and 401 there mean the credentials (or grant) were refused. */
+export function tokenError(where: Where, status: number, text: string): VendorError {
+  const e = httpError(where, status, text);
+  if (status !== 400 && status !== 401) return e;
+  return new VendorError({
+    vendor: e.vendor,
+    endpoint: e.endpoint,
+    failure: 'auth',
+    status: e.status,
+    vendorCode: e.vendorCode,
+    message: `credentials refused (${e.message.replace(/^.*?: ?(HTTP \d+ )?(code \S+ )?/, '')})`,
+  });
+}
+
 /** Parses JSON text or throws VendorError('invalid-response'). */
 export function parseBody(where: Where, text: string): unknown {
   try {

@@ -92,6 +92,7 @@ export function createVendorFetch(
       await limiter.take(signal).catch((e) => {
         throw fail('aborted', 'cancelled', { cause: e });
       });
+      if (signal?.aborted) throw fail('aborted', 'cancelled', { cause: signal.reason });
       const timeout = AbortSignal.timeout(timeoutMs);
       const request = new Request(await (hooks.prepare?.(original.clone()) ?? original.clone()), {
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
@@ -117,17 +118,17 @@ export function createVendorFetch(
         const after = retryAfterMs(response.headers.get('retry-after'), Date.now());
         const error = fail('rate-limited', 'rate limited (429)', { status: 429 });
         if (after !== undefined && after > maxRetryAfterMs) {
-          await response.body?.cancel();
+          discard(response);
           throw fail('rate-limited', `rate limited; the vendor asks to wait ${Math.round(after / 1000)} s`, {
             status: 429,
           });
         }
-        await response.body?.cancel();
+        discard(response);
         await wait('429', after ?? backoff(attempt), error);
         continue;
       }
       if (response.status >= 500) {
-        await response.body?.cancel();
+        discard(response);
         await wait(
           `HTTP ${response.status}`,
           backoff(attempt),
@@ -135,22 +136,32 @@ export function createVendorFetch(
         );
         continue;
       }
-      const verdict = hooks.classify ? await hooks.classify(response.clone()) : 'ok';
+      let verdict: Verdict = 'ok';
+      if (hooks.classify) {
+        const probe = response.clone();
+        verdict = await hooks.classify(probe);
+        discard(probe); // a tee'd body must be consumed or cancelled on both sides
+      }
       if (verdict === 'auth-expired' && !renewed) {
         renewed = true;
-        await response.body?.cancel();
+        discard(response);
         hooks.renewAuth?.();
         attempt--; // a token renewal is not a retry
         continue;
       }
       if (verdict === 'retry') {
-        await response.body?.cancel();
+        discard(response);
         await wait('vendor busy', backoff(attempt), fail('rate-limited', 'the vendor asked to slow down'));
         continue;
       }
       return response;
     }
   };
+}
+
+/** Drops an unread body without waiting (cancelling a cloned body only settles once both sides are done). */
+function discard(response: Response): void {
+  if (response.body && !response.bodyUsed) response.body.cancel().catch(() => {});
 }
 
 /** Retry-After as ms: delta-seconds or an HTTP/ISO date; undefined when absent or unreadable. */

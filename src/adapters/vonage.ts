@@ -3,7 +3,16 @@
 import createClient from 'openapi-fetch';
 import { ConfigError, VendorError } from '../errors.js';
 import { encodeIdSegment, pageFile } from '../snapshot/layout.js';
-import { basic, httpError, inContext, parseBody, resultText, shape, type Where } from './common.js';
+import {
+  basic,
+  httpError,
+  inContext,
+  parseBody,
+  resultText,
+  shape,
+  tokenError,
+  type Where,
+} from './common.js';
 import type { paths } from './generated/vonage.js';
 import { checkPathId, createTokenCache, createVendorFetch, type HttpEvents } from './http.js';
 import {
@@ -85,7 +94,7 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
         throw inContext(err, where);
       }
       const text = await res.text();
-      if (!res.ok) throw httpError(where, res.status, text);
+      if (!res.ok) throw tokenError(where, res.status, text);
       const s = shape(where);
       const body = s.object(parseBody(where, text));
       const token = s.string(body, 'access_token') as string;

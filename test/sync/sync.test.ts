@@ -1,0 +1,170 @@
+// sync against the emulator over real HTTP: apply, stay unchanged, keep a failing user's rules.
+import assert from 'node:assert/strict';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { createAuthorizer } from '../../src/authorizer.js';
+import { main } from '../../src/cli/main.js';
+import { manualClock } from '../../src/clock.js';
+import type { Emulator } from '../../src/emulator/server.js';
+import { isConfigError } from '../../src/errors.js';
+import { readPolicy } from '../../src/policy/store.js';
+import { vendorSettings } from '../../src/sync/settings.js';
+import { exampleEmulator, syncWorkspace } from '../helpers/emulator.js';
+
+const run = async (args: string[]) => {
+  let out = '';
+  let err = '';
+  const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t) });
+  return { code, out, err };
+};
+const BOB_VONAGE = '8e22b1fe-d2ea-403d-8c03-50eb21188e79';
+const SUPPORT = 'vonage:group:3615beae-3974-4c33-b38d-9ec230b2284c';
+
+describe('sync', () => {
+  const emulators: Emulator[] = [];
+  after(() => Promise.all(emulators.map((e) => e.close())));
+  const emulator = async (...a: Parameters<typeof exampleEmulator>) => {
+    const e = await exampleEmulator(...a);
+    emulators.push(e);
+    return e;
+  };
+
+  test('fetches all three vendors, writes the policy, and a second run changes nothing', async () => {
+    const e = await emulator();
+    const ws = await syncWorkspace(e.url);
+    const first = await run(['sync', '--config', ws.config, '--json']);
+    assert.equal(first.code, 0, first.err);
+    const s = JSON.parse(first.out);
+    assert.deepEqual(
+      s.vendors.map((v: { vendor: string; status: string }) => `${v.vendor}:${v.status}`),
+      ['zoom:ok', 'vonage:ok', 'tuya:ok'],
+    );
+    const policy = await readPolicy(join(ws.dir, 'policies'));
+    assert.ok(policy.links.some((l) => l.member === 'alice' && l.role === 'role:zoom:1'));
+    assert.ok(policy.rules.some((r) => r.sub === 'bob' && r.obj === SUPPORT && r.eft === 'deny'));
+    const again = await run(['sync', '--config', ws.config, '--json']);
+    const d = JSON.parse(again.out).diff;
+    assert.deepEqual(
+      [d.addRules.length, d.removeRules.length, d.addLinks.length, d.removeLinks.length],
+      [0, 0, 0, 0],
+    );
+  });
+
+  test('--dry-run prints the difference and writes nothing; --record writes a snapshot compile can use', async () => {
+    const e = await emulator();
+    const ws = await syncWorkspace(e.url);
+    const dry = await run(['sync', '--config', ws.config, '--dry-run', '--record', join(ws.dir, 'rec')]);
+    assert.equal(dry.code, 0, dry.err);
+    assert.match(dry.out, /\+ p, bob, vonage:group:3615beae-3974-4c33-b38d-9ec230b2284c, read, deny/);
+    assert.match(dry.out, /dry run: nothing written/);
+    assert.equal(await stat(join(ws.dir, 'policies', 'policy.csv')).catch(() => undefined), undefined);
+    const compiled = await run(['compile', '--config', ws.config, '--snapshot', join(ws.dir, 'rec')]);
+    assert.equal(compiled.code, 0, compiled.err);
+    await run(['sync', '--config', ws.config]);
+    const recorded = await readFile(join(ws.dir, 'policies', 'policy.csv'), 'utf8');
+    const fromRecording = await run([
+      'compile',
+      '--config',
+      ws.config,
+      '--snapshot',
+      join(ws.dir, 'rec'),
+      '--json',
+    ]);
+    assert.equal(fromRecording.code, 0);
+    assert.equal(
+      await readFile(join(ws.dir, 'policies', 'policy.csv'), 'utf8'),
+      recorded,
+      'offline compile of the recording = sync',
+    );
+    const text = await readFile(
+      join(ws.dir, 'rec', 'tuya', 'users', 'ay-bob', 'permissions', 'page-0001.json'),
+      'utf8',
+    );
+    assert.doesNotMatch(text, /emu-tuya-secret|access_token/);
+  });
+
+  test('a failing user keeps their previous rules, flagged stale in explain and the summary, and exits 1', async () => {
+    const e = await emulator();
+    const ws = await syncWorkspace(e.url);
+    assert.equal((await run(['sync', '--config', ws.config])).code, 0);
+    e.setFaults({ failUsers: [BOB_VONAGE] });
+    const r = await run(['sync', '--config', ws.config]);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /vonage {2}partial/);
+    assert.match(r.out, new RegExp(`stale: vonage ${BOB_VONAGE}: rules kept from 20`));
+    const policy = await readPolicy(join(ws.dir, 'policies'));
+    assert.ok(
+      policy.rules.some((x) => x.sub === 'bob' && x.obj === SUPPORT && x.eft === 'deny'),
+      "bob's deny stays",
+    );
+    const explained = await run(['explain', 'bob', SUPPORT, 'read', '--config', ws.config]);
+    assert.match(explained.out, /STALE: vonage 8e22b1fe-.* could not be fetched .*; rules kept from 20/);
+    e.setFaults({ failUsers: [] });
+    const healed = await run(['sync', '--config', ws.config, '--json']);
+    assert.equal(healed.code, 0);
+    assert.deepEqual(JSON.parse(healed.out).stale, []);
+  });
+
+  test('a vendor that fails as a whole keeps all its rules; an unconfigured one is skipped with a notice', async () => {
+    const e = await emulator();
+    const ws = await syncWorkspace(e.url);
+    await run(['sync', '--config', ws.config]);
+    const before = await readFile(join(ws.dir, 'policies', 'policy.csv'), 'utf8');
+    const bad = await syncWorkspace(e.url);
+    const text = (await readFile(bad.config, 'utf8'))
+      .replace('emu-vonage-secret', 'nope')
+      .replace(/ {2}tuya:.*\n/, '');
+    await (await import('node:fs/promises')).writeFile(ws.config, text);
+    const r = await run(['sync', '--config', ws.config, '--json']);
+    assert.equal(r.code, 1);
+    const s = JSON.parse(r.out);
+    assert.equal(s.vendors[1].status, 'failed');
+    assert.match(s.vendors[1].error, /credentials refused/);
+    assert.equal(s.vendors[2].status, 'skipped');
+    assert.match(s.vendors[2].notice, /tuya is not configured/);
+    assert.equal(await readFile(join(ws.dir, 'policies', 'policy.csv'), 'utf8'), before);
+  });
+
+  test('bad vendor configuration fails before any request, naming the key', async () => {
+    const e = await emulator();
+    const ws = await syncWorkspace(e.url, '');
+    const text = (await readFile(ws.config, 'utf8')).replace(/clientSecret: emu-zoom-secret, /, '');
+    await (await import('node:fs/promises')).writeFile(ws.config, text);
+    const r = await run(['sync', '--config', ws.config]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /vendors\.zoom\.clientSecret: is required/);
+    assert.equal(e.state.stats.requests.zoom + e.state.stats.requests.vonage, 0);
+    assert.throws(
+      () => vendorSettings({ zoom: { clientID: 'x' } }),
+      (x: unknown) => isConfigError(x) && x.key === 'vendors.zoom.clientID',
+    );
+    const env = vendorSettings(
+      {},
+      { TUYA_BASE_URL: 'https://t', TUYA_CLIENT_ID: 'i', TUYA_CLIENT_SECRET: 's' },
+    );
+    assert.deepEqual(env.tuya, { baseUrl: 'https://t', clientId: 'i', clientSecret: 's' });
+  });
+
+  test('authorizer.sync applies changes incrementally and drops only the affected cached decisions', async () => {
+    const e = await emulator();
+    const ws = await syncWorkspace(e.url);
+    await run(['sync', '--config', ws.config]);
+    const authz = await createAuthorizer({ config: ws.config, clock: manualClock('2026-11-22T12:00:00Z') });
+    assert.equal(authz.enforce('alice', 'zoom:recording', 'edit'), true);
+    assert.equal(authz.enforce('carol', 'zoom:recording', 'edit'), true);
+    // Zoom removes Recording:Edit from role 1 (alice's); carol's custom role is untouched.
+    const role = e.state.dataset.zoom.roles.find((r) => r.id === '1');
+    if (role) role.privileges = role.privileges.filter((p) => p !== 'Recording:Edit');
+    const s = await authz.sync();
+    assert.equal(s.ok, true);
+    assert.ok(
+      s.invalidatedSubjects >= 1 && s.invalidatedSubjects <= 2,
+      `invalidated ${s.invalidatedSubjects}`,
+    );
+    const hits = authz.stats().hits;
+    assert.equal(authz.enforce('carol', 'zoom:recording', 'edit'), true);
+    assert.equal(authz.stats().hits, hits + 1, "carol's cached decision survived");
+    assert.equal(authz.enforce('alice', 'zoom:recording', 'edit'), false);
+  });
+});
