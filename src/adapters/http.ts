@@ -93,26 +93,39 @@ export function createVendorFetch(
         throw fail('aborted', 'cancelled', { cause: e });
       });
       if (signal?.aborted) throw fail('aborted', 'cancelled', { cause: signal.reason });
-      const timeout = AbortSignal.timeout(timeoutMs);
+      // One timer per attempt, cleared as soon as the whole body is in: AbortSignal.timeout() would keep
+      // every request (and its response) alive for the full timeout.
+      const timeout = new AbortController();
+      const timer = setTimeout(() => timeout.abort(new Error('timeout')), timeoutMs);
+      const onAbort = () => timeout.abort(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
       const request = new Request(await (hooks.prepare?.(original.clone()) ?? original.clone()), {
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        signal: timeout.signal,
       });
       let response: Response;
       try {
         events?.request?.();
-        response = await doFetch(request);
+        const raw = await doFetch(request);
+        // Vendor pages are small JSON: read them whole, inside the timeout.
+        const body = raw.status === 204 || raw.body === null ? null : await raw.arrayBuffer();
+        response = new Response(body, {
+          status: raw.status,
+          statusText: raw.statusText,
+          headers: raw.headers,
+        });
       } catch (err) {
         if (signal?.aborted) throw fail('aborted', 'cancelled', { cause: err });
-        const timedOut = timeout.aborted;
+        const timedOut = timeout.signal.aborted;
         const error = fail(
           timedOut ? 'timeout' : 'network',
           timedOut ? `no answer within ${timeoutMs} ms` : 'network error',
-          {
-            cause: err,
-          },
+          { cause: err },
         );
         await wait(timedOut ? 'timeout' : 'network', backoff(attempt), error);
         continue;
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
       }
       if (response.status === 429) {
         const after = retryAfterMs(response.headers.get('retry-after'), Date.now());
@@ -151,7 +164,12 @@ export function createVendorFetch(
       }
       if (verdict === 'retry') {
         discard(response);
-        await wait('vendor busy', backoff(attempt), fail('rate-limited', 'the vendor asked to slow down'));
+        // A vendor that reports its limit in the body (Tuya 1110) gives no Retry-After: wait out a window.
+        await wait(
+          'vendor busy',
+          Math.max(1000, backoff(attempt)),
+          fail('rate-limited', 'the vendor asked to slow down'),
+        );
         continue;
       }
       return response;

@@ -42,7 +42,7 @@ export interface VendorAdapter {
 export class UnitFiles {
   private readonly files = new Map<string, string>();
   add(path: string, body: unknown): void {
-    this.files.set(path, `${JSON.stringify(body, null, 2)}\n`);
+    this.files.set(path, `${JSON.stringify(body)}\n`);
   }
   commitTo(target: Map<string, string>): void {
     for (const [k, v] of this.files) target.set(k, v);

@@ -113,6 +113,8 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
   });
   const client = createClient<paths>({ baseUrl, fetch: apiFetch, headers: { accept: VONAGE_ACCEPT } });
 
+  let firstPage: 0 | 1 | undefined;
+
   async function page(
     path: Paged,
     where: Where,
@@ -149,14 +151,20 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
     if (userId !== undefined) checkPathId(userId, where);
     const s = shape(where);
     let first: Record<string, unknown>;
-    let n: number;
-    try {
-      first = await page(path, where, userId, 0);
-      n = (first['meta'] as { page?: unknown } | undefined)?.page === 1 ? 1 : 0;
-    } catch (err) {
-      if (!(err instanceof VendorError && err.status === 400)) throw err;
-      first = await page(path, where, userId, 1);
-      n = 1;
+    let n: 0 | 1;
+    if (firstPage !== undefined) {
+      n = firstPage;
+      first = await page(path, where, userId, n);
+    } else {
+      try {
+        first = await page(path, where, userId, 0);
+        n = (first['meta'] as { page?: unknown } | undefined)?.page === 1 ? 1 : 0;
+      } catch (err) {
+        if (!(err instanceof VendorError && err.status === 400)) throw err;
+        first = await page(path, where, userId, 1);
+        n = 1;
+      }
+      firstPage = n; // the numbering is the server's; learn it once
     }
     const out = [first];
     let body = first;
@@ -190,7 +198,7 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
           if (!seen.has(id)) ids.push(id);
           seen.add(id);
         }
-        files.set(`vonage/users/${pageFile(i + 1)}`, `${JSON.stringify(body, null, 2)}\n`);
+        files.set(`vonage/users/${pageFile(i + 1)}`, `${JSON.stringify(body)}\n`);
       });
       opts.progress?.total(ids.length);
       await pool(ids, opts.concurrency ?? 8, async (userId) => {

@@ -154,7 +154,7 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
           s.string(u, 'id', true);
           s.string(u, 'email', true);
         }
-        files.set(`zoom/users/${pageFile(page)}`, `${JSON.stringify(body, null, 2)}\n`);
+        files.set(`zoom/users/${pageFile(page)}`, `${JSON.stringify(body)}\n`);
         const next = s.string(body, 'next_page_token', true) ?? '';
         if (next === '' || next === token) break;
         token = next;
@@ -164,7 +164,7 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
       const roles = shape(where).object(await call(where, () => client.GET('/roles', { parseAs: 'text' })));
       const list = shape(where).array(roles, 'roles');
       const ids = list.map((r) => shape(where).scalar(r, 'id') as string);
-      files.set(`zoom/roles/${pageFile(1)}`, `${JSON.stringify(roles, null, 2)}\n`);
+      files.set(`zoom/roles/${pageFile(1)}`, `${JSON.stringify(roles)}\n`);
       opts.progress?.total(ids.length);
       await pool(ids, opts.concurrency ?? 8, async (roleId) => {
         const unit = new UnitFiles();

@@ -57,25 +57,25 @@ export const MEMORY_ROOT = `${sep}snapshot`;
  */
 export function memoryFiles(files: ReadonlyMap<string, string>): SnapshotFiles {
   const rel = (p: string) => relative(MEMORY_ROOT, p).split(sep).join('/');
-  const dirs = new Set<string>(['']);
+  // Each folder's entries, built once: listing is then proportional to the folder, not the snapshot.
+  const children = new Map<string, Map<string, boolean>>([['', new Map()]]);
   for (const k of files.keys()) {
     const parts = k.split('/');
-    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+    for (let i = 0; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join('/');
+      let entries = children.get(parent);
+      if (!entries) {
+        entries = new Map();
+        children.set(parent, entries);
+      }
+      const isDir = i < parts.length - 1;
+      entries.set(parts[i] as string, (entries.get(parts[i] as string) ?? false) || isDir);
+    }
   }
   return {
-    isDir: async (p) => dirs.has(rel(p)),
-    exists: async (p) => dirs.has(rel(p)) || files.has(rel(p)),
-    list: async (p) => {
-      const base = rel(p);
-      const prefix = base === '' ? '' : `${base}/`;
-      const seen = new Map<string, boolean>();
-      for (const k of [...files.keys(), ...dirs]) {
-        if (!k.startsWith(prefix) || k === base) continue;
-        const [name, ...rest] = k.slice(prefix.length).split('/');
-        if (name) seen.set(name, (seen.get(name) ?? false) || rest.length > 0 || dirs.has(prefix + name));
-      }
-      return [...seen].map(([name, dir]) => ({ name, dir }));
-    },
+    isDir: async (p) => children.has(rel(p)),
+    exists: async (p) => children.has(rel(p)) || files.has(rel(p)),
+    list: async (p) => [...(children.get(rel(p)) ?? [])].map(([name, dir]) => ({ name, dir })),
     read: async (p) => {
       const v = files.get(rel(p));
       if (v === undefined) throw new Error(`no such file: ${rel(p)}`);

@@ -345,7 +345,8 @@ async function recordSnapshot(target: string, files: ReadonlyMap<string, string>
   for (const [rel, text] of files) {
     const file = join(tmp, ...rel.split('/'));
     await mkdir(dirname(file), { recursive: true });
-    await writeFileAtomic(file, text);
+    // Held compact in memory; recorded readable.
+    await writeFileAtomic(file, `${JSON.stringify(JSON.parse(text), null, 2)}\n`);
   }
   await mkdir(tmp, { recursive: true });
   await rm(target, { recursive: true, force: true });
