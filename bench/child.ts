@@ -108,10 +108,16 @@ async function main() {
   let sink = 0;
   const rounds = 300;
   for (let i = 0; i < n * 20; i++) if (cached.enforce(subs[i % n]!, objs[i % n]!, acts[i % n]!)) sink++;
-  const s = hr();
-  for (let k = 0; k < rounds; k++)
-    for (let i = 0; i < n; i++) if (cached.enforce(subs[i]!, objs[i]!, acts[i]!)) sink++;
-  const oursPerSec = (rounds * n) / ((hr() - s) / 1000);
+  // Median of 7 batches: on this shared 2-vCPU VM a single timing swings by ±40%.
+  const batches: number[] = [];
+  for (let b = 0; b < 7; b++) {
+    const s = hr();
+    for (let k = 0; k < rounds / 5; k++)
+      for (let i = 0; i < n; i++) if (cached.enforce(subs[i]!, objs[i]!, acts[i]!)) sink++;
+    batches.push(((rounds / 5) * n) / ((hr() - s) / 1000));
+  }
+  batches.sort((a, b) => a - b);
+  const oursPerSec = batches[3]!;
   const cs = hr();
   let m = 0;
   const budget = users >= 100_000 ? 3000 : 1500;
@@ -124,6 +130,7 @@ async function main() {
   console.log(
     JSON.stringify({
       oursPerSec,
+      bestPerSec: batches[6],
       casbinPerSec,
       hitRate: cached.stats().hits / (cached.stats().hits + cached.stats().misses),
       sink: sink > 0,

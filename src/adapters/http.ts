@@ -20,7 +20,8 @@ export interface VendorFetchOptions {
   readonly fetch?: typeof fetch;
   /** Client-side budget, requests per second. */
   readonly perSecond: number;
-  /** Requests that may go at once after an idle period. Default: perSecond (at least 1). */
+  /** Requests that may go at once after an idle period. Default: a tenth of perSecond (at least 1), so a
+   * fresh start does not overrun a vendor that counts per second. */
   readonly burst?: number;
   /** Retries after the first attempt. Default 4. */
   readonly retries?: number;
@@ -194,7 +195,7 @@ export function retryAfterMs(value: string | null, now: number): number | undefi
 /** A token bucket: `perSecond` refill, `burst` capacity. take() waits for a token, in order. */
 export function createRateLimiter(perSecond: number, burst?: number) {
   if (!(perSecond > 0)) throw new RangeError('perSecond must be > 0');
-  const capacity = Math.max(1, burst ?? Math.floor(perSecond));
+  const capacity = Math.max(1, burst ?? Math.ceil(perSecond / 10));
   let tokens = capacity;
   let last = performance.now();
   let queue = Promise.resolve();

@@ -171,6 +171,17 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
   };
   const scratch: Validity = { since: 0, until: 0 };
 
+  /** A cache hit, else a decision from the index at the clock's now (cached with its interval). */
+  function cached(user: string, resource: string, action: string): boolean {
+    if (cache !== undefined) {
+      const hit = cache.get(user, resource, action, clock);
+      if (hit !== undefined) return hit;
+    }
+    const now = clock.now();
+    if (!Number.isFinite(now)) throw new DecisionError(`the clock returned ${String(now)}`);
+    return decide(user, resource, action, now);
+  }
+
   /** Decides from the index at `now` and caches the answer with the interval in which it holds. */
   function decide(user: string, resource: string, action: string, now: number): boolean {
     const allow = index.decide(user, resource, action, now, scratch);
@@ -182,7 +193,9 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
     clock,
     enforce(user, resource, action) {
       try {
-        return authorizer.enforceStrict(user, resource, action);
+        if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
+          throw new DecisionError('user, resource and action must be strings');
+        return cached(user, resource, action);
       } catch (err) {
         onError?.(err);
         return false;
@@ -193,13 +206,7 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
       if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
         throw new DecisionError('user, resource and action must be strings');
       try {
-        if (cache !== undefined) {
-          const hit = cache.get(user, resource, action, clock);
-          if (hit !== undefined) return hit;
-        }
-        const now = clock.now();
-        if (!Number.isFinite(now)) throw new DecisionError(`the clock returned ${String(now)}`);
-        return decide(user, resource, action, now);
+        return cached(user, resource, action);
       } catch (err) {
         if (err instanceof DecisionError) throw err;
         throw new DecisionError('the decision failed', { cause: err });

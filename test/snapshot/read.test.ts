@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { SnapshotError } from '../../src/errors.js';
 import { decodeIdSegment, encodeIdSegment } from '../../src/snapshot/layout.js';
-import { readSnapshot } from '../../src/snapshot/read.js';
+import { MEMORY_ROOT, memoryFiles, readSnapshot } from '../../src/snapshot/read.js';
 
 async function copyExample(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'rbac-snap-'));
@@ -14,6 +14,18 @@ async function copyExample(): Promise<string> {
 }
 
 describe('reading a snapshot', () => {
+  test('reads the same from memory as from disk (what sync compiles)', async () => {
+    const files = new Map<string, string>();
+    for (const e of await readdir('examples/snapshot', { recursive: true, withFileTypes: true })) {
+      if (!e.isFile()) continue;
+      const full = join(e.parentPath, e.name);
+      files.set(full.slice('examples/snapshot/'.length), await readFile(full, 'utf8'));
+    }
+    const disk = await readSnapshot('examples/snapshot');
+    const memory = await readSnapshot(MEMORY_ROOT, { files: memoryFiles(files) });
+    assert.deepEqual(memory, disk);
+  });
+
   test('reads all three vendors of the example, across pages', async () => {
     const data = await readSnapshot('examples/snapshot');
     const count = (v: string, kind?: string) =>
