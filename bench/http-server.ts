@@ -9,7 +9,8 @@ import { authorize as koaAuthorize } from '../src/middleware/koa.js';
 import { syntheticPolicy } from './data.js';
 
 const [framework, mode] = process.argv.slice(2);
-const policy = syntheticPolicy(10_000);
+// BENCH_HTTP_USERS sizes the policy held by the app (default: 1,000 people's worth).
+const policy = syntheticPolicy(Number(process.env['BENCH_HTTP_USERS'] ?? 1000));
 const authorizer = await createAuthorizer({
   policies: {
     links: policy.links,

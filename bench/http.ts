@@ -52,7 +52,7 @@ async function requestsPerSecond(framework: string, mode: string, seconds: numbe
  * Bare and with-middleware runs alternate `rounds` times and the best of each is kept: on a shared
  * 2-vCPU machine (client and server on the same cores) single runs vary by 30% or more.
  */
-export async function httpBench(seconds = 3, rounds = 3): Promise<HttpResult[]> {
+export async function httpBench(seconds = 3, rounds = 5): Promise<HttpResult[]> {
   const results: HttpResult[] = [];
   for (const framework of ['express', 'koa']) {
     let bare = 0;

@@ -114,7 +114,7 @@ if (process.env['BENCH_HTTP'] !== '0') {
   for (const h of await httpBench()) {
     row(
       `${h.framework === 'koa' ? 'Koa 3' : 'Express 5'} hello world`,
-      'HTTP req/s, autocannon 50 conns, best of 3 alternating runs',
+      'HTTP req/s, autocannon 50 conns, best of 5 alternating runs',
       `${f(h.authz, 0)} req/s with authorize()`,
       `${f(h.bare, 0)} req/s bare app`,
       `${f(h.authz / h.bare, 2)} of bare`,
