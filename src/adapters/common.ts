@@ -1,6 +1,7 @@
 // Helpers the three adapters share for turning an HTTP answer into checked data or a VendorError.
-import { VendorError, type VendorFailure } from '../errors.js';
+import { ConfigError, VendorError, type VendorFailure } from '../errors.js';
 import type { Vendor } from '../grants.js';
+import { createTokenCache, createVendorFetch, type HttpEvents, type VendorFetchOptions } from './http.js';
 
 export interface Where {
   readonly vendor: Vendor;
@@ -151,4 +152,67 @@ export function resultText(r: { data?: unknown; error?: unknown; response: Respo
   const v = r.response.ok ? r.data : r.error;
   if (v === undefined || v === null) return '';
   return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** The transport options every adapter takes. */
+export interface TransportOptions {
+  readonly perSecond?: number;
+  readonly fetch?: typeof fetch;
+  readonly timeoutMs?: number;
+  readonly retries?: number;
+  readonly signal?: AbortSignal;
+  readonly events?: HttpEvents;
+}
+
+/** Checks required string settings (naming `vendors.<vendor>.<key>`) and builds the vendor fetch options. */
+export function transport(
+  vendor: Vendor,
+  options: TransportOptions & Record<string, unknown>,
+  required: readonly string[],
+  defaultPerSecond: number,
+): VendorFetchOptions {
+  for (const k of required) {
+    if (typeof options[k] !== 'string' || options[k] === '')
+      throw new ConfigError(`vendors.${vendor}.${k}`, 'is required');
+  }
+  return {
+    vendor,
+    perSecond: options.perSecond ?? defaultPerSecond,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.retries !== undefined ? { retries: options.retries } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.events ? { events: options.events } : {}),
+  };
+}
+
+/**
+ * A bearer-token cache over an OAuth token endpoint (Zoom S2S, Vonage client credentials): one
+ * request at a time, renewed before `expires_in`, refused credentials as VendorError('auth').
+ */
+export function oauthTokens(
+  common: VendorFetchOptions,
+  where: Where,
+  request: () => { url: string | URL; init: RequestInit },
+  defaultTtlSeconds: number,
+) {
+  const tokenFetch = createVendorFetch({ ...common, perSecond: 2, burst: 2 });
+  return createTokenCache({
+    fetchToken: async () => {
+      let res: Response;
+      try {
+        const { url, init } = request();
+        res = await tokenFetch(url, init);
+      } catch (err) {
+        throw inContext(err, where);
+      }
+      const text = await res.text();
+      if (!res.ok) throw tokenError(where, res.status, text);
+      const s = shape(where);
+      const body = s.object(parseBody(where, text));
+      const token = s.string(body, 'access_token') as string;
+      const expiresIn = s.number(body, 'expires_in', true) ?? defaultTtlSeconds;
+      return { value: token, expiresAt: Date.now() + expiresIn * 1000 };
+    },
+  });
 }

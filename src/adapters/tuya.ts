@@ -2,9 +2,9 @@
 // refresh token is single-use), clock offset from the server's `t`, and the IAM permission list per
 // user with last_row_key paging. Tuya users come from the identities file.
 import createClient from 'openapi-fetch';
-import { ConfigError, VendorError } from '../errors.js';
+import { VendorError } from '../errors.js';
 import { encodeIdSegment, pageFile } from '../snapshot/layout.js';
-import { httpError, inContext, parseBody, resultText, shape, type Where } from './common.js';
+import { httpError, inContext, parseBody, resultText, shape, transport, type Where } from './common.js';
 import type { paths } from './generated/tuya.js';
 import { checkPathId, createTokenCache, createVendorFetch, type HttpEvents, type Verdict } from './http.js';
 import { tuyaSign } from './tuya-sign.js';
@@ -48,23 +48,11 @@ interface TokenState {
 
 /** @throws ConfigError naming the option when one is missing or malformed (before any request). */
 export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
-  for (const k of ['clientId', 'clientSecret', 'baseUrl'] as const) {
-    if (typeof options[k] !== 'string' || options[k] === '')
-      throw new ConfigError(`vendors.tuya.${k}`, 'is required');
-  }
+  const common = transport('tuya', { ...options }, ['clientId', 'clientSecret', 'baseUrl'], 10);
   const baseUrl = checkUrl(options.baseUrl, 'vendors.tuya.baseUrl');
   const pageSize = options.pageSize ?? 100;
   let offset = 0; // server time - local time, learned from each answer's `t`
   const now = () => Date.now() + offset;
-  const common = {
-    vendor: 'tuya',
-    perSecond: options.perSecond ?? 10,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-    ...(options.retries !== undefined ? { retries: options.retries } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.events ? { events: options.events } : {}),
-  };
 
   const sign = async (req: Request, accessToken?: string): Promise<Request> => {
     const t = String(Math.round(now()));

@@ -7,14 +7,15 @@ import {
   basic,
   httpError,
   inContext,
+  oauthTokens,
   parseBody,
   resultText,
   shape,
-  tokenError,
+  transport,
   type Where,
 } from './common.js';
 import type { paths } from './generated/vonage.js';
-import { checkPathId, createTokenCache, createVendorFetch, type HttpEvents } from './http.js';
+import { checkPathId, createVendorFetch, type HttpEvents } from './http.js';
 import {
   type FetchOptions,
   type FetchResult,
@@ -55,53 +56,33 @@ type Paged =
 
 /** @throws ConfigError naming the option when one is missing or malformed (before any request). */
 export function createVonageAdapter(options: VonageOptions): VendorAdapter {
-  for (const k of ['clientId', 'clientSecret', 'baseUrl', 'tokenUrl'] as const) {
-    if (typeof options[k] !== 'string' || options[k] === '')
-      throw new ConfigError(`vendors.vonage.${k}`, 'is required');
-  }
+  const common = transport(
+    'vonage',
+    { ...options },
+    ['clientId', 'clientSecret', 'baseUrl', 'tokenUrl'],
+    2.5,
+  );
   const baseUrl = checkUrl(options.baseUrl, 'vendors.vonage.baseUrl');
   const tokenUrl = checkUrl(options.tokenUrl, 'vendors.vonage.tokenUrl');
   const limit = options.limit ?? 1000;
   if (!Number.isInteger(limit) || limit < 1 || limit > 5000)
     throw new ConfigError('vendors.vonage.limit', 'must be an integer from 1 to 5000');
-  const common = {
-    vendor: 'vonage',
-    perSecond: options.perSecond ?? 2.5,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-    ...(options.retries !== undefined ? { retries: options.retries } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.events ? { events: options.events } : {}),
-  };
-  const tokenFetch = createVendorFetch({ ...common, perSecond: 2, burst: 2 });
-  const tokens = createTokenCache({
-    fetchToken: async () => {
-      const where: Where = { vendor: 'vonage', endpoint: 'POST /Auth/connect/token' };
-      let res: Response;
-      try {
-        res = await tokenFetch(tokenUrl, {
-          method: 'POST',
-          headers: {
-            authorization: basic(options.clientId, options.clientSecret),
-            'content-type': 'application/x-www-form-urlencoded',
-          },
-          body: new URLSearchParams({
-            grant_type: 'client_credentials',
-            scope: options.scope ?? 'users:read',
-          }),
-        });
-      } catch (err) {
-        throw inContext(err, where);
-      }
-      const text = await res.text();
-      if (!res.ok) throw tokenError(where, res.status, text);
-      const s = shape(where);
-      const body = s.object(parseBody(where, text));
-      const token = s.string(body, 'access_token') as string;
-      const expiresIn = s.number(body, 'expires_in', true) ?? 7200;
-      return { value: token, expiresAt: Date.now() + expiresIn * 1000 };
-    },
-  });
+  const tokens = oauthTokens(
+    common,
+    { vendor: 'vonage', endpoint: 'POST /Auth/connect/token' },
+    () => ({
+      url: tokenUrl,
+      init: {
+        method: 'POST',
+        headers: {
+          authorization: basic(options.clientId, options.clientSecret),
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ grant_type: 'client_credentials', scope: options.scope ?? 'users:read' }),
+      },
+    }),
+    7200,
+  );
   const apiFetch = createVendorFetch(common, {
     prepare: async (req) => {
       req.headers.set('authorization', `Bearer ${await tokens.get()}`);

@@ -7,14 +7,15 @@ import {
   basic,
   httpError,
   inContext,
+  oauthTokens,
   parseBody,
   resultText,
   shape,
-  tokenError,
+  transport,
   type Where,
 } from './common.js';
 import type { components, paths } from './generated/zoom.js';
-import { checkPathId, createTokenCache, createVendorFetch, type HttpEvents } from './http.js';
+import { checkPathId, createVendorFetch, type HttpEvents } from './http.js';
 import {
   type FetchOptions,
   type FetchResult,
@@ -58,46 +59,23 @@ export interface ZoomAdapter extends VendorAdapter {
  * @throws ConfigError naming the option when one is missing or malformed (before any request).
  */
 export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
-  for (const k of ['accountId', 'clientId', 'clientSecret'] as const) {
-    if (typeof options[k] !== 'string' || options[k] === '')
-      throw new ConfigError(`vendors.zoom.${k}`, 'is required');
-  }
+  const common = transport('zoom', { ...options }, ['accountId', 'clientId', 'clientSecret'], 10);
   const baseUrl = checkUrl(options.baseUrl ?? 'https://api.zoom.us/v2', 'vendors.zoom.baseUrl');
   const tokenUrl = checkUrl(options.tokenUrl ?? 'https://zoom.us/oauth/token', 'vendors.zoom.tokenUrl');
-  const common = {
-    vendor: 'zoom',
-    perSecond: options.perSecond ?? 10,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-    ...(options.retries !== undefined ? { retries: options.retries } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.events ? { events: options.events } : {}),
-  };
-  const tokenFetch = createVendorFetch({ ...common, perSecond: 2, burst: 2 });
-  const tokens = createTokenCache({
-    fetchToken: async () => {
-      const where: Where = { vendor: 'zoom', endpoint: 'POST /oauth/token' };
+  const tokens = oauthTokens(
+    common,
+    { vendor: 'zoom', endpoint: 'POST /oauth/token' },
+    () => {
       const url = new URL(tokenUrl);
       url.searchParams.set('grant_type', 'account_credentials');
       url.searchParams.set('account_id', options.accountId);
-      let res: Response;
-      try {
-        res = await tokenFetch(url, {
-          method: 'POST',
-          headers: { authorization: basic(options.clientId, options.clientSecret) },
-        });
-      } catch (err) {
-        throw inContext(err, where);
-      }
-      const text = await res.text();
-      if (!res.ok) throw tokenError(where, res.status, text);
-      const s = shape(where);
-      const body = s.object(parseBody(where, text));
-      const token = s.string(body, 'access_token') as string;
-      const expiresIn = s.number(body, 'expires_in', true) ?? 3600;
-      return { value: token, expiresAt: Date.now() + expiresIn * 1000 };
+      return {
+        url,
+        init: { method: 'POST', headers: { authorization: basic(options.clientId, options.clientSecret) } },
+      };
     },
-  });
+    3600,
+  );
   const apiFetch = createVendorFetch(common, {
     prepare: async (req) => {
       req.headers.set('authorization', `Bearer ${await tokens.get()}`);
