@@ -38,7 +38,7 @@ const FIELDS = {
     required: ['accountId', 'clientId', 'clientSecret'],
     defaults: { baseUrl: 'https://api.zoom.us/v2', tokenUrl: 'https://zoom.us/oauth/token' },
     numbers: ['perSecond'],
-    strings: ['scope'],
+    strings: [],
     env: {
       baseUrl: 'ZOOM_BASE_URL',
       tokenUrl: 'ZOOM_TOKEN_URL',
