@@ -156,11 +156,17 @@ export function resultText(r: { data?: unknown; error?: unknown; response: Respo
 
 /** The transport options every adapter takes. */
 export interface TransportOptions {
+  /** Client-side budget in requests/s (each vendor has its own default). */
   readonly perSecond?: number;
+  /** The fetch to use (tests). Default: globalThis.fetch. */
   readonly fetch?: typeof fetch;
+  /** Per attempt, ms. Default 30000. */
   readonly timeoutMs?: number;
+  /** Retries after the first attempt. Default 4. */
   readonly retries?: number;
+  /** Cancels every request and wait. */
   readonly signal?: AbortSignal;
+  /** Retry and request callbacks (progress, counters). */
   readonly events?: HttpEvents;
 }
 

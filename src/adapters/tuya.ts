@@ -4,9 +4,18 @@
 import createClient from 'openapi-fetch';
 import { VendorError } from '../errors.js';
 import { encodeIdSegment, pageFile } from '../snapshot/layout.js';
-import { httpError, inContext, parseBody, resultText, shape, transport, type Where } from './common.js';
+import {
+  httpError,
+  inContext,
+  parseBody,
+  resultText,
+  shape,
+  type TransportOptions,
+  transport,
+  type Where,
+} from './common.js';
 import type { paths } from './generated/tuya.js';
-import { checkPathId, createTokenCache, createVendorFetch, type HttpEvents, type Verdict } from './http.js';
+import { checkPathId, createTokenCache, createVendorFetch, type Verdict } from './http.js';
 import { tuyaSign } from './tuya-sign.js';
 import {
   type FetchOptions,
@@ -18,7 +27,7 @@ import {
 } from './types.js';
 import { checkUrl } from './zoom.js';
 
-export interface TuyaOptions {
+export interface TuyaOptions extends TransportOptions {
   /** Data-centre host, e.g. https://openapi.tuyaus.com. Required. */
   readonly baseUrl: string;
   readonly clientId: string;
@@ -29,11 +38,6 @@ export interface TuyaOptions {
   readonly perSecond?: number;
   /** Page size asked for. Default 100. */
   readonly pageSize?: number;
-  readonly fetch?: typeof fetch;
-  readonly timeoutMs?: number;
-  readonly retries?: number;
-  readonly signal?: AbortSignal;
-  readonly events?: HttpEvents;
 }
 
 const MAX_PAGES = 10_000;

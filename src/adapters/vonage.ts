@@ -11,11 +11,12 @@ import {
   parseBody,
   resultText,
   shape,
+  type TransportOptions,
   transport,
   type Where,
 } from './common.js';
 import type { paths } from './generated/vonage.js';
-import { checkPathId, createVendorFetch, type HttpEvents } from './http.js';
+import { checkPathId, createVendorFetch } from './http.js';
 import {
   type FetchOptions,
   type FetchResult,
@@ -26,7 +27,7 @@ import {
 } from './types.js';
 import { checkUrl } from './zoom.js';
 
-export interface VonageOptions {
+export interface VonageOptions extends TransportOptions {
   /** Region API root, e.g. https://emea.api.newvoicemedia.com/useradmin. Required. */
   readonly baseUrl: string;
   /** e.g. https://emea.newvoicemedia.com/Auth/connect/token. Required. */
@@ -39,11 +40,6 @@ export interface VonageOptions {
   readonly perSecond?: number;
   /** Page size. Default 1000 (the API allows 1-5000). */
   readonly limit?: number;
-  readonly fetch?: typeof fetch;
-  readonly timeoutMs?: number;
-  readonly retries?: number;
-  readonly signal?: AbortSignal;
-  readonly events?: HttpEvents;
 }
 
 export const VONAGE_ACCEPT = 'application/vnd.newvoicemedia.v4+json';

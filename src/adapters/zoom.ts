@@ -11,11 +11,12 @@ import {
   parseBody,
   resultText,
   shape,
+  type TransportOptions,
   transport,
   type Where,
 } from './common.js';
 import type { components, paths } from './generated/zoom.js';
-import { checkPathId, createVendorFetch, type HttpEvents } from './http.js';
+import { checkPathId, createVendorFetch } from './http.js';
 import {
   type FetchOptions,
   type FetchResult,
@@ -25,7 +26,7 @@ import {
   type VendorAdapter,
 } from './types.js';
 
-export interface ZoomOptions {
+export interface ZoomOptions extends TransportOptions {
   /** Default https://api.zoom.us/v2. */
   readonly baseUrl?: string;
   /** Default https://zoom.us/oauth/token. */
@@ -35,11 +36,6 @@ export interface ZoomOptions {
   readonly clientSecret: string;
   /** Client-side budget in requests/s. Default 10 (Zoom's Medium label is 20/s on Pro, shared by all apps). */
   readonly perSecond?: number;
-  readonly fetch?: typeof fetch;
-  readonly timeoutMs?: number;
-  readonly retries?: number;
-  readonly signal?: AbortSignal;
-  readonly events?: HttpEvents;
 }
 
 const PAGE_SIZE = 300;
