@@ -1,7 +1,7 @@
 // sync: list users → fetch → map → diff against the current policy → apply the diff incrementally.
 // A vendor, user or role that fails keeps its previous rules (flagged stale); nothing is written
 // until everything is decided, and every write is atomic, so a crash leaves the previous policy.
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { HttpEvents } from '../adapters/http.js';
 import { createTuyaAdapter } from '../adapters/tuya.js';
@@ -18,6 +18,7 @@ import type { MappingSet } from '../mapping/load.js';
 import { mergeCompiled } from '../policy/compile.js';
 import { diffPolicies, type PolicyDiff } from '../policy/diff.js';
 import {
+  POLICY_FILE,
   type ProvenanceIndex,
   readPolicy,
   readProvenance,
@@ -214,9 +215,14 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   // What stays from before: vendors not fetched (not asked, not configured, or failed) and failed units.
   const dir = ctx.config.policies;
   const [previous, previousProv, previousState] = await Promise.all([
-    readPolicy(dir).catch(() => ({ rules: [], links: [] }) as Policy),
-    readProvenance(dir).catch(() => new Map() as ProvenanceIndex),
-    readSyncState(dir).catch(() => undefined),
+    // No policy yet (first sync) is an empty one; an unreadable one stops the run, since carrying
+    // failed users' rules over needs it (readProvenance and readSyncState treat absence the same way).
+    stat(join(dir, POLICY_FILE)).then(
+      () => readPolicy(dir),
+      () => ({ rules: [], links: [] }) as Policy,
+    ),
+    readProvenance(dir),
+    readSyncState(dir),
   ]);
   const fetchedVendors = new Set(results.filter((r) => r.result).map((r) => r.vendor));
   const failedUnits = new Map<string, UnitFailure>();

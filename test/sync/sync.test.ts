@@ -126,6 +126,19 @@ describe('sync', () => {
     assert.equal(await readFile(join(ws.dir, 'policies', 'policy.csv'), 'utf8'), before);
   });
 
+  test('an unreadable current policy stops the run and is left as it was (failed users could not keep their rules)', async () => {
+    const e = await emulator();
+    const ws = await syncWorkspace(e.url);
+    await run(['sync', '--config', ws.config]);
+    const file = join(ws.dir, 'policies', 'policy.csv');
+    const broken = `${await readFile(file, 'utf8')}p, "unterminated\n`;
+    await (await import('node:fs/promises')).writeFile(file, broken);
+    const r = await run(['sync', '--config', ws.config]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /policy\.csv/);
+    assert.equal(await readFile(file, 'utf8'), broken);
+  });
+
   test('bad vendor configuration fails before any request, naming the key', async () => {
     const e = await emulator();
     const ws = await syncWorkspace(e.url, '');
