@@ -3,6 +3,14 @@ export { type CreateAuthorizerOptions, createAuthorizer, type FullAuthorizer } f
 export { type Clock, manualClock, systemClock } from './clock.js';
 export { type CompileResult, compileVendorData } from './compile.js';
 export { type Config, DEFAULT_CONFIG_FILE, loadConfig } from './config.js';
+export { type Dataset, seededDataset, snapshotDataset } from './emulator/dataset.js';
+export {
+  EMULATOR_CREDENTIALS,
+  type Emulator,
+  type EmulatorOptions,
+  type Faults,
+  startEmulator,
+} from './emulator/server.js';
 export {
   type AccessChange,
   diffAccess,
@@ -31,6 +39,7 @@ export {
   isRbacError,
   isSnapshotError,
   isSuiteError,
+  isVendorError,
   MappingError,
   type MappingProblem,
   PolicyError,
@@ -39,6 +48,8 @@ export {
   type SourcePosition,
   SuiteError,
   UnmatchedValueError,
+  VendorError,
+  type VendorFailure,
 } from './errors.js';
 export type { Holder, NormalizedGrant, Provenance, Vendor, VendorGrant } from './grants.js';
 export {
@@ -78,9 +89,11 @@ export {
   writeFileAtomic,
   writePolicy,
 } from './policy/store.js';
+export type { StaleHolder } from './policy/sync-state.js';
 export type { Effect, Policy, PolicyRule, RoleLink } from './policy/types.js';
 export { decodeIdSegment, encodeIdSegment } from './snapshot/layout.js';
 export { readSnapshot, type VendorData } from './snapshot/read.js';
+export type { SyncOptions, SyncProgress, SyncSummary, VendorOutcome } from './sync/run.js';
 export { type MappingCoverage, mappingCoverage } from './testing/coverage.js';
 export { type Reporter, report } from './testing/report.js';
 export {

@@ -81,7 +81,10 @@ export function createCore<Req>(options: AuthorizeOptionsBase<Req>): Core<Req> {
   ] as const) {
     if (f !== undefined && typeof f !== 'function') throw new ConfigError(k, 'must be a function');
   }
-  const routeMap = routes === undefined ? undefined : createRouteMap({ routes, ...pick(options) });
+  const routeMap =
+    routes === undefined
+      ? undefined
+      : createRouteMap({ routes, ...(options.actions ? { actions: options.actions } : {}) });
   if ((resource === undefined || action === undefined) && routeMap === undefined)
     throw new ConfigError(
       resource === undefined ? 'resource' : 'action',
@@ -159,10 +162,6 @@ export function createCore<Req>(options: AuthorizeOptionsBase<Req>): Core<Req> {
         : afterSubject(req, method, path, sub);
     },
   };
-}
-
-function pick<Req>(o: AuthorizeOptionsBase<Req>): { actions?: Readonly<Record<string, string>> } {
-  return o.actions === undefined ? {} : { actions: o.actions };
 }
 
 function isThenable<T>(x: MaybePromise<T>): x is Promise<T> {
