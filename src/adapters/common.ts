@@ -1,7 +1,13 @@
 // Helpers the three adapters share for turning an HTTP answer into checked data or a VendorError.
 import { ConfigError, VendorError, type VendorFailure } from '../errors.js';
 import type { Vendor } from '../grants.js';
-import { createTokenCache, createVendorFetch, type HttpEvents, type VendorFetchOptions } from './http.js';
+import {
+  createTokenCache,
+  createVendorFetch,
+  type HttpEvents,
+  parsedBody,
+  type VendorFetchOptions,
+} from './http.js';
 
 export interface Where {
   readonly vendor: Vendor;
@@ -84,7 +90,9 @@ export function tokenError(where: Where, status: number, text: string): VendorEr
 }
 
 /** Parses JSON text or throws VendorError('invalid-response'). */
-export function parseBody(where: Where, text: string): unknown {
+export function parseBody(where: Where, text: string, response?: Response): unknown {
+  const known = response && parsedBody(response);
+  if (known !== undefined) return known;
   try {
     return JSON.parse(text);
   } catch (err) {

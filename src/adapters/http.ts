@@ -2,6 +2,7 @@
 // Retry-After, 5xx and network errors with jittered backoff, bounded), per-request timeouts,
 // cancellation, one token renewal on an expired-token answer, and tokens cached with single flight.
 // Used as the `fetch` of each openapi-fetch client.
+import { type Dispatcher, request as undiciRequest } from 'undici';
 import { VendorError, type VendorFailure } from '../errors.js';
 
 /** How a vendor answer should be treated, beyond HTTP status (some vendors answer errors with 200). */
@@ -38,18 +39,49 @@ export interface VendorFetchOptions {
   readonly random?: () => number;
 }
 
+/** One attempt about to be sent. `prepare` sets its auth headers (and signatures) in place. */
+export interface OutgoingRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Headers;
+  /** The body as text (vendor calls send form or JSON bodies), or undefined. */
+  readonly body: string | undefined;
+}
+
+/** A vendor answer, read whole. */
+export interface VendorAnswer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  /** The body parsed as JSON (once; the adapter reuses it), or undefined when it is not JSON. */
+  json(): unknown;
+}
+
 export interface VendorFetchHooks {
   /** Sets auth headers (and signatures) on each attempt; runs after the rate limiter. */
-  readonly prepare?: (request: Request) => Promise<Request> | Request;
-  /** Looks at an answer (a clone) and says whether it is fine, an expired token, or worth a retry. */
-  readonly classify?: (response: Response) => Promise<Verdict> | Verdict;
+  readonly prepare?: (request: OutgoingRequest) => Promise<void> | void;
+  /** Says whether an answer is fine, an expired token, or worth a retry (some vendors answer errors with 200). */
+  readonly classify?: (answer: VendorAnswer) => Promise<Verdict> | Verdict;
   /** Drops the cached token after an expired-token answer. */
   readonly renewAuth?: () => void;
   /** The templated endpoint and user, for error messages. Default: the URL path. */
   readonly describe?: (request: Request) => { endpoint: string; user?: string | undefined };
 }
 
-/** A fetch with the shared vendor behaviour. Throws VendorError for what retries could not fix. */
+/** JSON bodies already parsed while classifying an answer, by the Response handed back. */
+const parsedBodies = new WeakMap<Response, unknown>();
+
+/** The JSON of a vendor fetch's answer if classifying it already parsed it (so it is parsed once). */
+export function parsedBody(response: Response): unknown {
+  return parsedBodies.get(response);
+}
+
+/**
+ * A fetch with the shared vendor behaviour. Throws VendorError for what retries could not fix.
+ * Requests go through undici's `request` (no web streams: a sync sends tens of thousands of small
+ * requests, and each fetch() Response is kept for the garbage collector's slower old generation),
+ * or through `options.fetch` when one is given.
+ */
 export function createVendorFetch(
   options: VendorFetchOptions,
   hooks: VendorFetchHooks = {},
@@ -64,7 +96,7 @@ export function createVendorFetch(
     events,
     random = Math.random,
   } = options;
-  const doFetch = options.fetch ?? globalThis.fetch;
+  const send = options.fetch ? viaFetch(options.fetch) : viaUndici;
   const limiter = createRateLimiter(options.perSecond, options.burst);
   const backoff = (attempt: number) =>
     Math.floor(random() * Math.min(backoffMs[1], backoffMs[0] * 2 ** attempt));
@@ -72,6 +104,7 @@ export function createVendorFetch(
   return async (input, init) => {
     const original = input instanceof Request && init === undefined ? input : new Request(input, init);
     const where = hooks.describe?.(original) ?? { endpoint: new URL(original.url).pathname };
+    const body = original.body === null ? undefined : await original.text();
     const fail = (
       failure: VendorFailure,
       message: string,
@@ -94,26 +127,24 @@ export function createVendorFetch(
         throw fail('aborted', 'cancelled', { cause: e });
       });
       if (signal?.aborted) throw fail('aborted', 'cancelled', { cause: signal.reason });
+      const request: OutgoingRequest = {
+        method: original.method,
+        url: original.url,
+        headers: new Headers(original.headers),
+        body,
+      };
+      await hooks.prepare?.(request);
       // One timer per attempt, cleared as soon as the whole body is in: AbortSignal.timeout() would keep
       // every request (and its response) alive for the full timeout.
       const timeout = new AbortController();
       const timer = setTimeout(() => timeout.abort(new Error('timeout')), timeoutMs);
       const onAbort = () => timeout.abort(signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
-      const request = new Request(await (hooks.prepare?.(original.clone()) ?? original.clone()), {
-        signal: timeout.signal,
-      });
-      let response: Response;
+      let raw: RawAnswer;
       try {
         events?.request?.();
-        const raw = await doFetch(request);
         // Vendor pages are small JSON: read them whole, inside the timeout.
-        const body = raw.status === 204 || raw.body === null ? null : await raw.arrayBuffer();
-        response = new Response(body, {
-          status: raw.status,
-          statusText: raw.statusText,
-          headers: raw.headers,
-        });
+        raw = await send(request, timeout.signal);
       } catch (err) {
         if (signal?.aborted) throw fail('aborted', 'cancelled', { cause: err });
         const timedOut = timeout.signal.aborted;
@@ -128,43 +159,37 @@ export function createVendorFetch(
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
       }
-      if (response.status === 429) {
-        const after = retryAfterMs(response.headers.get('retry-after'), Date.now());
-        const error = fail('rate-limited', 'rate limited (429)', { status: 429 });
+      if (raw.status === 429) {
+        const after = retryAfterMs(raw.headers.get('retry-after'), Date.now());
         if (after !== undefined && after > maxRetryAfterMs) {
-          discard(response);
           throw fail('rate-limited', `rate limited; the vendor asks to wait ${Math.round(after / 1000)} s`, {
             status: 429,
           });
         }
-        discard(response);
-        await wait('429', after ?? backoff(attempt), error);
-        continue;
-      }
-      if (response.status >= 500) {
-        discard(response);
         await wait(
-          `HTTP ${response.status}`,
-          backoff(attempt),
-          fail('server', 'server error', { status: response.status }),
+          '429',
+          after ?? backoff(attempt),
+          fail('rate-limited', 'rate limited (429)', { status: 429 }),
         );
         continue;
       }
-      let verdict: Verdict = 'ok';
-      if (hooks.classify) {
-        const probe = response.clone();
-        verdict = await hooks.classify(probe);
-        discard(probe); // a tee'd body must be consumed or cancelled on both sides
+      if (raw.status >= 500) {
+        await wait(
+          `HTTP ${raw.status}`,
+          backoff(attempt),
+          fail('server', 'server error', { status: raw.status }),
+        );
+        continue;
       }
+      const answer = readAnswer(raw);
+      const verdict: Verdict = hooks.classify ? await hooks.classify(answer) : 'ok';
       if (verdict === 'auth-expired' && !renewed) {
         renewed = true;
-        discard(response);
         hooks.renewAuth?.();
         attempt--; // a token renewal is not a retry
         continue;
       }
       if (verdict === 'retry') {
-        discard(response);
         // A vendor that reports its limit in the body (Tuya 1110) gives no Retry-After: wait out a window.
         await wait(
           'vendor busy',
@@ -173,14 +198,69 @@ export function createVendorFetch(
         );
         continue;
       }
+      const response = new Response(raw.status === 204 || raw.status === 304 ? null : answer.text, {
+        status: raw.status,
+        headers: raw.headers,
+      });
+      const parsed = answer.parsed();
+      if (parsed !== undefined) parsedBodies.set(response, parsed);
       return response;
     }
   };
 }
 
-/** Drops an unread body without waiting (cancelling a cloned body only settles once both sides are done). */
-function discard(response: Response): void {
-  if (response.body && !response.bodyUsed) response.body.cancel().catch(() => {});
+interface RawAnswer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: ArrayBuffer;
+}
+
+async function viaUndici(req: OutgoingRequest, signal: AbortSignal): Promise<RawAnswer> {
+  const headers: Record<string, string> = {};
+  req.headers.forEach((v, k) => {
+    headers[k] = v;
+  });
+  const r = await undiciRequest(req.url, {
+    method: req.method as Dispatcher.HttpMethod,
+    headers,
+    body: req.body ?? null,
+    signal,
+  });
+  const body = await r.body.arrayBuffer();
+  const out = new Headers();
+  for (const [k, v] of Object.entries(r.headers)) {
+    if (Array.isArray(v)) for (const x of v) out.append(k, x);
+    else if (v !== undefined) out.set(k, v);
+  }
+  return { status: r.statusCode, headers: out, body };
+}
+
+function viaFetch(f: typeof fetch) {
+  return async (req: OutgoingRequest, signal: AbortSignal): Promise<RawAnswer> => {
+    const init: RequestInit = { method: req.method, headers: req.headers, signal };
+    if (req.body !== undefined) init.body = req.body;
+    const raw = await f(new Request(req.url, init));
+    return { status: raw.status, headers: raw.headers, body: await raw.arrayBuffer() };
+  };
+}
+
+/** The answer's text, and its JSON parsed at most once. */
+function readAnswer(raw: RawAnswer): VendorAnswer & { parsed(): unknown } {
+  const text = new TextDecoder().decode(raw.body);
+  let parsed: unknown;
+  let tried = false;
+  const json = () => {
+    if (!tried) {
+      tried = true;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+    }
+    return parsed;
+  };
+  return { status: raw.status, headers: raw.headers, text, json, parsed: () => (tried ? parsed : undefined) };
 }
 
 /** Retry-After as ms: delta-seconds or an HTTP/ISO date; undefined when absent or unreadable. */
@@ -269,27 +349,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-/** Reads a JSON body, or throws VendorError('invalid-response') naming the endpoint. */
-export async function readJson(
-  response: Response,
-  where: { vendor: string; endpoint: string; user?: string | undefined },
-): Promise<unknown> {
-  const text = await response.text();
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new VendorError(
-      {
-        ...where,
-        failure: 'invalid-response',
-        status: response.status,
-        message: `the body is not JSON (${text.length} bytes)`,
-      },
-      { cause: err },
-    );
-  }
 }
 
 /** Path ids that URL parsing would turn into "go up" (`.`, `..`, also percent-encoded) cannot be sent safely. */

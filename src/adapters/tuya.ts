@@ -15,7 +15,14 @@ import {
   type Where,
 } from './common.js';
 import type { paths } from './generated/tuya.js';
-import { checkPathId, createTokenCache, createVendorFetch, type Verdict } from './http.js';
+import {
+  checkPathId,
+  createTokenCache,
+  createVendorFetch,
+  type OutgoingRequest,
+  type VendorAnswer,
+  type Verdict,
+} from './http.js';
 import { tuyaSign } from './tuya-sign.js';
 import {
   type FetchOptions,
@@ -23,6 +30,7 @@ import {
   pool,
   type UnitFailure,
   UnitFiles,
+  unitSink,
   type VendorAdapter,
 } from './types.js';
 import { checkUrl } from './zoom.js';
@@ -58,9 +66,9 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
   let offset = 0; // server time - local time, learned from each answer's `t`
   const now = () => Date.now() + offset;
 
-  const sign = async (req: Request, accessToken?: string): Promise<Request> => {
+  const sign = (req: OutgoingRequest, accessToken?: string): void => {
     const t = String(Math.round(now()));
-    const body = req.method === 'GET' || req.method === 'HEAD' ? '' : await req.clone().text();
+    const body = req.body ?? '';
     const u = new URL(req.url);
     req.headers.set('client_id', options.clientId);
     req.headers.set('t', t);
@@ -78,18 +86,14 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
         body,
       }),
     );
-    return req;
   };
 
   /** Tuya answers errors with HTTP 200 and success false; some are worth a renewal or a retry. */
-  const classify = async (res: Response): Promise<Verdict> => {
-    if (!res.ok) return res.status === 401 ? 'auth-expired' : 'ok';
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(await res.text());
-    } catch {
-      return 'ok'; // the caller reports the malformed body
-    }
+  const classify = (answer: VendorAnswer): Verdict => {
+    if (answer.status < 200 || answer.status > 299) return answer.status === 401 ? 'auth-expired' : 'ok';
+    const body = answer.json() as Record<string, unknown> | undefined;
+    // Not a JSON object: the caller reports the malformed body.
+    if (typeof body !== 'object' || body === null) return 'ok';
     if (typeof body['t'] === 'number') offset = body['t'] - Date.now();
     if (body['success'] !== false) return 'ok';
     const code = Number(body['code'] ?? body['error_code']);
@@ -156,7 +160,7 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
     const text = resultText(r);
     if (!r.response.ok) throw httpError(where, r.response.status, text);
     const s = shape(where);
-    const body = s.object(parseBody(where, text));
+    const body = s.object(parseBody(where, text, r.response));
     if (body['success'] !== true) {
       const code = body['code'] ?? body['error_code'];
       const msg = body['msg'] ?? body['error_msg'];
@@ -189,7 +193,7 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
   return {
     vendor: 'tuya',
     async fetchAll(opts: FetchOptions = {}): Promise<FetchResult> {
-      const files = new Map<string, string>();
+      const sink = unitSink('tuya', opts);
       const failures: UnitFailure[] = [];
       const users = [...new Set(options.users)];
       // A token first: bad credentials or signatures fail the vendor as a whole, not each user.
@@ -240,14 +244,14 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
             if (!Number.isFinite(key) || key === lastRowKey) break;
             lastRowKey = key;
           }
-          unit.commitTo(files);
+          await sink.commit('user', uid, unit);
         } catch (err) {
           if (!(err instanceof VendorError)) throw err;
           failures.push({ vendor: 'tuya', unit: 'user', id: uid, error: err });
         }
         opts.progress?.done();
       });
-      return { vendor: 'tuya', files, failures, units: users.length };
+      return { vendor: 'tuya', files: sink.files, failures, units: users.length };
     },
   };
 }

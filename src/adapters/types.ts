@@ -13,19 +13,35 @@ export interface UnitFailure {
 /** Raw response bodies in the snapshot layout (path → JSON text), and what could not be fetched. */
 export interface FetchResult {
   readonly vendor: Vendor;
+  /** Every unit's files; empty when `onUnit` received them instead. */
   readonly files: Map<string, string>;
   readonly failures: readonly UnitFailure[];
   /** Units fetched (users, or roles for Zoom). */
   readonly units: number;
 }
 
+/** Cancelling is the adapter's `signal` option: it stops every request and wait. */
 export interface FetchOptions {
-  readonly signal?: AbortSignal;
   /** Called with the number of units once known, and after each unit. */
   readonly progress?: { total(n: number): void; done(): void };
   readonly events?: HttpEvents;
   /** Units fetched at once. Default 8. */
   readonly concurrency?: number;
+  /**
+   * Receives each unit's files as soon as every request of the unit succeeded (a listing first,
+   * then each user or role), instead of collecting them all in the result: a large account is then
+   * never held whole. An error it throws stops the fetch.
+   */
+  readonly onUnit?: (unit: FetchedUnit) => void | Promise<void>;
+}
+
+/** The files of one unit: the user (or role) listing, one user, or one Zoom role. */
+export interface FetchedUnit {
+  readonly vendor: Vendor;
+  readonly kind: 'listing' | 'user' | 'role';
+  /** The user or role id (absent for a listing). */
+  readonly id?: string;
+  readonly files: ReadonlyMap<string, string>;
 }
 
 export interface VendorAdapter {
@@ -40,13 +56,27 @@ export interface VendorAdapter {
 
 /** Files of one unit, kept apart until every request of the unit succeeded. */
 export class UnitFiles {
-  private readonly files = new Map<string, string>();
+  readonly files = new Map<string, string>();
   add(path: string, body: unknown): void {
     this.files.set(path, `${JSON.stringify(body)}\n`);
   }
-  commitTo(target: Map<string, string>): void {
-    for (const [k, v] of this.files) target.set(k, v);
-  }
+}
+
+/**
+ * Where a fetch puts finished units: `options.onUnit` when given, otherwise `files` (the result's).
+ */
+export function unitSink(vendor: Vendor, options: FetchOptions) {
+  const files = new Map<string, string>();
+  return {
+    files,
+    async commit(kind: FetchedUnit['kind'], id: string | undefined, unit: UnitFiles): Promise<void> {
+      if (!options.onUnit) {
+        for (const [k, v] of unit.files) files.set(k, v);
+        return;
+      }
+      await options.onUnit({ vendor, kind, ...(id !== undefined ? { id } : {}), files: unit.files });
+    },
+  };
 }
 
 /** Runs `fn` over `items` with at most `concurrency` at once. */

@@ -23,6 +23,7 @@ import {
   pool,
   type UnitFailure,
   UnitFiles,
+  unitSink,
   type VendorAdapter,
 } from './types.js';
 import { checkUrl } from './zoom.js';
@@ -83,7 +84,6 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
     prepare: async (req) => {
       req.headers.set('authorization', `Bearer ${await tokens.get()}`);
       req.headers.set('accept', VONAGE_ACCEPT);
-      return req;
     },
     classify: (res) => (res.status === 401 ? 'auth-expired' : 'ok'),
     renewAuth: () => tokens.invalidate(),
@@ -162,11 +162,12 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
   return {
     vendor: 'vonage',
     async fetchAll(opts: FetchOptions = {}): Promise<FetchResult> {
-      const files = new Map<string, string>();
+      const sink = unitSink('vonage', opts);
       const failures: UnitFailure[] = [];
       const ids: string[] = [];
       const seen = new Set<string>();
       const userPages = await allPages('/users', 'users');
+      const listing = new UnitFiles();
       userPages.forEach((body, i) => {
         const s = shape({ vendor: 'vonage', endpoint: 'GET /users' });
         for (const u of s.array(body, 'users')) {
@@ -175,8 +176,9 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
           if (!seen.has(id)) ids.push(id);
           seen.add(id);
         }
-        files.set(`vonage/users/${pageFile(i + 1)}`, `${JSON.stringify(body)}\n`);
+        listing.add(`vonage/users/${pageFile(i + 1)}`, body);
       });
+      await sink.commit('listing', undefined, listing);
       opts.progress?.total(ids.length);
       await pool(ids, opts.concurrency ?? 8, async (userId) => {
         const unit = new UnitFiles();
@@ -202,14 +204,14 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
             );
             unit.add(`${base}/accessPermissions/${pageFile(i + 1)}`, b);
           });
-          unit.commitTo(files);
+          await sink.commit('user', userId, unit);
         } catch (err) {
           if (!(err instanceof VendorError)) throw err;
           failures.push({ vendor: 'vonage', unit: 'user', id: userId, error: err });
         }
         opts.progress?.done();
       });
-      return { vendor: 'vonage', files, failures, units: ids.length };
+      return { vendor: 'vonage', files: sink.files, failures, units: ids.length };
     },
   };
 }

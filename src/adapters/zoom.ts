@@ -23,6 +23,7 @@ import {
   pool,
   type UnitFailure,
   UnitFiles,
+  unitSink,
   type VendorAdapter,
 } from './types.js';
 
@@ -75,7 +76,6 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
   const apiFetch = createVendorFetch(common, {
     prepare: async (req) => {
       req.headers.set('authorization', `Bearer ${await tokens.get()}`);
-      return req;
     },
     // Zoom: 401 with code 124 is an expired or invalid token; renew once and retry.
     classify: async (res) => (res.status === 401 ? 'auth-expired' : 'ok'),
@@ -103,9 +103,10 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
     vendor: 'zoom',
 
     async fetchAll(opts: FetchOptions = {}): Promise<FetchResult> {
-      const files = new Map<string, string>();
+      const sink = unitSink('zoom', opts);
       const failures: UnitFailure[] = [];
-      // Users (for ids and emails), page by page with next_page_token.
+      // Users (for ids and emails), page by page with next_page_token, and the role list: one unit.
+      const listing = new UnitFiles();
       let token = '';
       for (let page = 1; page <= MAX_PAGES; page++) {
         const where: Where = { vendor: 'zoom', endpoint: 'GET /users' };
@@ -128,7 +129,7 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
           s.string(u, 'id', true);
           s.string(u, 'email', true);
         }
-        files.set(`zoom/users/${pageFile(page)}`, `${JSON.stringify(body)}\n`);
+        listing.add(`zoom/users/${pageFile(page)}`, body);
         const next = s.string(body, 'next_page_token', true) ?? '';
         if (next === '' || next === token) break;
         token = next;
@@ -138,7 +139,8 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
       const roles = shape(where).object(await call(where, () => client.GET('/roles', { parseAs: 'text' })));
       const list = shape(where).array(roles, 'roles');
       const ids = list.map((r) => shape(where).scalar(r, 'id') as string);
-      files.set(`zoom/roles/${pageFile(1)}`, `${JSON.stringify(roles)}\n`);
+      listing.add(`zoom/roles/${pageFile(1)}`, roles);
+      await sink.commit('listing', undefined, listing);
       opts.progress?.total(ids.length);
       await pool(ids, opts.concurrency ?? 8, async (roleId) => {
         const unit = new UnitFiles();
@@ -170,14 +172,14 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
             if (t === '' || t === next) break;
             next = t;
           }
-          unit.commitTo(files);
+          await sink.commit('role', roleId, unit);
         } catch (err) {
           if (!(err instanceof VendorError)) throw err;
           failures.push({ vendor: 'zoom', unit: 'role', id: roleId, error: err });
         }
         opts.progress?.done();
       });
-      return { vendor: 'zoom', files, failures, units: ids.length };
+      return { vendor: 'zoom', files: sink.files, failures, units: ids.length };
     },
 
     async userPermissions(userId) {

@@ -55,29 +55,44 @@ export function mergeCompiled(parts: readonly { policy: Policy; provenance: Prov
   policy: Policy;
   provenance: ProvenanceIndex;
 } {
+  const merger = createPolicyMerger();
+  for (const part of parts) merger.add(part);
+  return merger.result();
+}
+
+/** mergeCompiled one part at a time (a sync adds each user's compiled rules as they arrive). */
+export function createPolicyMerger() {
   const rules = new Map<string, PolicyRule>();
   const links = new Map<string, RoleLink>();
   const provenance = new Map<string, Provenance[]>();
   const note = (k: string, from: readonly Provenance[] | undefined) => {
-    const list = provenance.get(k) ?? [];
+    let list = provenance.get(k);
+    if (!list) {
+      list = [];
+      provenance.set(k, list);
+    }
     for (const p of from ?? []) {
       if (!list.some((x) => x.raw === p.raw && x.holder === p.holder && x.vendor === p.vendor)) list.push(p);
     }
-    provenance.set(k, list);
   };
-  for (const { policy, provenance: prov } of parts) {
-    for (const r of policy.rules) {
-      const k = ruleKey(r);
-      if (!rules.has(k)) rules.set(k, r);
-      note(k, prov.get(k));
-    }
-    for (const l of policy.links) {
-      const k = linkKey(l);
-      if (!links.has(k)) links.set(k, l);
-      note(k, prov.get(k));
-    }
-  }
-  return { policy: sortPolicy([...rules.values()], [...links.values()]), provenance };
+  return {
+    add({ policy, provenance: prov }: { policy: Policy; provenance: ProvenanceIndex }): void {
+      for (const r of policy.rules) {
+        const k = ruleKey(r);
+        if (!rules.has(k)) rules.set(k, r);
+        note(k, prov.get(k));
+      }
+      for (const l of policy.links) {
+        const k = linkKey(l);
+        if (!links.has(k)) links.set(k, l);
+        note(k, prov.get(k));
+      }
+    },
+    /** The union so far, sorted. */
+    result(): { policy: Policy; provenance: ProvenanceIndex } {
+      return { policy: sortPolicy([...rules.values()], [...links.values()]), provenance };
+    },
+  };
 }
 
 function sortPolicy(rules: PolicyRule[], links: RoleLink[]): Policy {

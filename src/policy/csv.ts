@@ -23,15 +23,18 @@ export function linkFields(l: RoleLink): string[] {
   return ['g', l.member, l.role];
 }
 
+const HEADER = 'compiled by rbac-normalizer; do not edit by hand';
+
 /** Serializes a policy to Casbin CSV: a comment header, `p` rules, then `g` links. */
-export function formatPolicyCsv(
-  policy: Policy,
-  header = 'compiled by rbac-normalizer; do not edit by hand',
-): string {
-  const out: string[] = [`# ${header}`];
-  for (const r of policy.rules) out.push(encodeRow(ruleFields(r)));
-  for (const l of policy.links) out.push(encodeRow(linkFields(l)));
-  return `${out.join('\n')}\n`;
+export function formatPolicyCsv(policy: Policy, header = HEADER): string {
+  return [...policyCsvLines(policy, header)].join('');
+}
+
+/** formatPolicyCsv line by line (each with its newline), for writing a large policy without one big string. */
+export function* policyCsvLines(policy: Policy, header = HEADER): Iterable<string> {
+  yield `# ${header}\n`;
+  for (const r of policy.rules) yield `${encodeRow(ruleFields(r))}\n`;
+  for (const l of policy.links) yield `${encodeRow(linkFields(l))}\n`;
 }
 
 /** A parsed CSV row with the 1-based line it started on. */

@@ -3,10 +3,10 @@ import { access, mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path';
 import { PolicyError } from '../errors.js';
 import type { Provenance } from '../grants.js';
-import { formatPolicyCsv, parsePolicyCsv } from './csv.js';
+import { parsePolicyCsv, policyCsvLines } from './csv.js';
 import { MODEL_TEXT } from './model.js';
 import { formatBound } from './time.js';
-import type { Policy, PolicyRule, RoleLink } from './types.js';
+import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from './types.js';
 
 /** File names inside a policies folder. */
 export const POLICY_FILE = 'policy.csv';
@@ -19,13 +19,25 @@ export type ProvenanceIndex = ReadonlyMap<string, readonly Provenance[]>;
 /**
  * Writes `data` to `path` so that readers see either the old file or the new one, never a part:
  * a temporary file in the same folder is written, flushed to disk, then renamed over the target.
+ * `data` may be a sequence of pieces (written in chunks, never joined into one string).
  */
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Iterable<string>): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const fh = await open(tmp, 'w', 0o644);
   try {
-    await fh.writeFile(data, 'utf8');
+    if (typeof data === 'string') await fh.writeFile(data, 'utf8');
+    else {
+      let chunk = '';
+      for (const piece of data) {
+        chunk += piece;
+        if (chunk.length >= 1 << 20) {
+          await fh.write(chunk, null, 'utf8');
+          chunk = '';
+        }
+      }
+      if (chunk) await fh.write(chunk, null, 'utf8');
+    }
     await fh.sync();
   } catch (err) {
     await fh.close();
@@ -97,12 +109,18 @@ export async function writePolicy(dir: string, policy: Policy, provenance?: Prov
     () => false,
   );
   if (!hasModel) await writeFileAtomic(model, MODEL_TEXT);
-  if (provenance) {
-    const lines: string[] = [];
-    for (const [k, from] of provenance) lines.push(JSON.stringify({ k, from }));
-    await writeFileAtomic(join(dir, PROVENANCE_FILE), lines.length ? `${lines.join('\n')}\n` : '');
-  }
-  await writeFileAtomic(join(dir, POLICY_FILE), formatPolicyCsv(policy));
+  if (provenance) await writeFileAtomic(join(dir, PROVENANCE_FILE), provenanceLines(policy, provenance));
+  await writeFileAtomic(join(dir, POLICY_FILE), policyCsvLines(policy));
+}
+
+/** One JSON line per rule and link that has provenance, in the policy's order (stable output). */
+function* provenanceLines(policy: Policy, provenance: ProvenanceIndex): Iterable<string> {
+  const line = (k: string) => {
+    const from = provenance.get(k);
+    return from?.length ? `${JSON.stringify({ k, from })}\n` : '';
+  };
+  for (const r of policy.rules) yield line(ruleKey(r));
+  for (const l of policy.links) yield line(linkKey(l));
 }
 
 /** A rule as Casbin sees it: `[sub, obj, act, eft, from, until]`. */

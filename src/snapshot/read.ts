@@ -91,14 +91,11 @@ export function memoryFiles(files: ReadonlyMap<string, string>): SnapshotFiles {
  * @throws SnapshotError when a body is not JSON or not shaped as the vendor documents it (the whole
  * read fails, so a compile never drops someone's rules because one file was bad).
  */
-export async function readSnapshot(
-  dir: string,
-  options: { vendors?: readonly Vendor[]; files?: SnapshotFiles } = {},
-): Promise<VendorData> {
+export async function readSnapshot(dir: string, options: ReadSnapshotOptions = {}): Promise<VendorData> {
   const fs = options.files ?? diskFiles;
   if (!(await fs.isDir(dir))) throw new SnapshotError(dir, 'snapshot folder not found');
   const out: VendorData = { users: [], grants: [], links: [], notices: [] };
-  const ctx = { dir, out, fs };
+  const ctx = { dir, out, fs, known: options.knownUser ?? (() => undefined) };
   const want = (v: Vendor) => !options.vendors || options.vendors.includes(v);
   if (want('zoom') && (await fs.isDir(join(dir, 'zoom')))) await readZoom(ctx);
   if (want('vonage') && (await fs.isDir(join(dir, 'vonage')))) await readVonage(ctx);
@@ -106,13 +103,26 @@ export async function readSnapshot(
   return out;
 }
 
+export interface ReadSnapshotOptions {
+  /** Only these vendors. Default: every vendor with a folder. */
+  readonly vendors?: readonly Vendor[];
+  /** Where the files come from. Default: the disk. */
+  readonly files?: SnapshotFiles;
+  /**
+   * Users listed outside these files (a sync reads each user's files as they arrive, after the
+   * listing): gives their email to a user folder or role member the files do not list.
+   */
+  readonly knownUser?: (vendor: Vendor, vendorUserId: string) => VendorUser | undefined;
+}
+
 interface Ctx {
   dir: string;
   out: VendorData;
   fs: SnapshotFiles;
+  known: NonNullable<ReadSnapshotOptions['knownUser']>;
 }
 
-async function readZoom({ dir, out, fs }: Ctx): Promise<void> {
+async function readZoom({ dir, out, fs, known }: Ctx): Promise<void> {
   const root = join(dir, 'zoom');
   const byId = new Map<string, VendorUser>();
   for (const [file, body] of await readPages(fs, dir, join(root, 'users'))) {
@@ -160,7 +170,8 @@ async function readZoom({ dir, out, fs }: Ctx): Promise<void> {
         const id = optString(file, m, 'id');
         const email = optString(file, m, 'email');
         if (!id) throw new SnapshotError(file, 'a role member has no "id"');
-        const user = byId.get(id) ?? { vendor: 'zoom', vendorUserId: id, ...(email ? { email } : {}) };
+        const user = byId.get(id) ??
+          known('zoom', id) ?? { vendor: 'zoom', vendorUserId: id, ...(email ? { email } : {}) };
         out.links.push({
           vendor: 'zoom',
           user,
@@ -180,7 +191,7 @@ async function readZoom({ dir, out, fs }: Ctx): Promise<void> {
     if (!(await fs.exists(file))) continue;
     const rel = relative(dir, file);
     const body = (await readJson(fs, dir, file)) as Json;
-    const user = byId.get(id) ?? { vendor: 'zoom' as const, vendorUserId: id };
+    const user = byId.get(id) ?? known('zoom', id) ?? { vendor: 'zoom' as const, vendorUserId: id };
     const fromRoles = new Set((memberRoles.get(id) ?? []).flatMap((r) => [...(rolePrivileges.get(r) ?? [])]));
     for (const p of stringArray(rel, body, 'permissions')) {
       if (fromRoles.has(p)) continue;
@@ -196,7 +207,7 @@ async function readZoom({ dir, out, fs }: Ctx): Promise<void> {
   }
 }
 
-async function readVonage({ dir, out, fs }: Ctx): Promise<void> {
+async function readVonage({ dir, out, fs, known }: Ctx): Promise<void> {
   const root = join(dir, 'vonage');
   const byId = new Map<string, VendorUser>();
   for (const [file, body] of await readPages(fs, dir, join(root, 'users'))) {
@@ -210,7 +221,7 @@ async function readVonage({ dir, out, fs }: Ctx): Promise<void> {
   }
   for (const userDir of await subdirs(fs, join(root, 'users'))) {
     const id = decodeIdSegment(userDir);
-    const user = byId.get(id) ?? { vendor: 'vonage' as const, vendorUserId: id };
+    const user = byId.get(id) ?? known('vonage', id) ?? { vendor: 'vonage' as const, vendorUserId: id };
     const holder = { type: 'user' as const, vendorUserId: id, ...(user.email ? { email: user.email } : {}) };
     for (const [file, body] of await readPages(fs, dir, join(root, 'users', userDir, 'groups'))) {
       checkUserId(file, body, 'userId', id);

@@ -1,28 +1,28 @@
 // sync: list users → fetch → map → diff against the current policy → apply the diff incrementally.
 // A vendor, user or role that fails keeps its previous rules (flagged stale); nothing is written
 // until everything is decided, and every write is atomic, so a crash leaves the previous policy.
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { setMaxListeners } from 'node:events';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { HttpEvents } from '../adapters/http.js';
 import { createTuyaAdapter } from '../adapters/tuya.js';
-import type { FetchResult, UnitFailure, VendorAdapter } from '../adapters/types.js';
+import type { FetchedUnit, FetchResult, UnitFailure, VendorAdapter } from '../adapters/types.js';
 import { createVonageAdapter } from '../adapters/vonage.js';
 import { createZoomAdapter } from '../adapters/zoom.js';
-import { compileVendorData } from '../compile.js';
+import { createVendorCompiler } from '../compile.js';
 import type { Config } from '../config.js';
 import type { Authorizer } from '../engine/authorizer.js';
 import { VendorError } from '../errors.js';
 import { type Provenance, VENDORS, type Vendor } from '../grants.js';
 import type { Identities } from '../identities.js';
 import type { MappingSet } from '../mapping/load.js';
-import { mergeCompiled } from '../policy/compile.js';
+import { createPolicyMerger } from '../policy/compile.js';
 import { diffPolicies, type PolicyDiff } from '../policy/diff.js';
 import {
   POLICY_FILE,
   type ProvenanceIndex,
   readPolicy,
   readProvenance,
-  writeFileAtomic,
   writePolicy,
 } from '../policy/store.js';
 import {
@@ -33,7 +33,13 @@ import {
   writeSyncState,
 } from '../policy/sync-state.js';
 import { linkKey, type Policy, ruleKey } from '../policy/types.js';
-import { MEMORY_ROOT, memoryFiles, readSnapshot } from '../snapshot/read.js';
+import {
+  MEMORY_ROOT,
+  memoryFiles,
+  readSnapshot,
+  type VendorData,
+  type VendorUser,
+} from '../snapshot/read.js';
 import { vendorSettings } from './settings.js';
 
 /** Progress callbacks (the CLI draws them on a TTY). */
@@ -116,6 +122,11 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   const wanted = options.vendors ?? VENDORS;
   const outcomes: VendorOutcome[] = [];
   const adapters: { vendor: Vendor; adapter: VendorAdapter; counters: Counters }[] = [];
+  // A unit that cannot be compiled (e.g. a value no mapping rule matches, with "unmatched: error")
+  // stops every vendor's fetch: the run fails and nothing is written.
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  setMaxListeners(0, signal); // every request in flight and every wait listens to it
   for (const vendor of VENDORS) {
     if (!wanted.includes(vendor)) continue;
     const counters: Counters = { requests: 0, retries: 0, rateLimited: 0 };
@@ -133,7 +144,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     const common = {
       events,
       ...(options.fetch ? { fetch: options.fetch } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal,
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.retries !== undefined ? { retries: options.retries } : {}),
     };
@@ -168,49 +179,72 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     adapters.push({ vendor, adapter, counters });
   }
 
+  // Each unit (a listing, a user, a role) is recorded, read and compiled as soon as it is fetched,
+  // so the raw responses of a large account are never held whole.
+  const compileUnit = createVendorCompiler(ctx.mappings, ctx.identities);
+  const fetched = createPolicyMerger();
+  const fetchedHolders = new Set<string>();
+  const listed = new Map<string, VendorUser>();
+  const recorder = options.record ? await startRecording(options.record) : undefined;
+  const onUnit = async (unit: FetchedUnit) => {
+    if (recorder) await recorder.write(unit.files);
+    const data = await readSnapshot(MEMORY_ROOT, {
+      files: memoryFiles(unit.files),
+      knownUser: (vendor, id) => listed.get(holderKey(vendor, id)),
+    });
+    for (const u of data.users) listed.set(holderKey(u.vendor, u.vendorUserId), u);
+    fetched.add(compileUnit(data));
+    for (const key of fetchedKeys(data)) fetchedHolders.add(key);
+  };
+
   // Fetch every vendor at once (each has its own host and budget).
-  const results = await Promise.all(
-    adapters.map(async ({ vendor, adapter, counters }) => {
-      try {
-        const r = await adapter.fetchAll({
-          ...(options.signal ? { signal: options.signal } : {}),
-          progress: {
-            total: (n) => options.progress?.start?.(vendor, n),
-            done: () => options.progress?.done?.(vendor),
-          },
-        });
-        const outcome: VendorOutcome = {
-          vendor,
-          status: r.failures.length ? 'partial' : 'ok',
-          units: r.units,
-          failures: r.failures.map((f) => ({ unit: f.unit, id: f.id, error: f.error.message })),
-          ...counters,
-        };
-        options.progress?.finish?.(vendor, outcome);
-        return { vendor, result: r as FetchResult | undefined, outcome };
-      } catch (err) {
-        if (!(err instanceof VendorError)) throw err;
-        const outcome: VendorOutcome = {
-          vendor,
-          status: 'failed',
-          units: 0,
-          failures: [],
-          error: err.message,
-          ...counters,
-        };
-        options.progress?.finish?.(vendor, outcome);
-        return { vendor, result: undefined, outcome };
-      }
-    }),
-  );
+  let results: { vendor: Vendor; result: FetchResult | undefined; outcome: VendorOutcome }[];
+  try {
+    results = await Promise.all(
+      adapters.map(async ({ vendor, adapter, counters }) => {
+        try {
+          const r = await adapter.fetchAll({
+            onUnit,
+            progress: {
+              total: (n) => options.progress?.start?.(vendor, n),
+              done: () => options.progress?.done?.(vendor),
+            },
+          });
+          const outcome: VendorOutcome = {
+            vendor,
+            status: r.failures.length ? 'partial' : 'ok',
+            units: r.units,
+            failures: r.failures.map((f) => ({ unit: f.unit, id: f.id, error: f.error.message })),
+            ...counters,
+          };
+          options.progress?.finish?.(vendor, outcome);
+          return { vendor, result: r as FetchResult | undefined, outcome };
+        } catch (err) {
+          if (!(err instanceof VendorError) || stop.signal.aborted) {
+            stop.abort(err);
+            throw stop.signal.reason;
+          }
+          const outcome: VendorOutcome = {
+            vendor,
+            status: 'failed',
+            units: 0,
+            failures: [],
+            error: err.message,
+            ...counters,
+          };
+          options.progress?.finish?.(vendor, outcome);
+          return { vendor, result: undefined, outcome };
+        }
+      }),
+    );
+    // Cancelled: the vendors' answers are incomplete, so nothing is written.
+    if (options.signal?.aborted) throw options.signal.reason;
+  } catch (err) {
+    await recorder?.discard();
+    throw err;
+  }
   outcomes.push(...results.map((r) => r.outcome));
   outcomes.sort((a, b) => VENDORS.indexOf(a.vendor) - VENDORS.indexOf(b.vendor));
-
-  // What was fetched, as one in-memory snapshot, compiled like any snapshot.
-  const files = new Map<string, string>();
-  for (const r of results) for (const [k, v] of r.result?.files ?? []) files.set(k, v);
-  const data = await readSnapshot(MEMORY_ROOT, { files: memoryFiles(files) });
-  const compiled = compileVendorData(data, ctx.mappings, ctx.identities);
 
   // What stays from before: vendors not fetched (not asked, not configured, or failed) and failed units.
   const dir = ctx.config.policies;
@@ -233,18 +267,14 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     const m = /^role:([^:]+):(.*)$/s.exec(role);
     return m !== null && failedUnits.has(holderKey(m[1] ?? '', `role:${m[2]}`));
   });
-  const next = mergeCompiled([{ policy: compiled.policy, provenance: compiled.provenance }, carried]);
+  fetched.add(carried);
+  const next = fetched.result();
   const diff = diffPolicies(previous, next.policy);
 
   // Staleness: every failed unit, and every holder of a vendor that failed as a whole.
   const at = new Date(now()).toISOString();
   const lastSuccess: Record<string, string> = { ...(previousState?.lastSuccess ?? {}) };
-  for (const g of data.grants) {
-    const h = g.holder.type === 'user' ? g.holder.vendorUserId : `role:${g.holder.roleId}`;
-    lastSuccess[holderKey(g.vendor, h)] = at;
-  }
-  for (const u of data.users) lastSuccess[holderKey(u.vendor, u.vendorUserId)] = at;
-  for (const l of data.links) lastSuccess[holderKey(l.vendor, `role:${l.roleId}`)] = at;
+  for (const key of fetchedHolders) lastSuccess[key] = at;
   const stale = new Map<string, StaleHolder>();
   const mark = (vendor: string, holder: string, error: string) =>
     stale.set(holderKey(vendor, holder), {
@@ -266,8 +296,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   }
   const state: SyncState = { updatedAt: at, lastSuccess, stale: [...stale.values()] };
 
-  let recorded: string | undefined;
-  if (options.record) recorded = await recordSnapshot(options.record, files);
+  const recorded = await recorder?.finish();
   let invalidatedSubjects = 0;
   if (!options.dryRun) {
     await writePolicy(dir, next.policy, next.provenance);
@@ -344,18 +373,36 @@ function carryOver(
   return { policy: { rules, links }, provenance: prov };
 }
 
-/** Writes the fetched responses as a snapshot folder (replacing it whole, atomically by rename). */
-async function recordSnapshot(target: string, files: ReadonlyMap<string, string>): Promise<string> {
-  const tmp = join(dirname(target), `.${Date.now()}-${process.pid}.recording`);
+/** Holder keys (for lastSuccess) of everything a unit's data mentions. */
+function* fetchedKeys(data: VendorData): Iterable<string> {
+  for (const g of data.grants)
+    yield holderKey(g.vendor, g.holder.type === 'user' ? g.holder.vendorUserId : `role:${g.holder.roleId}`);
+  for (const u of data.users) yield holderKey(u.vendor, u.vendorUserId);
+  for (const l of data.links) yield holderKey(l.vendor, `role:${l.roleId}`);
+}
+
+/**
+ * Records fetched responses as a snapshot folder, unit by unit, into a temporary folder beside the
+ * target that replaces it whole (by rename) once the run is done.
+ */
+async function startRecording(target: string) {
+  const tmp = join(dirname(target), `.${basename(target)}-${Date.now()}-${process.pid}.recording`);
   await rm(tmp, { recursive: true, force: true });
-  for (const [rel, text] of files) {
-    const file = join(tmp, ...rel.split('/'));
-    await mkdir(dirname(file), { recursive: true });
-    // Held compact in memory; recorded readable.
-    await writeFileAtomic(file, `${JSON.stringify(JSON.parse(text), null, 2)}\n`);
-  }
   await mkdir(tmp, { recursive: true });
-  await rm(target, { recursive: true, force: true });
-  await rename(tmp, target);
-  return target;
+  return {
+    async write(files: ReadonlyMap<string, string>): Promise<void> {
+      for (const [rel, text] of files) {
+        const file = join(tmp, ...rel.split('/'));
+        await mkdir(dirname(file), { recursive: true });
+        // Held compact in memory; recorded readable.
+        await writeFile(file, `${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+      }
+    },
+    async finish(): Promise<string> {
+      await rm(target, { recursive: true, force: true });
+      await rename(tmp, target);
+      return target;
+    },
+    discard: () => rm(tmp, { recursive: true, force: true }),
+  };
 }

@@ -70,7 +70,6 @@ describe('vendor fetch', () => {
       {
         prepare: (r) => {
           r.headers.set('authorization', `Bearer ${token}`);
-          return r;
         },
         classify: (r) => (r.status === 401 ? 'auth-expired' : 'ok'),
         renewAuth: () => {
