@@ -103,6 +103,22 @@ export function parseBody(where: Where, text: string, response?: Response): unkn
   }
 }
 
+/** Runs one openapi-fetch call made with `parseAs: 'text'`: the JSON body, or VendorError naming `where`. */
+export async function callJson(
+  where: Where,
+  send: () => Promise<{ response: Response; data?: unknown; error?: unknown }>,
+): Promise<unknown> {
+  let r: { response: Response; data?: unknown; error?: unknown };
+  try {
+    r = await send();
+  } catch (err) {
+    throw inContext(err, where);
+  }
+  const text = resultText(r);
+  if (!r.response.ok) throw httpError(where, r.response.status, text);
+  return parseBody(where, text, r.response);
+}
+
 /** A small shape checker: every `need` throws VendorError('invalid-response') naming the field. */
 export function shape(where: Where) {
   const bad = (msg: string) => new VendorError({ ...where, failure: 'invalid-response', message: msg });

@@ -4,16 +4,7 @@
 import createClient from 'openapi-fetch';
 import { VendorError } from '../errors.js';
 import { encodeIdSegment, pageFile } from '../snapshot/layout.js';
-import {
-  httpError,
-  inContext,
-  parseBody,
-  resultText,
-  shape,
-  type TransportOptions,
-  transport,
-  type Where,
-} from './common.js';
+import { callJson, shape, type TransportOptions, transport, type Where } from './common.js';
 import type { paths } from './generated/tuya.js';
 import {
   checkPathId,
@@ -27,6 +18,7 @@ import { tuyaSign } from './tuya-sign.js';
 import {
   type FetchOptions,
   type FetchResult,
+  fetchUnit,
   pool,
   type UnitFailure,
   UnitFiles,
@@ -151,16 +143,8 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
     where: Where,
     send: () => Promise<{ response: Response; data?: unknown; error?: unknown }>,
   ): Promise<Record<string, unknown>> {
-    let r: { response: Response; data?: unknown; error?: unknown };
-    try {
-      r = await send();
-    } catch (err) {
-      throw inContext(err, where);
-    }
-    const text = resultText(r);
-    if (!r.response.ok) throw httpError(where, r.response.status, text);
     const s = shape(where);
-    const body = s.object(parseBody(where, text, r.response));
+    const body = s.object(await callJson(where, send));
     if (body['success'] !== true) {
       const code = body['code'] ?? body['error_code'];
       const msg = body['msg'] ?? body['error_msg'];
@@ -200,58 +184,72 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
       await tokens.get();
       opts.progress?.total(users.length);
       await pool(users, opts.concurrency ?? 8, async (uid) => {
-        const unit = new UnitFiles();
-        const where: Where = {
-          vendor: 'tuya',
-          endpoint: 'GET /v2.0/cloud/iam/permission/user/{user_id}',
-          user: uid,
-        };
-        try {
-          checkPathId(uid, where);
-          let lastRowKey: number | undefined;
-          for (let n = 1; n <= MAX_PAGES; n++) {
-            const body = await envelope(where, () =>
-              client.GET('/v2.0/cloud/iam/permission/user/{user_id}', {
-                params: {
-                  path: { user_id: uid },
-                  // Omit last_row_key on the first call: an empty value would be signed and rejected.
-                  query: {
-                    page_size: pageSize,
-                    ...(lastRowKey !== undefined ? { last_row_key: lastRowKey } : {}),
-                  },
-                },
-                parseAs: 'text',
-              }),
-            );
-            const s = shape(where);
-            const result = s.object(body['result'], '"result"');
-            const owner = s.scalar(result, 'user_id', true);
-            if (owner !== undefined && owner !== uid)
-              throw s.fail(`"user_id" is ${owner}, not the user asked for`);
-            const list = s.array(result, 'permission_list');
-            for (const p of list) {
-              s.scalar(p, 'permission_id');
-              s.scalar(p, 'type', true);
-              s.scalar(p, 'start_time', true);
-              s.scalar(p, 'end_time', true);
-            }
-            unit.add(`tuya/users/${encodeIdSegment(uid)}/permissions/${pageFile(n)}`, body);
-            const next = s.scalar(result, 'last_row_key', true);
-            const served = s.number(result, 'page_size', true) ?? pageSize;
-            // No has_more in this API: stop on an empty or short page, or a cursor that does not move.
-            if (list.length === 0 || list.length < served || next === undefined) break;
-            const key = Number(next);
-            if (!Number.isFinite(key) || key === lastRowKey) break;
-            lastRowKey = key;
-          }
-          await sink.commit('user', uid, unit);
-        } catch (err) {
-          if (!(err instanceof VendorError)) throw err;
-          failures.push({ vendor: 'tuya', unit: 'user', id: uid, error: err });
-        }
+        await fetchUnit(sink, failures, { vendor: 'tuya', kind: 'user', id: uid }, async () => ({
+          files: await permissionPages(uid),
+        }));
         opts.progress?.done();
       });
       return { vendor: 'tuya', files: sink.files, failures, units: users.length };
     },
+
+    /** One user's permission pages (any uid, listed in the identities file or not). */
+    async fetchUser(uid, opts = {}) {
+      const sink = unitSink('tuya', opts);
+      const failures: UnitFailure[] = [];
+      await tokens.get();
+      opts.progress?.total(1);
+      await fetchUnit(sink, failures, { vendor: 'tuya', kind: 'user', id: uid }, async () => ({
+        files: await permissionPages(uid),
+      }));
+      opts.progress?.done();
+      return { vendor: 'tuya', files: sink.files, failures, units: 1 };
+    },
   };
+
+  /** Every page of one user's IAM permissions (last_row_key paging), checked. */
+  async function permissionPages(uid: string): Promise<UnitFiles> {
+    const unit = new UnitFiles();
+    const where: Where = {
+      vendor: 'tuya',
+      endpoint: 'GET /v2.0/cloud/iam/permission/user/{user_id}',
+      user: uid,
+    };
+    checkPathId(uid, where);
+    let lastRowKey: number | undefined;
+    for (let n = 1; n <= MAX_PAGES; n++) {
+      const body = await envelope(where, () =>
+        client.GET('/v2.0/cloud/iam/permission/user/{user_id}', {
+          params: {
+            path: { user_id: uid },
+            // Omit last_row_key on the first call: an empty value would be signed and rejected.
+            query: {
+              page_size: pageSize,
+              ...(lastRowKey !== undefined ? { last_row_key: lastRowKey } : {}),
+            },
+          },
+          parseAs: 'text',
+        }),
+      );
+      const s = shape(where);
+      const result = s.object(body['result'], '"result"');
+      const owner = s.scalar(result, 'user_id', true);
+      if (owner !== undefined && owner !== uid) throw s.fail(`"user_id" is ${owner}, not the user asked for`);
+      const list = s.array(result, 'permission_list');
+      for (const p of list) {
+        s.scalar(p, 'permission_id');
+        s.scalar(p, 'type', true);
+        s.scalar(p, 'start_time', true);
+        s.scalar(p, 'end_time', true);
+      }
+      unit.add(`tuya/users/${encodeIdSegment(uid)}/permissions/${pageFile(n)}`, body);
+      const next = s.scalar(result, 'last_row_key', true);
+      const served = s.number(result, 'page_size', true) ?? pageSize;
+      // No has_more in this API: stop on an empty or short page, or a cursor that does not move.
+      if (list.length === 0 || list.length < served || next === undefined) break;
+      const key = Number(next);
+      if (!Number.isFinite(key) || key === lastRowKey) break;
+      lastRowKey = key;
+    }
+    return unit;
+  }
 }

@@ -1,4 +1,4 @@
-import type { VendorError } from '../errors.js';
+import { VendorError } from '../errors.js';
 import type { Vendor } from '../grants.js';
 import type { HttpEvents } from './http.js';
 
@@ -52,6 +52,12 @@ export interface VendorAdapter {
    * (credentials, listing users) throws VendorError.
    */
   fetchAll(options?: FetchOptions): Promise<FetchResult>;
+  /**
+   * Fetches one user's permissions (a single-user refresh), as one unit in the snapshot layout: a
+   * listing of just that user, their permission pages, and for Zoom their role. `userId` is the
+   * vendor's user id (Zoom also takes an email). A failure is reported in `failures`.
+   */
+  fetchUser(userId: string, options?: FetchOptions): Promise<FetchResult>;
 }
 
 /** Files of one unit, kept apart until every request of the unit succeeded. */
@@ -77,6 +83,25 @@ export function unitSink(vendor: Vendor, options: FetchOptions) {
       await options.onUnit({ vendor, kind, ...(id !== undefined ? { id } : {}), files: unit.files });
     },
   };
+}
+
+/**
+ * Fetches one unit all-or-nothing: its files reach the sink only when every request succeeded; a
+ * VendorError makes it a failure (other errors, such as the sink's, propagate).
+ */
+export async function fetchUnit(
+  sink: ReturnType<typeof unitSink>,
+  failures: UnitFailure[],
+  unit: { vendor: Vendor; kind: 'user' | 'role'; id: string },
+  produce: () => Promise<{ id?: string; files: UnitFiles }>,
+): Promise<void> {
+  try {
+    const r = await produce();
+    await sink.commit(unit.kind, r.id ?? unit.id, r.files);
+  } catch (err) {
+    if (!(err instanceof VendorError)) throw err;
+    failures.push({ vendor: unit.vendor, unit: unit.kind, id: unit.id, error: err });
+  }
 }
 
 /** Runs `fn` over `items` with at most `concurrency` at once. */

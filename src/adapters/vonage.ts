@@ -5,11 +5,8 @@ import { ConfigError, VendorError } from '../errors.js';
 import { encodeIdSegment, pageFile } from '../snapshot/layout.js';
 import {
   basic,
-  httpError,
-  inContext,
+  callJson,
   oauthTokens,
-  parseBody,
-  resultText,
   shape,
   type TransportOptions,
   transport,
@@ -20,6 +17,7 @@ import { checkPathId, createVendorFetch } from './http.js';
 import {
   type FetchOptions,
   type FetchResult,
+  fetchUnit,
   pool,
   type UnitFailure,
   UnitFiles,
@@ -98,25 +96,14 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
     userId: string | undefined,
     n: number,
   ): Promise<Record<string, unknown>> {
-    let r: { response: Response; data?: unknown; error?: unknown };
-    try {
-      const query = { page: n, limit };
-      r =
+    const query = { page: n, limit };
+    return shape(where).object(
+      await callJson(where, () =>
         path === '/users'
-          ? await client.GET('/users', {
-              params: { query: { ...query, include: 'Active' } },
-              parseAs: 'text',
-            })
-          : await client.GET(path, {
-              params: { path: { userId: userId as string }, query },
-              parseAs: 'text',
-            });
-    } catch (err) {
-      throw inContext(err, where);
-    }
-    const text = resultText(r);
-    if (!r.response.ok) throw httpError(where, r.response.status, text);
-    return shape(where).object(parseBody(where, text));
+          ? client.GET('/users', { params: { query: { ...query, include: 'Active' } }, parseAs: 'text' })
+          : client.GET(path, { params: { path: { userId: userId as string }, query }, parseAs: 'text' }),
+      ),
+    );
   }
 
   /**
@@ -181,39 +168,58 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
       await sink.commit('listing', undefined, listing);
       opts.progress?.total(ids.length);
       await pool(ids, opts.concurrency ?? 8, async (userId) => {
-        const unit = new UnitFiles();
-        try {
-          const base = `vonage/users/${encodeIdSegment(userId)}`;
-          const groups = await allPages('/users/{userId}/permissions/groups', 'groupPermissions', userId);
-          groups.forEach((b, i) => {
-            checkItems(b, 'groupPermissions', ['groupId', 'groupPermission'], userId, 'groups');
-            unit.add(`${base}/groups/${pageFile(i + 1)}`, b);
-          });
-          const access = await allPages(
-            '/users/{userId}/permissions/accessPermissions',
-            'accessPermissions',
-            userId,
-          );
-          access.forEach((b, i) => {
-            checkItems(
-              b,
-              'accessPermissions',
-              ['permissionKey', 'permissionLevel'],
-              userId,
-              'accessPermissions',
-            );
-            unit.add(`${base}/accessPermissions/${pageFile(i + 1)}`, b);
-          });
-          await sink.commit('user', userId, unit);
-        } catch (err) {
-          if (!(err instanceof VendorError)) throw err;
-          failures.push({ vendor: 'vonage', unit: 'user', id: userId, error: err });
-        }
+        await fetchUnit(sink, failures, { vendor: 'vonage', kind: 'user', id: userId }, async () => ({
+          files: await permissionPages(userId, new UnitFiles()),
+        }));
         opts.progress?.done();
       });
       return { vendor: 'vonage', files: sink.files, failures, units: ids.length };
     },
+
+    /** One user: GET /users/{userId} (for the email), then their group and access permission pages. */
+    async fetchUser(userId, opts = {}) {
+      const sink = unitSink('vonage', opts);
+      const failures: UnitFailure[] = [];
+      opts.progress?.total(1);
+      await fetchUnit(sink, failures, { vendor: 'vonage', kind: 'user', id: userId }, async () => {
+        const where: Where = { vendor: 'vonage', endpoint: 'GET /users/{userId}', user: userId };
+        checkPathId(userId, where);
+        const s = shape(where);
+        const user = s.object(
+          await callJson(where, () =>
+            client.GET('/users/{userId}', { params: { path: { userId } }, parseAs: 'text' }),
+          ),
+        );
+        if (s.string(user, 'userId') !== userId) throw s.fail('"userId" is not the user asked for');
+        s.string(user, 'email', true);
+        const unit = new UnitFiles();
+        unit.add(`vonage/users/${pageFile(1)}`, { users: [user] });
+        return { files: await permissionPages(userId, unit) };
+      });
+      opts.progress?.done();
+      return { vendor: 'vonage', files: sink.files, failures, units: 1 };
+    },
   };
+
+  /** A user's group and access permission pages, checked, added to `unit`. */
+  async function permissionPages(userId: string, unit: UnitFiles): Promise<UnitFiles> {
+    const base = `vonage/users/${encodeIdSegment(userId)}`;
+    const groups = await allPages('/users/{userId}/permissions/groups', 'groupPermissions', userId);
+    groups.forEach((b, i) => {
+      checkItems(b, 'groupPermissions', ['groupId', 'groupPermission'], userId, 'groups');
+      unit.add(`${base}/groups/${pageFile(i + 1)}`, b);
+    });
+    const access = await allPages(
+      '/users/{userId}/permissions/accessPermissions',
+      'accessPermissions',
+      userId,
+    );
+    access.forEach((b, i) => {
+      checkItems(b, 'accessPermissions', ['permissionKey', 'permissionLevel'], userId, 'accessPermissions');
+      unit.add(`${base}/accessPermissions/${pageFile(i + 1)}`, b);
+    });
+    return unit;
+  }
 }
 
 function checkItems(

@@ -5,10 +5,10 @@ import { ConfigError, VendorError } from '../errors.js';
 import { encodeIdSegment, pageFile } from '../snapshot/layout.js';
 import {
   basic,
+  callJson,
   httpError,
   inContext,
   oauthTokens,
-  parseBody,
   resultText,
   shape,
   type TransportOptions,
@@ -20,6 +20,7 @@ import { checkPathId, createVendorFetch } from './http.js';
 import {
   type FetchOptions,
   type FetchResult,
+  fetchUnit,
   pool,
   type UnitFailure,
   UnitFiles,
@@ -83,21 +84,7 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
   });
   const client = createClient<paths>({ baseUrl, fetch: apiFetch });
 
-  /** Runs one call; returns the checked JSON body or throws VendorError. */
-  async function call(
-    where: Where,
-    send: () => Promise<{ response: Response; data?: unknown; error?: unknown }>,
-  ): Promise<unknown> {
-    let r: { response: Response; data?: unknown; error?: unknown };
-    try {
-      r = await send();
-    } catch (err) {
-      throw inContext(err, where);
-    }
-    const text = resultText(r);
-    if (!r.response.ok) throw httpError(where, r.response.status, text);
-    return parseBody(where, text);
-  }
+  const call = callJson;
 
   const adapter: ZoomAdapter = {
     vendor: 'zoom',
@@ -143,8 +130,8 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
       await sink.commit('listing', undefined, listing);
       opts.progress?.total(ids.length);
       await pool(ids, opts.concurrency ?? 8, async (roleId) => {
-        const unit = new UnitFiles();
-        try {
+        await fetchUnit(sink, failures, { vendor: 'zoom', kind: 'role', id: roleId }, async () => {
+          const unit = new UnitFiles();
           const role = await adapter.getRole(roleId);
           unit.add(`zoom/roles/${encodeIdSegment(roleId)}/role.json`, role);
           let next = '';
@@ -172,14 +159,51 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
             if (t === '' || t === next) break;
             next = t;
           }
-          await sink.commit('role', roleId, unit);
-        } catch (err) {
-          if (!(err instanceof VendorError)) throw err;
-          failures.push({ vendor: 'zoom', unit: 'role', id: roleId, error: err });
-        }
+          return { files: unit };
+        });
         opts.progress?.done();
       });
       return { vendor: 'zoom', files: sink.files, failures, units: ids.length };
+    },
+
+    /**
+     * One user: GET /users/{userId} (for the id, email and role), their effective permissions, and
+     * their role's privileges. The unit holds a listing of that user, the role, and a members page
+     * naming only that user (the role's other members are not asked for).
+     */
+    async fetchUser(userId, opts = {}) {
+      const sink = unitSink('zoom', opts);
+      const failures: UnitFailure[] = [];
+      opts.progress?.total(1);
+      await fetchUnit(sink, failures, { vendor: 'zoom', kind: 'user', id: userId }, async () => {
+        const where: Where = { vendor: 'zoom', endpoint: 'GET /users/{userId}', user: userId };
+        checkPathId(userId, where);
+        const s = shape(where);
+        const user = s.object(
+          await call(where, () =>
+            client.GET('/users/{userId}', { params: { path: { userId } }, parseAs: 'text' }),
+          ),
+        );
+        const id = s.string(user, 'id') as string;
+        const email = s.string(user, 'email', true);
+        const roleId = s.scalar(user, 'role_id', true);
+        const unit = new UnitFiles();
+        unit.add(`zoom/users/${pageFile(1)}`, { users: [user], next_page_token: '' });
+        unit.add(`zoom/users/${encodeIdSegment(id)}/permissions.json`, {
+          permissions: await adapter.userPermissions(id),
+        });
+        if (roleId !== undefined && roleId !== '') {
+          const base = `zoom/roles/${encodeIdSegment(roleId)}`;
+          unit.add(`${base}/role.json`, await adapter.getRole(roleId));
+          unit.add(`${base}/members/${pageFile(1)}`, {
+            members: [{ id, ...(email !== undefined ? { email } : {}) }],
+            next_page_token: '',
+          });
+        }
+        return { id, files: unit };
+      });
+      opts.progress?.done();
+      return { vendor: 'zoom', files: sink.files, failures, units: 1 };
     },
 
     async userPermissions(userId) {

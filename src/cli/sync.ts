@@ -25,6 +25,10 @@ export function registerSyncCommands(program: Command, ctx: CommandContext & { i
     .description('fetch permissions from the vendors, map them, and apply the difference to the policy')
     .addOption(ctx.configOption())
     .addOption(new Option('--vendor <name...>', 'only these vendors (repeatable)').choices([...VENDORS]))
+    .option(
+      '--user <id...>',
+      'refresh only these people (identities file) or accounts (zoom:<id|email>, vonage:<id>, tuya:<uid>)',
+    )
     .option('--dry-run', 'print the difference and change nothing')
     .option('--record <dir>', 'also write the raw responses as a snapshot folder (for compile, offline)')
     .option('--json', 'print the summary as JSON')
@@ -32,6 +36,7 @@ export function registerSyncCommands(program: Command, ctx: CommandContext & { i
       async (opts: {
         config?: string;
         vendor?: Vendor[];
+        user?: string[];
         dryRun?: boolean;
         record?: string;
         json?: boolean;
@@ -48,6 +53,7 @@ export function registerSyncCommands(program: Command, ctx: CommandContext & { i
             { config, mappings, identities },
             {
               ...(opts.vendor ? { vendors: opts.vendor } : {}),
+              ...(opts.user ? { users: opts.user } : {}),
               ...(opts.dryRun ? { dryRun: true } : {}),
               ...(opts.record ? { record: opts.record } : {}),
               ...(bars ? { progress: bars.progress } : {}),

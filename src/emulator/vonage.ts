@@ -32,6 +32,13 @@ export async function vonageRoutes(ctx: Ctx): Promise<Answer> {
     );
     return json(pageOf(users, p, 'users'));
   }
+  if (seg.length === 2 && seg[0] === 'users') {
+    const id = seg[1] ?? '';
+    if (state.faults.failUsers.includes(id))
+      return { status: 500, body: { message: 'An error has occurred.' } };
+    const user = v.users.find((u) => u.userId === id);
+    return user ? json(user) : { status: 404, body: { message: `User ${id} not found` } };
+  }
   if (seg.length === 4 && seg[0] === 'users' && seg[2] === 'permissions') {
     const id = seg[1] ?? '';
     if (state.faults.failUsers.includes(id))

@@ -24,6 +24,18 @@ export async function zoomRoutes(ctx: Ctx): Promise<Answer> {
     const users = z.users.filter((u) => (u.status ?? 'active') === status);
     return page(url, users, 'users');
   }
+  if (method === 'GET' && seg.length === 2 && seg[0] === 'users') {
+    const id = seg[1] ?? '';
+    const failed = fail(id);
+    if (failed) return failed;
+    const user = z.users.find((u) => u.id === id || u.email.toLowerCase() === id.toLowerCase());
+    if (!user?.id) return { status: 404, body: { code: 1001, message: `User does not exist: ${id}` } };
+    const role = z.roles.find((r) => r.id === user.role_id);
+    return {
+      status: 200,
+      body: { ...user, ...(role ? { role_name: role.name } : {}), status: user.status ?? 'active' },
+    };
+  }
   if (method === 'GET' && seg.length === 3 && seg[0] === 'users' && seg[2] === 'permissions') {
     const id = seg[1] ?? '';
     const failed = fail(id);

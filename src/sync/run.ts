@@ -6,13 +6,19 @@ import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { HttpEvents } from '../adapters/http.js';
 import { createTuyaAdapter } from '../adapters/tuya.js';
-import type { FetchedUnit, FetchResult, UnitFailure, VendorAdapter } from '../adapters/types.js';
+import type {
+  FetchedUnit,
+  FetchOptions,
+  FetchResult,
+  UnitFailure,
+  VendorAdapter,
+} from '../adapters/types.js';
 import { createVonageAdapter } from '../adapters/vonage.js';
 import { createZoomAdapter } from '../adapters/zoom.js';
 import { createVendorCompiler } from '../compile.js';
 import type { Config } from '../config.js';
 import type { Authorizer } from '../engine/authorizer.js';
-import { VendorError } from '../errors.js';
+import { ConfigError, VendorError } from '../errors.js';
 import { type Provenance, VENDORS, type Vendor } from '../grants.js';
 import type { Identities } from '../identities.js';
 import type { MappingSet } from '../mapping/load.js';
@@ -54,6 +60,12 @@ export interface SyncProgress {
 export interface SyncOptions {
   /** Only these vendors (others keep their rules). Default: every configured vendor. */
   readonly vendors?: readonly Vendor[];
+  /**
+   * Refresh only these people (ids in the identities file) or accounts (`zoom:<id or email>`,
+   * `vonage:<userId>`, `tuya:<uid>`), one request set each; everyone else keeps their rules.
+   * Default: everyone (a full sync).
+   */
+  readonly users?: readonly string[];
   /** Compute and report the diff; change nothing. Default false. */
   readonly dryRun?: boolean;
   /** Also write the raw responses as a snapshot folder that `compile` can use offline. */
@@ -120,8 +132,9 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   const now = options.now ?? Date.now;
   const settings = vendorSettings(ctx.config.vendors, options.env);
   const wanted = options.vendors ?? VENDORS;
+  const accounts = options.users ? accountsOf(options.users, ctx.identities) : undefined;
   const outcomes: VendorOutcome[] = [];
-  const adapters: { vendor: Vendor; adapter: VendorAdapter; counters: Counters }[] = [];
+  const adapters: { vendor: Vendor; adapter: VendorAdapter; counters: Counters; ids?: string[] }[] = [];
   // A unit that cannot be compiled (e.g. a value no mapping rule matches, with "unmatched: error")
   // stops every vendor's fetch: the run fails and nothing is written.
   const stop = new AbortController();
@@ -158,13 +171,17 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       );
       continue;
     }
+    const ids = accounts?.get(vendor);
+    if (accounts && !ids?.length) {
+      outcomes.push(skipped(vendor, `none of the requested users has a ${vendor} account`));
+      continue;
+    }
     let adapter: VendorAdapter;
     if (vendor === 'zoom') adapter = createZoomAdapter({ ...settings.zoom!, ...common });
     else if (vendor === 'vonage') adapter = createVonageAdapter({ ...settings.vonage!, ...common });
     else {
-      const users = [...ctx.identities.values()]
-        .map((a) => a.tuya)
-        .filter((u): u is string => u !== undefined);
+      const users =
+        ids ?? [...ctx.identities.values()].map((a) => a.tuya).filter((u): u is string => u !== undefined);
       if (users.length === 0) {
         outcomes.push(
           skipped(
@@ -176,7 +193,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       }
       adapter = createTuyaAdapter({ ...settings.tuya!, users, ...common });
     }
-    adapters.push({ vendor, adapter, counters });
+    adapters.push({ vendor, adapter, counters, ...(ids ? { ids } : {}) });
   }
 
   // Each unit (a listing, a user, a role) is recorded, read and compiled as soon as it is fetched,
@@ -201,15 +218,16 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   let results: { vendor: Vendor; result: FetchResult | undefined; outcome: VendorOutcome }[];
   try {
     results = await Promise.all(
-      adapters.map(async ({ vendor, adapter, counters }) => {
+      adapters.map(async ({ vendor, adapter, counters, ids }) => {
         try {
-          const r = await adapter.fetchAll({
+          const fetchOptions = {
             onUnit,
             progress: {
-              total: (n) => options.progress?.start?.(vendor, n),
+              total: (n: number) => options.progress?.start?.(vendor, n),
               done: () => options.progress?.done?.(vendor),
             },
-          });
+          };
+          const r = ids ? await fetchUsers(adapter, ids, fetchOptions) : await adapter.fetchAll(fetchOptions);
           const outcome: VendorOutcome = {
             vendor,
             status: r.failures.length ? 'partial' : 'ok',
@@ -261,8 +279,11 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   const fetchedVendors = new Set(results.filter((r) => r.result).map((r) => r.vendor));
   const failedUnits = new Map<string, UnitFailure>();
   for (const r of results) for (const f of r.result?.failures ?? []) failedUnits.set(unitKey(f), f);
-  const keep = (p: Provenance) =>
-    !fetchedVendors.has(p.vendor) || failedUnits.has(holderKey(p.vendor, p.holder));
+  // A full sync replaces everything of the vendors it fetched but failed units; a refresh of some
+  // users replaces only the holders (users, and their Zoom role) it fetched.
+  const keep = accounts
+    ? (p: Provenance) => !fetchedHolders.has(holderKey(p.vendor, p.holder))
+    : (p: Provenance) => !fetchedVendors.has(p.vendor) || failedUnits.has(holderKey(p.vendor, p.holder));
   const carried = carryOver(previous, previousProv, keep, (role) => {
     const m = /^role:([^:]+):(.*)$/s.exec(role);
     return m !== null && failedUnits.has(holderKey(m[1] ?? '', `role:${m[2]}`));
@@ -286,13 +307,17 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   for (const f of failedUnits.values())
     mark(f.vendor, f.unit === 'role' ? `role:${f.id}` : f.id, f.error.message);
   for (const o of outcomes.filter((x) => x.status === 'failed')) {
-    for (const provs of previousProv.values())
-      for (const p of provs) if (p.vendor === o.vendor) mark(p.vendor, p.holder, o.error ?? 'vendor failed');
+    const error = o.error ?? 'vendor failed';
+    if (accounts) for (const id of accounts.get(o.vendor) ?? []) mark(o.vendor, id, error);
+    else
+      for (const provs of previousProv.values())
+        for (const p of provs) if (p.vendor === o.vendor) mark(p.vendor, p.holder, error);
   }
-  // Stale entries of vendors not fetched this run stay as they were.
+  // Stale entries of holders not fetched this run stay as they were.
   for (const h of previousState?.stale ?? []) {
-    if (!wanted.includes(h.vendor as Vendor) && !stale.has(holderKey(h.vendor, h.holder)))
-      stale.set(holderKey(h.vendor, h.holder), h);
+    const key = holderKey(h.vendor, h.holder);
+    const refetched = accounts ? fetchedHolders.has(key) : wanted.includes(h.vendor as Vendor);
+    if (!refetched && !stale.has(key)) stale.set(key, h);
   }
   const state: SyncState = { updatedAt: at, lastSuccess, stale: [...stale.values()] };
 
@@ -344,6 +369,49 @@ function skipped(vendor: Vendor, notice: string): VendorOutcome {
     retries: 0,
     rateLimited: 0,
   };
+}
+
+/** fetchUser for each id, as one result. */
+async function fetchUsers(adapter: VendorAdapter, ids: readonly string[], options: FetchOptions) {
+  const failures: UnitFailure[] = [];
+  options.progress?.total(ids.length);
+  const one = { ...(options.onUnit ? { onUnit: options.onUnit } : {}) };
+  for (const id of ids) {
+    const r = await adapter.fetchUser(id, one);
+    failures.push(...r.failures);
+    options.progress?.done();
+  }
+  return { vendor: adapter.vendor, files: new Map<string, string>(), failures, units: ids.length };
+}
+
+/**
+ * The vendor accounts of the people or `vendor:id` accounts asked for.
+ *
+ * @throws ConfigError (key "users") naming one that is neither.
+ */
+function accountsOf(users: readonly string[], identities: Identities): Map<Vendor, string[]> {
+  const out = new Map<Vendor, string[]>();
+  const add = (vendor: Vendor, id: string) => {
+    const list = out.get(vendor) ?? [];
+    if (!list.includes(id)) list.push(id);
+    out.set(vendor, list);
+  };
+  for (const u of users) {
+    const person = identities.get(u);
+    const account = /^(zoom|vonage|tuya):(.+)$/s.exec(u);
+    if (person) {
+      for (const v of VENDORS) {
+        const id = person[v];
+        if (id !== undefined) add(v, id);
+      }
+    } else if (account) add(account[1] as Vendor, account[2] as string);
+    else
+      throw new ConfigError(
+        'users',
+        `${JSON.stringify(u)} is not a person in the identities file; name an account as zoom:<id or email>, vonage:<userId> or tuya:<uid>`,
+      );
+  }
+  return out;
 }
 
 /** The previous rules and links whose provenance says they must stay. */

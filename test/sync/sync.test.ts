@@ -180,4 +180,92 @@ describe('sync', () => {
     assert.equal(authz.stats().hits, hits + 1, "carol's cached decision survived");
     assert.equal(authz.enforce('alice', 'zoom:recording', 'edit'), false);
   });
+
+  test('--user refreshes one person with a few requests per vendor and leaves everyone else as they were', async () => {
+    const e = await emulator();
+    const ws = await syncWorkspace(e.url);
+    assert.equal((await run(['sync', '--config', ws.config])).code, 0);
+    const before = await readPolicy(join(ws.dir, 'policies'));
+    const d = e.state.dataset;
+    // Bob: Support goes from None to Write in Vonage, he moves from Zoom role 2 to role 1, and loses
+    // his Tuya grants. Alice changes too, but is not asked for.
+    const bobGroups = d.vonage.groups.get(BOB_VONAGE) ?? [];
+    for (const g of bobGroups) if (g['groupName'] === 'Support') g['groupPermission'] = 'Write';
+    const bobZoom = d.zoom.users.find((u) => u.id === 'z-bob');
+    assert.ok(bobZoom);
+    bobZoom.role_id = '1';
+    // As in Zoom, bob's effective permissions are now his role's (the example data gives him extras,
+    // which a refresh would turn into direct rules that a full sync, reading roles only, does not see).
+    d.zoom.extraPermissions.delete('z-bob');
+    d.tuya.permissions.set('ay-bob', []);
+    const aliceGroups = d.vonage.groups.get('2f9207ca-8922-4245-bfc5-d8f42939e29a') ?? [];
+    for (const g of aliceGroups) g['groupPermission'] = 'None';
+    const requests = { ...e.state.stats.requests };
+
+    const r = await run(['sync', '--config', ws.config, '--user', 'bob', '--json']);
+    assert.equal(r.code, 0, r.err);
+    const s = JSON.parse(r.out);
+    assert.deepEqual(
+      s.vendors.map(
+        (v: { vendor: string; status: string; units: number }) => `${v.vendor}:${v.status}:${v.units}`,
+      ),
+      ['zoom:ok:1', 'vonage:ok:1', 'tuya:ok:1'],
+    );
+    const sent = (v: 'zoom' | 'vonage' | 'tuya') => e.state.stats.requests[v] - requests[v];
+    assert.ok(sent('zoom') <= 4, `zoom: ${sent('zoom')} requests`); // token, user, permissions, role
+    // token, user, groups, access, and one more while a new client learns whether pages start at 0 or 1
+    assert.ok(sent('vonage') <= 5, `vonage: ${sent('vonage')} requests`);
+    assert.ok(sent('tuya') <= 2, `tuya: ${sent('tuya')} requests`); // token, permissions
+
+    const after = await readPolicy(join(ws.dir, 'policies'));
+    const subjects = new Set([...s.diff.addRules, ...s.diff.removeRules].map((x: { sub: string }) => x.sub));
+    assert.deepEqual([...subjects], ['bob'], 'only bob changed');
+    assert.ok(
+      after.rules.some((x) => x.sub === 'bob' && x.obj === SUPPORT && x.act === 'write' && x.eft === 'allow'),
+    );
+    assert.ok(!after.rules.some((x) => x.sub === 'bob' && x.obj === SUPPORT && x.eft === 'deny'));
+    assert.ok(!after.rules.some((x) => x.sub === 'bob' && x.obj.startsWith('tuya:')));
+    assert.ok(after.links.some((l) => l.member === 'bob' && l.role === 'role:zoom:1'));
+    assert.ok(!after.links.some((l) => l.member === 'bob' && l.role === 'role:zoom:2'));
+    const others = (p: typeof before) =>
+      JSON.stringify([p.rules.filter((x) => x.sub !== 'bob'), p.links.filter((l) => l.member !== 'bob')]);
+    assert.equal(others(after), others(before), "everyone else's rules and links are as they were");
+
+    // The next full sync agrees with the refresh on bob, and now picks up alice's change.
+    const full = JSON.parse((await run(['sync', '--config', ws.config, '--json'])).out);
+    const touched = new Set(
+      [...full.diff.addRules, ...full.diff.removeRules].map((x: { sub: string }) => x.sub),
+    );
+    assert.deepEqual([...touched], ['alice']);
+  });
+
+  test('--user takes vendor:id accounts, refuses unknown names, and keeps a failing user stale', async () => {
+    const e = await emulator();
+    const ws = await syncWorkspace(e.url);
+    assert.equal((await run(['sync', '--config', ws.config])).code, 0);
+    const unknown = await run(['sync', '--config', ws.config, '--user', 'nobody']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /users: "nobody" is not a person in the identities file/);
+
+    const one = JSON.parse(
+      (await run(['sync', '--config', ws.config, '--user', `vonage:${BOB_VONAGE}`, '--json'])).out,
+    );
+    assert.deepEqual(
+      one.vendors.map((v: { vendor: string; status: string }) => `${v.vendor}:${v.status}`),
+      ['zoom:skipped', 'vonage:ok', 'tuya:skipped'],
+    );
+    e.setFaults({ failUsers: [BOB_VONAGE] });
+    const failed = await run(['sync', '--config', ws.config, '--user', 'bob', '--json']);
+    assert.equal(failed.code, 1);
+    const f = JSON.parse(failed.out);
+    assert.deepEqual(
+      f.stale.map((h: { vendor: string; holder: string }) => `${h.vendor}:${h.holder}`),
+      [`vonage:${BOB_VONAGE}`],
+    );
+    const policy = await readPolicy(join(ws.dir, 'policies'));
+    assert.ok(
+      policy.rules.some((x) => x.sub === 'bob' && x.obj === SUPPORT && x.eft === 'deny'),
+      'kept',
+    );
+  });
 });
