@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createTokenCache, createVendorFetch, retryAfterMs } from '../../src/adapters/http.js';
+import { createTokenCache, createVendorFetch, parsedBody, retryAfterMs } from '../../src/adapters/http.js';
 import { isVendorError } from '../../src/errors.js';
 
 /** A fetch that answers from a list, recording each request. */
@@ -110,6 +110,19 @@ describe('vendor fetch', () => {
     const p = g('https://vendor.test/x');
     ac.abort();
     await assert.rejects(p, (e: unknown) => isVendorError(e) && e.failure === 'aborted');
+  });
+
+  test('an answer parsed while classifying it is handed on parsed, so the adapter does not parse it again', async () => {
+    const s = scripted([() => new Response('{"success":true,"t":1}'), () => new Response('{"a":1}')]);
+    const f = createVendorFetch(
+      { ...fast, fetch: s.fetch },
+      { classify: (a) => ((a.json() as { success?: boolean }).success === false ? 'retry' : 'ok') },
+    );
+    const res = await f('https://vendor.test/x');
+    assert.deepEqual(parsedBody(res), { success: true, t: 1 });
+    assert.equal(await res.text(), '{"success":true,"t":1}', 'the body is still readable');
+    const plain = await createVendorFetch({ ...fast, fetch: s.fetch })('https://vendor.test/y');
+    assert.equal(parsedBody(plain), undefined, 'nothing parsed when no one asked');
   });
 
   test('spaces requests to the client-side budget', async () => {

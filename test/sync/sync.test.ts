@@ -268,4 +268,26 @@ describe('sync', () => {
       'kept',
     );
   });
+
+  test('a value no mapping matches under "unmatched: error" stops every vendor and writes nothing, recording included', async () => {
+    const e = await emulator();
+    const ws = await syncWorkspace(e.url);
+    const vonage = join(ws.dir, 'mappings', 'vonage.yaml');
+    await (await import('node:fs/promises')).writeFile(
+      vonage,
+      (await readFile(vonage, 'utf8')).replace('unmatched: warn', 'unmatched: error'),
+    );
+    const groups = e.state.dataset.vonage.groups.get(BOB_VONAGE) ?? [];
+    groups.push({ groupId: 'g-new', groupName: 'New', groupPermission: 'Owner' });
+    const r = await run(['sync', '--config', ws.config, '--record', join(ws.dir, 'rec')]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /matched no mapping rule/);
+    await assert.rejects(stat(join(ws.dir, 'policies', 'policy.csv')), 'no policy written');
+    const left = await (await import('node:fs/promises')).readdir(ws.dir);
+    assert.deepEqual(
+      left.filter((n) => n.includes('rec')),
+      [],
+      'no recording, finished or partial',
+    );
+  });
 });
