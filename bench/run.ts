@@ -96,6 +96,7 @@ if (sizes.includes(100_000) && process.env['BENCH_APPLY'] !== '0') {
   );
 }
 if (process.env['BENCH_SYNC'] !== '0') {
+  execFileSync('npm', ['run', 'build'], { stdio: 'ignore' }); // the sync bench runs the compiled CLI
   const rate = Number(process.env['BENCH_SYNC_RATE'] ?? 200);
   for (const n of (process.env['BENCH_SYNC_USERS'] ?? '1000,10000').split(',').map(Number)) {
     const s = child('sync', n, String(rate));
@@ -105,7 +106,7 @@ if (process.env['BENCH_SYNC'] !== '0') {
       `sync ${f(n / 1000, 0)}k users/vendor`,
       `emulator limit = client budget = ${rate} req/s per vendor`,
       `${s.ok ? 'ok' : 'FAILED'} in ${f(s.seconds, 1)} s; ${busiest.vendor} ${f(busiest.sent / s.seconds, 0)} req/s = ${f((100 * busiest.sent) / s.seconds / rate, 0)}% of budget; ${absorbed} 429s absorbed`,
-      `peak RSS ${s.maxRssMB} MB, heap peak ${s.peakHeapMB} MB, live after GC ${s.liveHeapMB} MB`,
+      `CLI process: peak RSS ${s.maxRssMB} MB, heap peak ${s.peakHeapMB} MB, live after GC ${s.liveHeapMB} MB`,
       '',
     );
   }

@@ -1,28 +1,27 @@
-// Sync benchmark, in a fresh process: `sync.ts <users> <perSecond>`; one JSON line. Starts the
-// emulator (its own process, seeded data for <users> people per vendor, rate limit <perSecond>
-// per vendor) and syncs all three vendors with a client budget of <perSecond>.
+// Sync benchmark: `sync.ts <users> <perSecond>`; one JSON line. Starts the emulator (its own
+// process, seeded data for <users> people per vendor, rate limit <perSecond> per vendor) and runs
+// `rbac-normalizer sync` (the compiled CLI, its own process, memory measured inside it) with a
+// client budget of <perSecond> per vendor. Needs `npm run build` first (bench/run.ts does it).
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { emulatorConfig } from '../src/cli/sync.js';
-import { loadIdentities } from '../src/identities.js';
-import { loadMappings } from '../src/mapping/load.js';
-import { runSync } from '../src/sync/run.js';
-import { vendorSettings } from '../src/sync/settings.js';
+import type { SyncSummary } from '../src/sync/run.js';
 
 const [usersArg, rateArg] = process.argv.slice(2) as [string, string];
 const rate = Number(rateArg);
 const dir = await mkdtemp(join(tmpdir(), 'rbac-bench-sync-'));
 const identities = join(dir, 'identities.yaml');
-const cli = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+const root = join(import.meta.dirname, '..');
+const source = join(root, 'src', 'cli', 'main.ts');
 const emu = spawn(
   process.execPath,
   [
     '--import',
     'tsx',
-    cli,
+    source,
     'emulate',
     '--port',
     '0',
@@ -49,31 +48,42 @@ try {
   const vendors = (parse(emulatorConfig(url)) as { vendors: Record<string, Record<string, unknown>> })
     .vendors;
   for (const v of Object.values(vendors)) v['perSecond'] = rate;
-  vendorSettings(vendors);
-  const [mappings, ids] = await Promise.all([
-    loadMappings(join(import.meta.dirname, '..', 'mappings')),
-    loadIdentities(identities),
-  ]);
-  const config = {
-    file: undefined,
-    policies: join(dir, 'policies'),
-    mappings: '',
-    identities,
-    identitiesRequired: true,
-    snapshot: undefined,
-    vendors,
-  };
-  let peakHeap = 0;
-  const sampler = setInterval(() => {
-    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
-    if (process.env['BENCH_TRACE']) console.error(JSON.stringify(process.memoryUsage()));
-  }, 250);
+  const config = join(dir, 'rbac.config.yaml');
+  await writeFile(
+    config,
+    stringify({
+      vendors,
+      identities,
+      mappings: join(root, 'mappings'),
+      policies: join(dir, 'policies'),
+    }),
+  );
+  // What a user runs: the installed CLI (compiled, plain node), in its own process.
   const t0 = performance.now();
-  const summary = await runSync({ config, mappings, identities: ids }, { timeoutMs: 30_000 });
+  const cli = spawn(
+    process.execPath,
+    [
+      '--expose-gc',
+      '--import',
+      join(import.meta.dirname, 'process-memory.mjs'),
+      join(root, 'bin', 'rbac-normalizer.js'),
+      'sync',
+      '--config',
+      config,
+      '--json',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  cli.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  cli.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+  const code = await new Promise<number | null>((resolve) => cli.once('exit', resolve));
   const seconds = (performance.now() - t0) / 1000;
-  clearInterval(sampler);
-  (globalThis as { gc?: () => void }).gc?.();
-  const liveHeapMB = Math.round(process.memoryUsage().heapUsed / 1048576);
+  const memoryLine = err.split('\n').find((l) => l.startsWith('{"processMemory"'));
+  if (code === 2 || !memoryLine) throw new Error(`sync failed (exit ${code}): ${err}`);
+  const memory = JSON.parse(memoryLine).processMemory;
+  const summary = JSON.parse(out) as SyncSummary;
   const stats = (await (await fetch(`${url}/_emulator/stats`)).json()) as {
     requests: Record<string, number>;
     rateLimited: Record<string, number>;
@@ -86,9 +96,7 @@ try {
       ok: summary.ok,
       rules: summary.rules,
       links: summary.links,
-      maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
-      peakHeapMB: Math.round(peakHeap / 1048576),
-      liveHeapMB,
+      ...memory,
       failures: summary.vendors.flatMap((v) => v.failures.slice(0, 2)),
       vendors: summary.vendors.map((v) => ({
         vendor: v.vendor,
