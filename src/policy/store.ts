@@ -28,15 +28,19 @@ export async function writeFileAtomic(path: string, data: string | Iterable<stri
   try {
     if (typeof data === 'string') await fh.writeFile(data, 'utf8');
     else {
-      let chunk = '';
+      // Pieces are encoded into one reused buffer and written when it fills.
+      const buf = Buffer.allocUnsafe(1 << 20);
+      let used = 0;
       for (const piece of data) {
-        chunk += piece;
-        if (chunk.length >= 1 << 20) {
-          await fh.write(chunk, null, 'utf8');
-          chunk = '';
+        const size = Buffer.byteLength(piece);
+        if (used + size > buf.length) {
+          await fh.write(buf, 0, used);
+          used = 0;
         }
+        if (size > buf.length) await fh.write(piece, null, 'utf8');
+        else used += buf.write(piece, used);
       }
-      if (chunk) await fh.write(chunk, null, 'utf8');
+      if (used > 0) await fh.write(buf, 0, used);
     }
     await fh.sync();
   } catch (err) {
