@@ -60,6 +60,8 @@ export function mergeCompiled(parts: readonly { policy: Policy; provenance: Prov
   return merger.result();
 }
 
+export type PolicyMerger = ReturnType<typeof createPolicyMerger>;
+
 /** mergeCompiled one part at a time (a sync adds each user's compiled rules as they arrive). */
 export function createPolicyMerger() {
   const rules = new Map<string, PolicyRule>();
@@ -75,18 +77,36 @@ export function createPolicyMerger() {
       if (!list.some((x) => x.raw === p.raw && x.holder === p.holder && x.vendor === p.vendor)) list.push(p);
     }
   };
+  const addRule = (k: string, r: PolicyRule, from: readonly Provenance[] | undefined) => {
+    if (!rules.has(k)) rules.set(k, r);
+    note(k, from);
+  };
+  const addLink = (k: string, l: RoleLink, from: readonly Provenance[] | undefined) => {
+    if (!links.has(k)) links.set(k, l);
+    note(k, from);
+  };
   return {
+    rules: rules as ReadonlyMap<string, PolicyRule>,
+    links: links as ReadonlyMap<string, RoleLink>,
+    provenance: provenance as ProvenanceIndex,
     add({ policy, provenance: prov }: { policy: Policy; provenance: ProvenanceIndex }): void {
       for (const r of policy.rules) {
         const k = ruleKey(r);
-        if (!rules.has(k)) rules.set(k, r);
-        note(k, prov.get(k));
+        addRule(k, r, prov.get(k));
       }
       for (const l of policy.links) {
         const k = linkKey(l);
-        if (!links.has(k)) links.set(k, l);
-        note(k, prov.get(k));
+        addLink(k, l, prov.get(k));
       }
+    },
+    /** Adds everything another merger holds (keys are not computed again). */
+    absorb(other: {
+      rules: ReadonlyMap<string, PolicyRule>;
+      links: ReadonlyMap<string, RoleLink>;
+      provenance: ProvenanceIndex;
+    }): void {
+      for (const [k, r] of other.rules) addRule(k, r, other.provenance.get(k));
+      for (const [k, l] of other.links) addLink(k, l, other.provenance.get(k));
     },
     /** The union so far, sorted. */
     result(): { policy: Policy; provenance: ProvenanceIndex } {

@@ -22,7 +22,7 @@ import { ConfigError, VendorError } from '../errors.js';
 import { type Provenance, VENDORS, type Vendor } from '../grants.js';
 import type { Identities } from '../identities.js';
 import type { MappingSet } from '../mapping/load.js';
-import { createPolicyMerger } from '../policy/compile.js';
+import { createPolicyMerger, type PolicyMerger } from '../policy/compile.js';
 import { diffPolicies, type PolicyDiff } from '../policy/diff.js';
 import {
   POLICY_FILE,
@@ -198,9 +198,9 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
 
   // Each unit (a listing, a user, a role) is recorded, read and compiled as soon as it is fetched,
   // so the raw responses of a large account are never held whole.
+  // Kept per vendor: a vendor that fails as a whole after some units arrived contributes nothing.
   const compileUnit = createVendorCompiler(ctx.mappings, ctx.identities);
-  const fetched = createPolicyMerger();
-  const fetchedHolders = new Set<string>();
+  const fetched = new Map<Vendor, { merger: PolicyMerger; holders: Set<string> }>();
   const listed = new Map<string, VendorUser>();
   const recorder = options.record ? await startRecording(options.record) : undefined;
   const onUnit = async (unit: FetchedUnit) => {
@@ -210,8 +210,13 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       knownUser: (vendor, id) => listed.get(holderKey(vendor, id)),
     });
     for (const u of data.users) listed.set(holderKey(u.vendor, u.vendorUserId), u);
-    fetched.add(compileUnit(data));
-    for (const key of fetchedKeys(data)) fetchedHolders.add(key);
+    let into = fetched.get(unit.vendor);
+    if (!into) {
+      into = { merger: createPolicyMerger(), holders: new Set() };
+      fetched.set(unit.vendor, into);
+    }
+    into.merger.add(compileUnit(data));
+    for (const key of fetchedKeys(data)) into.holders.add(key);
   };
 
   // Fetch every vendor at once (each has its own host and budget).
@@ -277,6 +282,8 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     readSyncState(dir),
   ]);
   const fetchedVendors = new Set(results.filter((r) => r.result).map((r) => r.vendor));
+  const fetchedHolders = new Set<string>();
+  for (const v of fetchedVendors) for (const key of fetched.get(v)?.holders ?? []) fetchedHolders.add(key);
   const failedUnits = new Map<string, UnitFailure>();
   for (const r of results) for (const f of r.result?.failures ?? []) failedUnits.set(unitKey(f), f);
   // A full sync replaces everything of the vendors it fetched but failed units; a refresh of some
@@ -288,8 +295,14 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     const m = /^role:([^:]+):(.*)$/s.exec(role);
     return m !== null && failedUnits.has(holderKey(m[1] ?? '', `role:${m[2]}`));
   });
-  fetched.add(carried);
-  const next = fetched.result();
+  const merged = createPolicyMerger();
+  for (const v of fetchedVendors) {
+    const part = fetched.get(v);
+    if (part) merged.absorb(part.merger);
+  }
+  fetched.clear();
+  merged.add(carried);
+  const next = merged.result();
   const diff = diffPolicies(previous, next.policy);
 
   // Staleness: every failed unit, and every holder of a vendor that failed as a whole.
