@@ -82,7 +82,7 @@ try {
   if (code === 2 || !memoryLine) throw new Error(`sync failed (exit ${code}): ${err}`);
   const memory = JSON.parse(memoryLine).processMemory;
   // The text summary (what a cron job logs): "zoom    ok       20 roles, ..." and "policy: N rules, M links".
-  const counts = /policy: (\d+) rules, (\d+) links/.exec(out);
+  const counts = /policy: (\d+) rules, (\d+) links → .* \((\d+) ms\)/.exec(out);
   const status = (vendor: string) => new RegExp(`^${vendor} +(\\w+) +(\\d+)`, 'm').exec(out);
   const stats = (await (await fetch(`${url}/_emulator/stats`)).json()) as {
     requests: Record<string, number>;
@@ -92,7 +92,9 @@ try {
     JSON.stringify({
       users: Number(usersArg),
       rate,
-      seconds,
+      // The sync's own duration (from its summary), without the CLI's start-up and exit.
+      seconds: counts ? Number(counts[3]) / 1000 : seconds,
+      processSeconds: seconds,
       ok: code === 0,
       rules: Number(counts?.[1]),
       links: Number(counts?.[2]),
