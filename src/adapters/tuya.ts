@@ -18,6 +18,7 @@ import { tuyaSign } from './tuya-sign.js';
 import {
   type FetchOptions,
   type FetchResult,
+  fetchOneUser,
   fetchUnit,
   pool,
   type UnitFailure,
@@ -194,15 +195,8 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
 
     /** One user's permission pages (any uid, listed in the identities file or not). */
     async fetchUser(uid, opts = {}) {
-      const sink = unitSink('tuya', opts);
-      const failures: UnitFailure[] = [];
-      await tokens.get();
-      opts.progress?.total(1);
-      await fetchUnit(sink, failures, { vendor: 'tuya', kind: 'user', id: uid }, async () => ({
-        files: await permissionPages(uid),
-      }));
-      opts.progress?.done();
-      return { vendor: 'tuya', files: sink.files, failures, units: 1 };
+      await tokens.get(); // as in fetchAll: bad credentials fail the vendor, not the user
+      return fetchOneUser('tuya', uid, opts, async () => ({ files: await permissionPages(uid) }));
     },
   };
 

@@ -104,6 +104,21 @@ export async function fetchUnit(
   }
 }
 
+/** A single-user fetch (fetchUser): one unit, reported like fetchAll. */
+export async function fetchOneUser(
+  vendor: Vendor,
+  userId: string,
+  options: FetchOptions,
+  produce: () => Promise<{ id?: string; files: UnitFiles }>,
+): Promise<FetchResult> {
+  const sink = unitSink(vendor, options);
+  const failures: UnitFailure[] = [];
+  options.progress?.total(1);
+  await fetchUnit(sink, failures, { vendor, kind: 'user', id: userId }, produce);
+  options.progress?.done();
+  return { vendor, files: sink.files, failures, units: 1 };
+}
+
 /** Runs `fn` over `items` with at most `concurrency` at once. */
 export async function pool<T>(
   items: readonly T[],

@@ -17,6 +17,7 @@ import { checkPathId, createVendorFetch } from './http.js';
 import {
   type FetchOptions,
   type FetchResult,
+  fetchOneUser,
   fetchUnit,
   pool,
   type UnitFailure,
@@ -177,11 +178,8 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
     },
 
     /** One user: GET /users/{userId} (for the email), then their group and access permission pages. */
-    async fetchUser(userId, opts = {}) {
-      const sink = unitSink('vonage', opts);
-      const failures: UnitFailure[] = [];
-      opts.progress?.total(1);
-      await fetchUnit(sink, failures, { vendor: 'vonage', kind: 'user', id: userId }, async () => {
+    fetchUser(userId, opts = {}) {
+      return fetchOneUser('vonage', userId, opts, async () => {
         const where: Where = { vendor: 'vonage', endpoint: 'GET /users/{userId}', user: userId };
         checkPathId(userId, where);
         const s = shape(where);
@@ -196,8 +194,6 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
         unit.add(`vonage/users/${pageFile(1)}`, { users: [user] });
         return { files: await permissionPages(userId, unit) };
       });
-      opts.progress?.done();
-      return { vendor: 'vonage', files: sink.files, failures, units: 1 };
     },
   };
 

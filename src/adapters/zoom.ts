@@ -20,6 +20,7 @@ import { checkPathId, createVendorFetch } from './http.js';
 import {
   type FetchOptions,
   type FetchResult,
+  fetchOneUser,
   fetchUnit,
   pool,
   type UnitFailure,
@@ -84,8 +85,6 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
   });
   const client = createClient<paths>({ baseUrl, fetch: apiFetch });
 
-  const call = callJson;
-
   const adapter: ZoomAdapter = {
     vendor: 'zoom',
 
@@ -98,7 +97,7 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
       for (let page = 1; page <= MAX_PAGES; page++) {
         const where: Where = { vendor: 'zoom', endpoint: 'GET /users' };
         const body = shape(where).object(
-          await call(where, () =>
+          await callJson(where, () =>
             client.GET('/users', {
               params: {
                 query: {
@@ -123,7 +122,9 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
       }
       // Roles, then each role's privileges and members: one unit per role.
       const where: Where = { vendor: 'zoom', endpoint: 'GET /roles' };
-      const roles = shape(where).object(await call(where, () => client.GET('/roles', { parseAs: 'text' })));
+      const roles = shape(where).object(
+        await callJson(where, () => client.GET('/roles', { parseAs: 'text' })),
+      );
       const list = shape(where).array(roles, 'roles');
       const ids = list.map((r) => shape(where).scalar(r, 'id') as string);
       listing.add(`zoom/roles/${pageFile(1)}`, roles);
@@ -143,7 +144,7 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
             };
             checkPathId(roleId, w);
             const body = shape(w).object(
-              await call(w, () =>
+              await callJson(w, () =>
                 client.GET('/roles/{roleId}/members', {
                   params: {
                     path: { roleId },
@@ -171,16 +172,13 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
      * their role's privileges. The unit holds a listing of that user, the role, and a members page
      * naming only that user (the role's other members are not asked for).
      */
-    async fetchUser(userId, opts = {}) {
-      const sink = unitSink('zoom', opts);
-      const failures: UnitFailure[] = [];
-      opts.progress?.total(1);
-      await fetchUnit(sink, failures, { vendor: 'zoom', kind: 'user', id: userId }, async () => {
+    fetchUser(userId, opts = {}) {
+      return fetchOneUser('zoom', userId, opts, async () => {
         const where: Where = { vendor: 'zoom', endpoint: 'GET /users/{userId}', user: userId };
         checkPathId(userId, where);
         const s = shape(where);
         const user = s.object(
-          await call(where, () =>
+          await callJson(where, () =>
             client.GET('/users/{userId}', { params: { path: { userId } }, parseAs: 'text' }),
           ),
         );
@@ -202,15 +200,13 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
         }
         return { id, files: unit };
       });
-      opts.progress?.done();
-      return { vendor: 'zoom', files: sink.files, failures, units: 1 };
     },
 
     async userPermissions(userId) {
       const where: Where = { vendor: 'zoom', endpoint: 'GET /users/{userId}/permissions', user: userId };
       checkPathId(userId, where);
       const body = shape(where).object(
-        await call(where, () =>
+        await callJson(where, () =>
           client.GET('/users/{userId}/permissions', { params: { path: { userId } }, parseAs: 'text' }),
         ),
       );
@@ -222,7 +218,7 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
       checkPathId(roleId, where);
       const s = shape(where);
       const body = s.object(
-        await call(where, () =>
+        await callJson(where, () =>
           client.GET('/roles/{roleId}', { params: { path: { roleId } }, parseAs: 'text' }),
         ),
       );

@@ -24,12 +24,16 @@ export async function zoomRoutes(ctx: Ctx): Promise<Answer> {
     const users = z.users.filter((u) => (u.status ?? 'active') === status);
     return page(url, users, 'users');
   }
+  // GET /users/{userId} and /users/{userId}/permissions: by id or email.
+  const user =
+    seg[0] === 'users' && seg.length > 1
+      ? z.users.find((u) => u.id === seg[1] || u.email.toLowerCase() === seg[1]?.toLowerCase())
+      : undefined;
+  const noUser: Answer = { status: 404, body: { code: 1001, message: `User does not exist: ${seg[1]}` } };
   if (method === 'GET' && seg.length === 2 && seg[0] === 'users') {
-    const id = seg[1] ?? '';
-    const failed = fail(id);
+    const failed = fail(seg[1] ?? '');
     if (failed) return failed;
-    const user = z.users.find((u) => u.id === id || u.email.toLowerCase() === id.toLowerCase());
-    if (!user?.id) return { status: 404, body: { code: 1001, message: `User does not exist: ${id}` } };
+    if (!user?.id) return noUser;
     const role = z.roles.find((r) => r.id === user.role_id);
     return {
       status: 200,
@@ -37,11 +41,9 @@ export async function zoomRoutes(ctx: Ctx): Promise<Answer> {
     };
   }
   if (method === 'GET' && seg.length === 3 && seg[0] === 'users' && seg[2] === 'permissions') {
-    const id = seg[1] ?? '';
-    const failed = fail(id);
+    const failed = fail(seg[1] ?? '');
     if (failed) return failed;
-    const user = z.users.find((u) => u.id === id || u.email.toLowerCase() === id.toLowerCase());
-    if (!user?.id) return { status: 404, body: { code: 1001, message: `User does not exist: ${id}` } };
+    if (!user?.id) return noUser;
     const role = z.roles.find((r) => r.id === user.role_id);
     const perms = new Set([...(role?.privileges ?? []), ...(z.extraPermissions.get(user.id) ?? [])]);
     return { status: 200, body: { permissions: [...perms] } };
