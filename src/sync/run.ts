@@ -203,26 +203,25 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   const fetched = new Map<Vendor, { merger: PolicyMerger; holders: Set<string> }>();
   const listed = new Map<string, VendorUser>();
   const recorder = options.record ? await startRecording(options.record) : undefined;
-  const onUnit = async (unit: FetchedUnit) => {
-    if (recorder) await recorder.write(unit.files);
-    const data = await readSnapshot(MEMORY_ROOT, {
-      files: memoryFiles(unit.files),
-      knownUser: (vendor, id) => listed.get(holderKey(vendor, id)),
-    });
-    for (const u of data.users) listed.set(holderKey(u.vendor, u.vendorUserId), u);
-    let into = fetched.get(unit.vendor);
-    if (!into) {
-      into = { merger: createPolicyMerger(), holders: new Set() };
-      fetched.set(unit.vendor, into);
-    }
-    into.merger.add(compileUnit(data));
-    for (const key of fetchedKeys(data)) into.holders.add(key);
-  };
-
-  // Fetch every vendor at once (each has its own host and budget).
-  let results: { vendor: Vendor; result: FetchResult | undefined; outcome: VendorOutcome }[];
   try {
-    results = await Promise.all(
+    const onUnit = async (unit: FetchedUnit) => {
+      if (recorder) await recorder.write(unit.files);
+      const data = await readSnapshot(MEMORY_ROOT, {
+        files: memoryFiles(unit.files),
+        knownUser: (vendor, id) => listed.get(holderKey(vendor, id)),
+      });
+      for (const u of data.users) listed.set(holderKey(u.vendor, u.vendorUserId), u);
+      let into = fetched.get(unit.vendor);
+      if (!into) {
+        into = { merger: createPolicyMerger(), holders: new Set() };
+        fetched.set(unit.vendor, into);
+      }
+      into.merger.add(compileUnit(data));
+      for (const key of fetchedKeys(data)) into.holders.add(key);
+    };
+
+    // Fetch every vendor at once (each has its own host and budget).
+    const results = await Promise.all(
       adapters.map(async ({ vendor, adapter, counters, ids }) => {
         try {
           const fetchOptions = {
@@ -262,105 +261,105 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     );
     // Cancelled: the vendors' answers are incomplete, so nothing is written.
     if (options.signal?.aborted) throw options.signal.reason;
+    outcomes.push(...results.map((r) => r.outcome));
+    outcomes.sort((a, b) => VENDORS.indexOf(a.vendor) - VENDORS.indexOf(b.vendor));
+
+    // What stays from before: vendors not fetched (not asked, not configured, or failed) and failed units.
+    const dir = ctx.config.policies;
+    const [previous, previousProv, previousState] = await Promise.all([
+      // No policy yet (first sync) is an empty one; an unreadable one stops the run, since carrying
+      // failed users' rules over needs it (readProvenance and readSyncState treat absence the same way).
+      stat(join(dir, POLICY_FILE)).then(
+        () => readPolicy(dir),
+        () => ({ rules: [], links: [] }) as Policy,
+      ),
+      readProvenance(dir),
+      readSyncState(dir),
+    ]);
+    const fetchedVendors = new Set(results.filter((r) => r.result).map((r) => r.vendor));
+    const fetchedHolders = new Set<string>();
+    for (const v of fetchedVendors) for (const key of fetched.get(v)?.holders ?? []) fetchedHolders.add(key);
+    const failedUnits = new Map<string, UnitFailure>();
+    for (const r of results) for (const f of r.result?.failures ?? []) failedUnits.set(unitKey(f), f);
+    // A full sync replaces everything of the vendors it fetched but failed units; a refresh of some
+    // users replaces only the holders (users, and their Zoom role) it fetched.
+    const keep = accounts
+      ? (p: Provenance) => !fetchedHolders.has(holderKey(p.vendor, p.holder))
+      : (p: Provenance) => !fetchedVendors.has(p.vendor) || failedUnits.has(holderKey(p.vendor, p.holder));
+    const carried = carryOver(previous, previousProv, keep, (role) => {
+      const m = /^role:([^:]+):(.*)$/s.exec(role);
+      return m !== null && failedUnits.has(holderKey(m[1] ?? '', `role:${m[2]}`));
+    });
+    const merged = createPolicyMerger();
+    for (const v of fetchedVendors) {
+      const part = fetched.get(v);
+      if (part) merged.absorb(part.merger);
+    }
+    fetched.clear();
+    merged.add(carried);
+    const next = merged.result();
+    const diff = diffPolicies(previous, next.policy);
+
+    // Staleness: every failed unit, and every holder of a vendor that failed as a whole.
+    const at = new Date(now()).toISOString();
+    const lastSuccess: Record<string, string> = { ...(previousState?.lastSuccess ?? {}) };
+    for (const key of fetchedHolders) lastSuccess[key] = at;
+    const stale = new Map<string, StaleHolder>();
+    const mark = (vendor: string, holder: string, error: string) =>
+      stale.set(holderKey(vendor, holder), {
+        vendor,
+        holder,
+        lastSuccess: lastSuccess[holderKey(vendor, holder)] ?? null,
+        error,
+      });
+    for (const f of failedUnits.values())
+      mark(f.vendor, f.unit === 'role' ? `role:${f.id}` : f.id, f.error.message);
+    for (const o of outcomes.filter((x) => x.status === 'failed')) {
+      const error = o.error ?? 'vendor failed';
+      if (accounts) for (const id of accounts.get(o.vendor) ?? []) mark(o.vendor, id, error);
+      else
+        for (const provs of previousProv.values())
+          for (const p of provs) if (p.vendor === o.vendor) mark(p.vendor, p.holder, error);
+    }
+    // Stale entries of holders not fetched this run stay as they were.
+    for (const h of previousState?.stale ?? []) {
+      const key = holderKey(h.vendor, h.holder);
+      const refetched = accounts ? fetchedHolders.has(key) : wanted.includes(h.vendor as Vendor);
+      if (!refetched && !stale.has(key)) stale.set(key, h);
+    }
+    const state: SyncState = { updatedAt: at, lastSuccess, stale: [...stale.values()] };
+
+    const recorded = await recorder?.finish();
+    let invalidatedSubjects = 0;
+    if (!options.dryRun) {
+      await writePolicy(dir, next.policy, next.provenance);
+      await writeSyncState(dir, state);
+      if (ctx.authorizer) {
+        const live = diffPolicies(ctx.authorizer.getPolicy(), next.policy);
+        invalidatedSubjects = ctx.authorizer.applyChanges({
+          ...live,
+          provenance: next.provenance,
+        }).invalidatedSubjects;
+        ctx.authorizer.setStale(state.stale);
+      }
+    }
+    const anyFailure = outcomes.some((o) => o.status === 'failed' || o.status === 'partial');
+    return {
+      ok: !anyFailure,
+      dryRun: options.dryRun ?? false,
+      vendors: outcomes,
+      diff,
+      invalidatedSubjects,
+      stale: state.stale,
+      rules: next.policy.rules.length,
+      links: next.policy.links.length,
+      durationMs: performance.now() - started,
+      ...(recorded ? { recorded } : {}),
+    };
   } catch (err) {
-    await recorder?.discard();
+    await recorder?.discard(); // nothing half-recorded is left behind (a finished recording is already in place)
     throw err;
   }
-  outcomes.push(...results.map((r) => r.outcome));
-  outcomes.sort((a, b) => VENDORS.indexOf(a.vendor) - VENDORS.indexOf(b.vendor));
-
-  // What stays from before: vendors not fetched (not asked, not configured, or failed) and failed units.
-  const dir = ctx.config.policies;
-  const [previous, previousProv, previousState] = await Promise.all([
-    // No policy yet (first sync) is an empty one; an unreadable one stops the run, since carrying
-    // failed users' rules over needs it (readProvenance and readSyncState treat absence the same way).
-    stat(join(dir, POLICY_FILE)).then(
-      () => readPolicy(dir),
-      () => ({ rules: [], links: [] }) as Policy,
-    ),
-    readProvenance(dir),
-    readSyncState(dir),
-  ]);
-  const fetchedVendors = new Set(results.filter((r) => r.result).map((r) => r.vendor));
-  const fetchedHolders = new Set<string>();
-  for (const v of fetchedVendors) for (const key of fetched.get(v)?.holders ?? []) fetchedHolders.add(key);
-  const failedUnits = new Map<string, UnitFailure>();
-  for (const r of results) for (const f of r.result?.failures ?? []) failedUnits.set(unitKey(f), f);
-  // A full sync replaces everything of the vendors it fetched but failed units; a refresh of some
-  // users replaces only the holders (users, and their Zoom role) it fetched.
-  const keep = accounts
-    ? (p: Provenance) => !fetchedHolders.has(holderKey(p.vendor, p.holder))
-    : (p: Provenance) => !fetchedVendors.has(p.vendor) || failedUnits.has(holderKey(p.vendor, p.holder));
-  const carried = carryOver(previous, previousProv, keep, (role) => {
-    const m = /^role:([^:]+):(.*)$/s.exec(role);
-    return m !== null && failedUnits.has(holderKey(m[1] ?? '', `role:${m[2]}`));
-  });
-  const merged = createPolicyMerger();
-  for (const v of fetchedVendors) {
-    const part = fetched.get(v);
-    if (part) merged.absorb(part.merger);
-  }
-  fetched.clear();
-  merged.add(carried);
-  const next = merged.result();
-  const diff = diffPolicies(previous, next.policy);
-
-  // Staleness: every failed unit, and every holder of a vendor that failed as a whole.
-  const at = new Date(now()).toISOString();
-  const lastSuccess: Record<string, string> = { ...(previousState?.lastSuccess ?? {}) };
-  for (const key of fetchedHolders) lastSuccess[key] = at;
-  const stale = new Map<string, StaleHolder>();
-  const mark = (vendor: string, holder: string, error: string) =>
-    stale.set(holderKey(vendor, holder), {
-      vendor,
-      holder,
-      lastSuccess: lastSuccess[holderKey(vendor, holder)] ?? null,
-      error,
-    });
-  for (const f of failedUnits.values())
-    mark(f.vendor, f.unit === 'role' ? `role:${f.id}` : f.id, f.error.message);
-  for (const o of outcomes.filter((x) => x.status === 'failed')) {
-    const error = o.error ?? 'vendor failed';
-    if (accounts) for (const id of accounts.get(o.vendor) ?? []) mark(o.vendor, id, error);
-    else
-      for (const provs of previousProv.values())
-        for (const p of provs) if (p.vendor === o.vendor) mark(p.vendor, p.holder, error);
-  }
-  // Stale entries of holders not fetched this run stay as they were.
-  for (const h of previousState?.stale ?? []) {
-    const key = holderKey(h.vendor, h.holder);
-    const refetched = accounts ? fetchedHolders.has(key) : wanted.includes(h.vendor as Vendor);
-    if (!refetched && !stale.has(key)) stale.set(key, h);
-  }
-  const state: SyncState = { updatedAt: at, lastSuccess, stale: [...stale.values()] };
-
-  const recorded = await recorder?.finish();
-  let invalidatedSubjects = 0;
-  if (!options.dryRun) {
-    await writePolicy(dir, next.policy, next.provenance);
-    await writeSyncState(dir, state);
-    if (ctx.authorizer) {
-      const live = diffPolicies(ctx.authorizer.getPolicy(), next.policy);
-      invalidatedSubjects = ctx.authorizer.applyChanges({
-        ...live,
-        provenance: next.provenance,
-      }).invalidatedSubjects;
-      ctx.authorizer.setStale(state.stale);
-    }
-  }
-  const anyFailure = outcomes.some((o) => o.status === 'failed' || o.status === 'partial');
-  return {
-    ok: !anyFailure,
-    dryRun: options.dryRun ?? false,
-    vendors: outcomes,
-    diff,
-    invalidatedSubjects,
-    stale: state.stale,
-    rules: next.policy.rules.length,
-    links: next.policy.links.length,
-    durationMs: performance.now() - started,
-    ...(recorded ? { recorded } : {}),
-  };
 }
 
 interface Counters {

@@ -133,10 +133,12 @@ describe('sync', () => {
     const file = join(ws.dir, 'policies', 'policy.csv');
     const broken = `${await readFile(file, 'utf8')}p, "unterminated\n`;
     await (await import('node:fs/promises')).writeFile(file, broken);
-    const r = await run(['sync', '--config', ws.config]);
+    const r = await run(['sync', '--config', ws.config, '--record', join(ws.dir, 'rec')]);
     assert.equal(r.code, 1);
     assert.match(r.err, /policy\.csv/);
     assert.equal(await readFile(file, 'utf8'), broken);
+    const left = await (await import('node:fs/promises')).readdir(ws.dir);
+    assert.deepEqual(left.filter((n) => n.includes('rec')), [], 'no recording, finished or partial');
   });
 
   test('bad vendor configuration fails before any request, naming the key', async () => {
