@@ -138,7 +138,11 @@ describe('sync', () => {
     assert.match(r.err, /policy\.csv/);
     assert.equal(await readFile(file, 'utf8'), broken);
     const left = await (await import('node:fs/promises')).readdir(ws.dir);
-    assert.deepEqual(left.filter((n) => n.includes('rec')), [], 'no recording, finished or partial');
+    assert.deepEqual(
+      left.filter((n) => n.includes('rec')),
+      [],
+      'no recording, finished or partial',
+    );
   });
 
   test('bad vendor configuration fails before any request, naming the key', async () => {
