@@ -130,71 +130,14 @@ export interface SyncContext {
 export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Promise<SyncSummary> {
   const started = performance.now();
   const now = options.now ?? Date.now;
-  const settings = vendorSettings(ctx.config.vendors, options.env);
   const wanted = options.vendors ?? VENDORS;
   const accounts = options.users ? accountsOf(options.users, ctx.identities) : undefined;
-  const outcomes: VendorOutcome[] = [];
-  const adapters: { vendor: Vendor; adapter: VendorAdapter; counters: Counters; ids?: string[] }[] = [];
   // A unit that cannot be compiled (e.g. a value no mapping rule matches, with "unmatched: error")
   // stops every vendor's fetch: the run fails and nothing is written.
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   setMaxListeners(0, signal); // every request in flight and every wait listens to it
-  for (const vendor of VENDORS) {
-    if (!wanted.includes(vendor)) continue;
-    const counters: Counters = { requests: 0, retries: 0, rateLimited: 0 };
-    const events: HttpEvents = {
-      request: () => {
-        counters.requests++;
-        options.progress?.request?.(vendor);
-      },
-      retry: (i) => {
-        counters.retries++;
-        if (i.reason === '429' || i.reason === 'vendor busy') counters.rateLimited++;
-        options.progress?.retry?.(vendor, i);
-      },
-    };
-    const common = {
-      events,
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-      signal,
-      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-      ...(options.retries !== undefined ? { retries: options.retries } : {}),
-    };
-    const s = settings[vendor];
-    if (!s) {
-      outcomes.push(
-        skipped(
-          vendor,
-          `${vendor} is not configured (vendors.${vendor} in the config, or its environment variables)`,
-        ),
-      );
-      continue;
-    }
-    const ids = accounts?.get(vendor);
-    if (accounts && !ids?.length) {
-      outcomes.push(skipped(vendor, `none of the requested users has a ${vendor} account`));
-      continue;
-    }
-    let adapter: VendorAdapter;
-    if (vendor === 'zoom') adapter = createZoomAdapter({ ...settings.zoom!, ...common });
-    else if (vendor === 'vonage') adapter = createVonageAdapter({ ...settings.vonage!, ...common });
-    else {
-      const users =
-        ids ?? [...ctx.identities.values()].map((a) => a.tuya).filter((u): u is string => u !== undefined);
-      if (users.length === 0) {
-        outcomes.push(
-          skipped(
-            vendor,
-            'no Tuya users: Tuya accounts come from the identities file (person: { tuya: uid })',
-          ),
-        );
-        continue;
-      }
-      adapter = createTuyaAdapter({ ...settings.tuya!, users, ...common });
-    }
-    adapters.push({ vendor, adapter, counters, ...(ids ? { ids } : {}) });
-  }
+  const { adapters, outcomes } = vendorAdapters(ctx, options, accounts, signal);
 
   // Each unit (a listing, a user, a role) is recorded, read and compiled as soon as it is fetched,
   // so the raw responses of a large account are never held whole.
@@ -300,34 +243,16 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     const next = merged.result();
     const diff = diffPolicies(previous, next.policy);
 
-    // Staleness: every failed unit, and every holder of a vendor that failed as a whole.
-    const at = new Date(now()).toISOString();
-    const lastSuccess: Record<string, string> = { ...(previousState?.lastSuccess ?? {}) };
-    for (const key of fetchedHolders) lastSuccess[key] = at;
-    const stale = new Map<string, StaleHolder>();
-    const mark = (vendor: string, holder: string, error: string) =>
-      stale.set(holderKey(vendor, holder), {
-        vendor,
-        holder,
-        lastSuccess: lastSuccess[holderKey(vendor, holder)] ?? null,
-        error,
-      });
-    for (const f of failedUnits.values())
-      mark(f.vendor, f.unit === 'role' ? `role:${f.id}` : f.id, f.error.message);
-    for (const o of outcomes.filter((x) => x.status === 'failed')) {
-      const error = o.error ?? 'vendor failed';
-      if (accounts) for (const id of accounts.get(o.vendor) ?? []) mark(o.vendor, id, error);
-      else
-        for (const provs of previousProv.values())
-          for (const p of provs) if (p.vendor === o.vendor) mark(p.vendor, p.holder, error);
-    }
-    // Stale entries of holders not fetched this run stay as they were.
-    for (const h of previousState?.stale ?? []) {
-      const key = holderKey(h.vendor, h.holder);
-      const refetched = accounts ? fetchedHolders.has(key) : wanted.includes(h.vendor as Vendor);
-      if (!refetched && !stale.has(key)) stale.set(key, h);
-    }
-    const state: SyncState = { updatedAt: at, lastSuccess, stale: [...stale.values()] };
+    const state = syncState({
+      at: new Date(now()).toISOString(),
+      previous: previousState,
+      previousProvenance: previousProv,
+      fetchedHolders,
+      failedUnits: failedUnits.values(),
+      failedVendors: outcomes.filter((x) => x.status === 'failed'),
+      accounts,
+      wanted,
+    });
 
     const recorded = await recorder?.finish();
     let invalidatedSubjects = 0;
@@ -381,6 +306,130 @@ function skipped(vendor: Vendor, notice: string): VendorOutcome {
     retries: 0,
     rateLimited: 0,
   };
+}
+
+/**
+ * The new sync state: every holder fetched gets `at` as its last success; stale are every failed
+ * unit, every holder of a vendor that failed as a whole (only the asked-for accounts on a refresh),
+ * and earlier stale holders this run did not fetch again.
+ */
+function syncState(run: {
+  at: string;
+  previous: SyncState | undefined;
+  previousProvenance: ProvenanceIndex;
+  fetchedHolders: ReadonlySet<string>;
+  failedUnits: Iterable<UnitFailure>;
+  failedVendors: readonly VendorOutcome[];
+  accounts: Map<Vendor, string[]> | undefined;
+  wanted: readonly Vendor[];
+}): SyncState {
+  const lastSuccess: Record<string, string> = { ...(run.previous?.lastSuccess ?? {}) };
+  for (const key of run.fetchedHolders) lastSuccess[key] = run.at;
+  const stale = new Map<string, StaleHolder>();
+  const mark = (vendor: string, holder: string, error: string) =>
+    stale.set(holderKey(vendor, holder), {
+      vendor,
+      holder,
+      lastSuccess: lastSuccess[holderKey(vendor, holder)] ?? null,
+      error,
+    });
+  for (const f of run.failedUnits) mark(f.vendor, f.unit === 'role' ? `role:${f.id}` : f.id, f.error.message);
+  for (const o of run.failedVendors) {
+    const error = o.error ?? 'vendor failed';
+    if (run.accounts) for (const id of run.accounts.get(o.vendor) ?? []) mark(o.vendor, id, error);
+    else
+      for (const provs of run.previousProvenance.values())
+        for (const p of provs) if (p.vendor === o.vendor) mark(p.vendor, p.holder, error);
+  }
+  for (const h of run.previous?.stale ?? []) {
+    const key = holderKey(h.vendor, h.holder);
+    const refetched = run.accounts ? run.fetchedHolders.has(key) : run.wanted.includes(h.vendor as Vendor);
+    if (!refetched && !stale.has(key)) stale.set(key, h);
+  }
+  return { updatedAt: run.at, lastSuccess, stale: [...stale.values()] };
+}
+
+interface VendorRun {
+  vendor: Vendor;
+  adapter: VendorAdapter;
+  counters: Counters;
+  /** The accounts to refresh (a refresh of some users); absent for a full sync. */
+  ids?: string[];
+}
+
+/**
+ * An adapter for each wanted, configured vendor with something to fetch, and a skipped outcome for
+ * the others.
+ *
+ * @throws ConfigError when vendor settings are wrong (before any request).
+ */
+function vendorAdapters(
+  ctx: SyncContext,
+  options: SyncOptions,
+  accounts: Map<Vendor, string[]> | undefined,
+  signal: AbortSignal,
+): { adapters: VendorRun[]; outcomes: VendorOutcome[] } {
+  const settings = vendorSettings(ctx.config.vendors, options.env);
+  const wanted = options.vendors ?? VENDORS;
+  const outcomes: VendorOutcome[] = [];
+  const adapters: VendorRun[] = [];
+  for (const vendor of VENDORS) {
+    if (!wanted.includes(vendor)) continue;
+    const counters: Counters = { requests: 0, retries: 0, rateLimited: 0 };
+    const events: HttpEvents = {
+      request: () => {
+        counters.requests++;
+        options.progress?.request?.(vendor);
+      },
+      retry: (i) => {
+        counters.retries++;
+        if (i.reason === '429' || i.reason === 'vendor busy') counters.rateLimited++;
+        options.progress?.retry?.(vendor, i);
+      },
+    };
+    const common = {
+      events,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      signal,
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.retries !== undefined ? { retries: options.retries } : {}),
+    };
+    const s = settings[vendor];
+    if (!s) {
+      outcomes.push(
+        skipped(
+          vendor,
+          `${vendor} is not configured (vendors.${vendor} in the config, or its environment variables)`,
+        ),
+      );
+      continue;
+    }
+    const ids = accounts?.get(vendor);
+    if (accounts && !ids?.length) {
+      outcomes.push(skipped(vendor, `none of the requested users has a ${vendor} account`));
+      continue;
+    }
+    let adapter: VendorAdapter;
+    if (vendor === 'zoom') adapter = createZoomAdapter({ ...settings.zoom!, ...common });
+    else if (vendor === 'vonage') adapter = createVonageAdapter({ ...settings.vonage!, ...common });
+    else {
+      const users =
+        ids ?? [...ctx.identities.values()].map((a) => a.tuya).filter((u): u is string => u !== undefined);
+      if (users.length === 0) {
+        outcomes.push(
+          skipped(
+            vendor,
+            'no Tuya users: Tuya accounts come from the identities file (person: { tuya: uid })',
+          ),
+        );
+        continue;
+      }
+      adapter = createTuyaAdapter({ ...settings.tuya!, users, ...common });
+    }
+    adapters.push({ vendor, adapter, counters, ...(ids ? { ids } : {}) });
+  }
+
+  return { adapters, outcomes };
 }
 
 /** fetchUser for each id, as one result. */
