@@ -296,4 +296,23 @@ describe('sync', () => {
       'no recording, finished or partial',
     );
   });
+
+  test('a cancelled sync rejects at once and writes nothing', async () => {
+    const e = await emulator();
+    const ws = await syncWorkspace(e.url);
+    assert.equal((await run(['sync', '--config', ws.config])).code, 0);
+    const file = join(ws.dir, 'policies', 'policy.csv');
+    const before = await readFile(file, 'utf8');
+    const role = e.state.dataset.zoom.roles.find((r) => r.id === '1');
+    if (role) role.privileges = [];
+    e.setFaults({ latencyMs: 300 });
+    const authz = await createAuthorizer({ config: ws.config });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error('stop')), 100);
+    const t0 = performance.now();
+    await assert.rejects(authz.sync({ signal: ac.signal }));
+    assert.ok(performance.now() - t0 < 2000, 'did not wait for the vendors');
+    assert.equal(await readFile(file, 'utf8'), before, 'policy untouched');
+    assert.equal(authz.enforce('alice', 'zoom:recording', 'edit'), true, 'live policy untouched');
+  });
 });
