@@ -106,7 +106,7 @@ if (process.env['BENCH_SYNC'] !== '0') {
       `sync ${f(n / 1000, 0)}k users/vendor`,
       `emulator limit = client budget = ${rate} req/s per vendor`,
       `${s.ok ? 'ok' : 'FAILED'} in ${f(s.seconds, 1)} s; ${busiest.vendor} ${f(busiest.sent / s.seconds, 0)} req/s = ${f((100 * busiest.sent) / s.seconds / rate, 0)}% of budget; ${absorbed} 429s absorbed`,
-      `CLI process: peak RSS ${s.maxRssMB} MB, heap peak ${s.peakHeapMB} MB, live after GC ${s.liveHeapMB} MB`,
+      `CLI process: peak RSS ${s.maxRssMB} MB, heap peak ${s.peakHeapMB} MB, live after GC ${s.liveHeapMB} MB; again with nothing changed: ${s.again.maxRssMB} MB, heap peak ${s.again.peakHeapMB} MB`,
       '',
     );
   }

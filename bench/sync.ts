@@ -58,31 +58,35 @@ try {
     }),
   );
   // What a user runs: the installed CLI (compiled, plain node), in its own process.
-  const t0 = performance.now();
-  const cli = spawn(
-    process.execPath,
-    [
-      '--expose-gc',
-      '--import',
-      join(import.meta.dirname, 'process-memory.mjs'),
-      join(root, 'bin', 'rbac-normalizer.js'),
-      'sync',
-      '--config',
-      config,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  let err = '';
-  cli.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-  cli.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
-  const code = await new Promise<number | null>((resolve) => cli.once('exit', resolve));
-  const seconds = (performance.now() - t0) / 1000;
-  const memoryLine = err.split('\n').find((l) => l.startsWith('{"processMemory"'));
-  if (code === 2 || !memoryLine) throw new Error(`sync failed (exit ${code}): ${err}`);
-  const memory = JSON.parse(memoryLine).processMemory;
-  // The text summary (what a cron job logs): "zoom    ok       20 roles, ..." and "policy: N rules, M links".
-  const counts = /policy: (\d+) rules, (\d+) links → .* \((\d+) ms\)/.exec(out);
+  const runCli = async () => {
+    const t0 = performance.now();
+    const cli = spawn(
+      process.execPath,
+      [
+        '--expose-gc',
+        '--import',
+        join(import.meta.dirname, 'process-memory.mjs'),
+        join(root, 'bin', 'rbac-normalizer.js'),
+        'sync',
+        '--config',
+        config,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    cli.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    cli.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+    const code = await new Promise<number | null>((resolve) => cli.once('exit', resolve));
+    const seconds = (performance.now() - t0) / 1000;
+    const memoryLine = err.split('\n').find((l) => l.startsWith('{"processMemory"'));
+    if (code === 2 || !memoryLine) throw new Error(`sync failed (exit ${code}): ${err}`);
+    const memory = JSON.parse(memoryLine).processMemory as { maxRssMB: number; peakHeapMB: number };
+    // The text summary (what a cron job logs): "zoom    ok       20 roles, ..." and "policy: N rules, M links".
+    const counts = /policy: (\d+) rules, (\d+) links → .* \((\d+) ms\)/.exec(out);
+    return { code, out, seconds, memory, counts };
+  };
+  const { code, out, seconds, memory, counts } = await runCli();
   const status = (vendor: string) => new RegExp(`^${vendor} +(\\w+) +(\\d+)`, 'm').exec(out);
   const stats = (await (await fetch(`${url}/_emulator/stats`)).json()) as {
     requests: Record<string, number>;
@@ -107,6 +111,8 @@ try {
         sent: stats.requests[vendor] ?? 0,
         rateLimited: stats.rateLimited[vendor] ?? 0,
       })),
+      // The steady state: the same sync again, nothing changed (the previous policy is read too).
+      again: await runCli().then((r) => ({ ok: r.code === 0, ...r.memory })),
     }),
   );
 } finally {
