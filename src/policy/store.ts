@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { access, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { PolicyError } from '../errors.js';
 import type { Provenance } from '../grants.js';
 import { parsePolicyCsv, policyCsvLines } from './csv.js';
@@ -75,16 +77,33 @@ export async function readPolicy(dir: string): Promise<Policy> {
 
 /** Reads `provenance.jsonl` if present; an absent file gives an empty index. */
 export async function readProvenance(dir: string): Promise<ProvenanceIndex> {
-  const file = join(dir, PROVENANCE_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return new Map();
-  }
   const out = new Map<string, Provenance[]>();
+  await scanProvenance(dir, (k, from) => out.set(k, from));
+  return out;
+}
+
+/**
+ * Reads `provenance.jsonl` line by line, handing each rule's or link's provenance to `visit`, so a
+ * caller can keep only what it needs (a sync keeps the few entries that must stay). An absent
+ * file has no lines.
+ *
+ * @throws PolicyError naming file and line for a line that is not `{ "k": string, "from": [...] }`,
+ * or when the file exists but cannot be read.
+ */
+export async function scanProvenance(
+  dir: string,
+  visit: (key: string, from: Provenance[]) => void,
+): Promise<void> {
+  const file = join(dir, PROVENANCE_FILE);
+  const input = createReadStream(file, { encoding: 'utf8' });
+  const opened = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    input.once('ready', () => resolve(undefined));
+    input.once('error', (err) => resolve(err));
+  });
+  if (opened?.code === 'ENOENT') return;
+  if (opened) throw new PolicyError('cannot read provenance', { file }, { cause: opened });
   let line = 0;
-  for (const row of text.split('\n')) {
+  for await (const row of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
     line++;
     if (row.trim() === '') continue;
     let rec: { k?: unknown; from?: unknown };
@@ -96,9 +115,8 @@ export async function readProvenance(dir: string): Promise<ProvenanceIndex> {
     if (typeof rec.k !== 'string' || !Array.isArray(rec.from)) {
       throw new PolicyError('provenance line needs "k" (string) and "from" (array)', { file, line });
     }
-    out.set(rec.k, rec.from as Provenance[]);
+    visit(rec.k, rec.from as Provenance[]);
   }
-  return out;
 }
 
 /**

@@ -20,7 +20,7 @@ import type { Config } from '../config.js';
 import type { Authorizer } from '../engine/authorizer.js';
 import { ConfigError, VendorError } from '../errors.js';
 import { type Provenance, VENDORS, type Vendor } from '../grants.js';
-import type { Identities } from '../identities.js';
+import { type Identities, roleSubject } from '../identities.js';
 import type { MappingSet } from '../mapping/load.js';
 import { createPolicyMerger, type PolicyMerger } from '../policy/compile.js';
 import { diffPolicies, type PolicyDiff } from '../policy/diff.js';
@@ -28,7 +28,7 @@ import {
   POLICY_FILE,
   type ProvenanceIndex,
   readPolicy,
-  readProvenance,
+  scanProvenance,
   writePolicy,
 } from '../policy/store.js';
 import {
@@ -209,14 +209,13 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
 
     // What stays from before: vendors not fetched (not asked, not configured, or failed) and failed units.
     const dir = ctx.config.policies;
-    const [previous, previousProv, previousState] = await Promise.all([
+    const [previous, previousState] = await Promise.all([
       // No policy yet (first sync) is an empty one; an unreadable one stops the run, since carrying
-      // failed users' rules over needs it (readProvenance and readSyncState treat absence the same way).
+      // failed users' rules over needs it (scanProvenance and readSyncState treat absence the same way).
       stat(join(dir, POLICY_FILE)).then(
         () => readPolicy(dir),
         () => ({ rules: [], links: [] }) as Policy,
       ),
-      readProvenance(dir),
       readSyncState(dir),
     ]);
     const fetchedVendors = new Set(results.filter((r) => r.result).map((r) => r.vendor));
@@ -224,20 +223,41 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     for (const v of fetchedVendors) for (const key of fetched.get(v)?.holders ?? []) fetchedHolders.add(key);
     const failedUnits = new Map<string, UnitFailure>();
     for (const r of results) for (const f of r.result?.failures ?? []) failedUnits.set(unitKey(f), f);
+    const failedVendors = outcomes.filter((x) => x.status === 'failed');
     // A full sync replaces everything of the vendors it fetched but failed units; a refresh of some
     // users replaces only the holders (users, and their Zoom role) it fetched.
     const keep = accounts
       ? (p: Provenance) => !fetchedHolders.has(holderKey(p.vendor, p.holder))
       : (p: Provenance) => !fetchedVendors.has(p.vendor) || failedUnits.has(holderKey(p.vendor, p.holder));
-    const carried = carryOver(previous, previousProv, keep, (role) => {
-      const m = /^role:([^:]+):(.*)$/s.exec(role);
-      return m !== null && failedUnits.has(holderKey(m[1] ?? '', `role:${m[2]}`));
+    const failedRoles = new Set(
+      [...failedUnits.values()].filter((f) => f.unit === 'role').map((f) => roleSubject(f.vendor, f.id)),
+    );
+    // The previous provenance is read line by line and only what stays is kept (it is the largest
+    // file: holding all of it next to the new policy would double a sync's memory).
+    const stays = new Map<string, readonly Provenance[]>();
+    const fromVendors = new Set<string>();
+    const staleHolders = new Map<string, { vendor: string; holder: string }>();
+    const failedVendorNames = new Set<string>(failedVendors.map((o) => o.vendor));
+    await scanProvenance(dir, (k, from) => {
+      if (from.length === 0) return;
+      fromVendors.add(k);
+      // A link to a role whose fetch failed stays whole (the role's members were not read).
+      const link = failedRoles.size > 0 ? (JSON.parse(k) as unknown[]) : undefined;
+      const kept = link?.length === 2 && failedRoles.has(String(link[1])) ? from : from.filter(keep);
+      if (kept.length) stays.set(k, kept);
+      if (!accounts)
+        for (const p of from)
+          if (failedVendorNames.has(p.vendor)) staleHolders.set(holderKey(p.vendor, p.holder), p);
     });
-    const merged = createPolicyMerger();
-    for (const v of fetchedVendors) {
-      const part = fetched.get(v);
-      if (part) merged.absorb(part.merger);
-    }
+    const carried = carryOver(previous, stays, fromVendors);
+    fromVendors.clear();
+    // The vendors' rules merge into the largest vendor's (no copy of it), then what stays.
+    const parts = [...fetchedVendors]
+      .map((v) => fetched.get(v)?.merger)
+      .filter((m): m is PolicyMerger => m !== undefined)
+      .sort((a, b) => b.rules.size - a.rules.size);
+    const merged = parts[0] ?? createPolicyMerger();
+    for (const m of parts.slice(1)) merged.absorb(m);
     fetched.clear();
     merged.add(carried);
     const next = merged.result();
@@ -246,10 +266,10 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     const state = syncState({
       at: new Date(now()).toISOString(),
       previous: previousState,
-      previousProvenance: previousProv,
+      staleHolders: staleHolders.values(),
       fetchedHolders,
       failedUnits: failedUnits.values(),
-      failedVendors: outcomes.filter((x) => x.status === 'failed'),
+      failedVendors,
       accounts,
       wanted,
     });
@@ -316,7 +336,8 @@ function skipped(vendor: Vendor, notice: string): VendorOutcome {
 function syncState(run: {
   at: string;
   previous: SyncState | undefined;
-  previousProvenance: ProvenanceIndex;
+  /** On a full sync, every holder of a vendor that failed as a whole (from the previous provenance). */
+  staleHolders: Iterable<{ vendor: string; holder: string }>;
   fetchedHolders: ReadonlySet<string>;
   failedUnits: Iterable<UnitFailure>;
   failedVendors: readonly VendorOutcome[];
@@ -334,13 +355,10 @@ function syncState(run: {
       error,
     });
   for (const f of run.failedUnits) mark(f.vendor, f.unit === 'role' ? `role:${f.id}` : f.id, f.error.message);
-  for (const o of run.failedVendors) {
-    const error = o.error ?? 'vendor failed';
-    if (run.accounts) for (const id of run.accounts.get(o.vendor) ?? []) mark(o.vendor, id, error);
-    else
-      for (const provs of run.previousProvenance.values())
-        for (const p of provs) if (p.vendor === o.vendor) mark(p.vendor, p.holder, error);
-  }
+  const errors = new Map(run.failedVendors.map((o) => [o.vendor as string, o.error ?? 'vendor failed']));
+  for (const o of run.failedVendors)
+    for (const id of run.accounts?.get(o.vendor) ?? []) mark(o.vendor, id, errors.get(o.vendor) ?? '');
+  for (const h of run.staleHolders) mark(h.vendor, h.holder, errors.get(h.vendor) ?? 'vendor failed');
   for (const h of run.previous?.stale ?? []) {
     const key = holderKey(h.vendor, h.holder);
     const refetched = run.accounts ? run.fetchedHolders.has(key) : run.wanted.includes(h.vendor as Vendor);
@@ -475,31 +493,23 @@ function accountsOf(users: readonly string[], identities: Identities): Map<Vendo
   return out;
 }
 
-/** The previous rules and links whose provenance says they must stay. */
+/**
+ * The previous rules and links that stay: those with provenance that must stay (`stays`), and
+ * those with no vendor provenance at all (not sync's to remove).
+ */
 function carryOver(
   previous: Policy,
-  provenance: ProvenanceIndex,
-  keep: (p: Provenance) => boolean,
-  roleFailed: (role: string) => boolean,
+  stays: ReadonlyMap<string, readonly Provenance[]>,
+  fromVendors: ReadonlySet<string>,
 ): { policy: Policy; provenance: ProvenanceIndex } {
-  const prov = new Map<string, readonly Provenance[]>();
-  const rules = previous.rules.filter((r) => {
-    const k = ruleKey(r);
-    const from = provenance.get(k);
-    if (from === undefined || from.length === 0) return true; // not from any vendor: not sync's to remove
-    const kept = from.filter(keep);
-    if (kept.length) prov.set(k, kept);
-    return kept.length > 0;
-  });
-  const links = previous.links.filter((l) => {
-    const k = linkKey(l);
-    const from = provenance.get(k) ?? [];
-    if (from.length === 0) return true;
-    const kept = roleFailed(l.role) ? from : from.filter(keep);
-    if (kept.length) prov.set(k, kept);
-    return kept.length > 0;
-  });
-  return { policy: { rules, links }, provenance: prov };
+  const kept = (k: string) => stays.has(k) || !fromVendors.has(k);
+  return {
+    policy: {
+      rules: previous.rules.filter((r) => kept(ruleKey(r))),
+      links: previous.links.filter((l) => kept(linkKey(l))),
+    },
+    provenance: stays,
+  };
 }
 
 /** Holder keys (for lastSuccess) of everything a unit's data mentions. */

@@ -315,4 +315,32 @@ describe('sync', () => {
     assert.equal(await readFile(file, 'utf8'), before, 'policy untouched');
     assert.equal(authz.enforce('alice', 'zoom:recording', 'edit'), true, 'live policy untouched');
   });
+
+  test("a Zoom role that cannot be fetched keeps its rules and all its members' links, flagged stale", async () => {
+    const e = await emulator();
+    const ws = await syncWorkspace(e.url);
+    assert.equal((await run(['sync', '--config', ws.config])).code, 0);
+    const before = await readPolicy(join(ws.dir, 'policies'));
+    const ofRole = (p: typeof before) =>
+      JSON.stringify([
+        p.rules.filter((r) => r.sub === 'role:zoom:1'),
+        p.links.filter((l) => l.role === 'role:zoom:1'),
+      ]);
+    assert.ok(before.links.some((l) => l.role === 'role:zoom:1'));
+    // The role loses a privilege and a member in Zoom, but cannot be read this time.
+    const role = e.state.dataset.zoom.roles.find((r) => r.id === '1');
+    if (role) {
+      role.privileges = role.privileges.slice(1);
+      role.members = [];
+    }
+    e.setFaults({ failUsers: ['1'] });
+    const r = await run(['sync', '--config', ws.config, '--json']);
+    assert.equal(r.code, 1);
+    const s = JSON.parse(r.out);
+    assert.equal(s.vendors[0].status, 'partial');
+    assert.ok(
+      s.stale.some((h: { vendor: string; holder: string }) => h.vendor === 'zoom' && h.holder === 'role:1'),
+    );
+    assert.equal(ofRole(await readPolicy(join(ws.dir, 'policies'))), ofRole(before), 'kept as they were');
+  });
 });
