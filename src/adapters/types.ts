@@ -1,6 +1,5 @@
 import { VendorError } from '../errors.js';
 import type { Vendor } from '../grants.js';
-import type { HttpEvents } from './http.js';
 
 /** A unit whose data is fetched all-or-nothing: a vendor user, or a Zoom role. */
 export interface UnitFailure {
@@ -20,11 +19,10 @@ export interface FetchResult {
   readonly units: number;
 }
 
-/** Cancelling is the adapter's `signal` option: it stops every request and wait. */
+/** Cancelling and request events are the adapter's options (`signal`, `events`), not per fetch. */
 export interface FetchOptions {
   /** Called with the number of units once known, and after each unit. */
   readonly progress?: { total(n: number): void; done(): void };
-  readonly events?: HttpEvents;
   /** Units fetched at once. Default 8. */
   readonly concurrency?: number;
   /**

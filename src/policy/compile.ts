@@ -50,19 +50,12 @@ export function compilePolicy(
   return { policy: sortPolicy([...rules.values()], [...gl.values()]), provenance };
 }
 
-/** Unions compiled policies: rules and links once each, provenance lists joined without repeats. */
-export function mergeCompiled(parts: readonly { policy: Policy; provenance: ProvenanceIndex }[]): {
-  policy: Policy;
-  provenance: ProvenanceIndex;
-} {
-  const merger = createPolicyMerger();
-  for (const part of parts) merger.add(part);
-  return merger.result();
-}
-
 export type PolicyMerger = ReturnType<typeof createPolicyMerger>;
 
-/** mergeCompiled one part at a time (a sync adds each user's compiled rules as they arrive). */
+/**
+ * Unions compiled policies one part at a time (a sync adds each user's compiled rules as they
+ * arrive): rules and links once each, provenance lists joined without repeats.
+ */
 export function createPolicyMerger() {
   const rules = new Map<string, PolicyRule>();
   const links = new Map<string, RoleLink>();

@@ -1,6 +1,6 @@
 // sync against the emulator over real HTTP: apply, stay unchanged, keep a failing user's rules.
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { createAuthorizer } from '../../src/authorizer.js';
@@ -18,6 +18,8 @@ const run = async (args: string[]) => {
   const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t) });
   return { code, out, err };
 };
+/** Recording folders (finished or temporary) in a workspace. */
+const recordings = async (dir: string) => (await readdir(dir)).filter((n) => n.includes('rec'));
 const BOB_VONAGE = '8e22b1fe-d2ea-403d-8c03-50eb21188e79';
 const SUPPORT = 'vonage:group:3615beae-3974-4c33-b38d-9ec230b2284c';
 
@@ -115,7 +117,7 @@ describe('sync', () => {
     const text = (await readFile(bad.config, 'utf8'))
       .replace('emu-vonage-secret', 'nope')
       .replace(/ {2}tuya:.*\n/, '');
-    await (await import('node:fs/promises')).writeFile(ws.config, text);
+    await writeFile(ws.config, text);
     const r = await run(['sync', '--config', ws.config, '--json']);
     assert.equal(r.code, 1);
     const s = JSON.parse(r.out);
@@ -132,24 +134,19 @@ describe('sync', () => {
     await run(['sync', '--config', ws.config]);
     const file = join(ws.dir, 'policies', 'policy.csv');
     const broken = `${await readFile(file, 'utf8')}p, "unterminated\n`;
-    await (await import('node:fs/promises')).writeFile(file, broken);
+    await writeFile(file, broken);
     const r = await run(['sync', '--config', ws.config, '--record', join(ws.dir, 'rec')]);
     assert.equal(r.code, 1);
     assert.match(r.err, /policy\.csv/);
     assert.equal(await readFile(file, 'utf8'), broken);
-    const left = await (await import('node:fs/promises')).readdir(ws.dir);
-    assert.deepEqual(
-      left.filter((n) => n.includes('rec')),
-      [],
-      'no recording, finished or partial',
-    );
+    assert.deepEqual(await recordings(ws.dir), [], 'no recording, finished or partial');
   });
 
   test('bad vendor configuration fails before any request, naming the key', async () => {
     const e = await emulator();
     const ws = await syncWorkspace(e.url, '');
     const text = (await readFile(ws.config, 'utf8')).replace(/clientSecret: emu-zoom-secret, /, '');
-    await (await import('node:fs/promises')).writeFile(ws.config, text);
+    await writeFile(ws.config, text);
     const r = await run(['sync', '--config', ws.config]);
     assert.equal(r.code, 2);
     assert.match(r.err, /vendors\.zoom\.clientSecret: is required/);
@@ -279,22 +276,14 @@ describe('sync', () => {
     const e = await emulator();
     const ws = await syncWorkspace(e.url);
     const vonage = join(ws.dir, 'mappings', 'vonage.yaml');
-    await (await import('node:fs/promises')).writeFile(
-      vonage,
-      (await readFile(vonage, 'utf8')).replace('unmatched: warn', 'unmatched: error'),
-    );
+    await writeFile(vonage, (await readFile(vonage, 'utf8')).replace('unmatched: warn', 'unmatched: error'));
     const groups = e.state.dataset.vonage.groups.get(BOB_VONAGE) ?? [];
     groups.push({ groupId: 'g-new', groupName: 'New', groupPermission: 'Owner' });
     const r = await run(['sync', '--config', ws.config, '--record', join(ws.dir, 'rec')]);
     assert.notEqual(r.code, 0);
     assert.match(r.err, /matched no mapping rule/);
     await assert.rejects(stat(join(ws.dir, 'policies', 'policy.csv')), 'no policy written');
-    const left = await (await import('node:fs/promises')).readdir(ws.dir);
-    assert.deepEqual(
-      left.filter((n) => n.includes('rec')),
-      [],
-      'no recording, finished or partial',
-    );
+    assert.deepEqual(await recordings(ws.dir), [], 'no recording, finished or partial');
   });
 
   test('a cancelled sync rejects at once and writes nothing', async () => {
