@@ -109,18 +109,24 @@ export function createPolicyMerger() {
 }
 
 function sortPolicy(rules: PolicyRule[], links: RoleLink[]): Policy {
-  const byRule = (a: PolicyRule, b: PolicyRule) =>
+  return { rules: rules.sort(byRule), links: links.sort(byLink) };
+}
+
+/** The order of rules in a compiled policy: by subject, resource, action, effect, from, until. */
+export function byRule(a: PolicyRule, b: PolicyRule): number {
+  return (
     cmp(a.sub, b.sub) ||
     cmp(a.obj, b.obj) ||
     cmp(a.act, b.act) ||
     cmp(a.eft, b.eft) ||
-    a.from - b.from ||
-    a.until - b.until ||
-    0;
-  return {
-    rules: rules.sort(byRule),
-    links: links.sort((a, b) => cmp(a.member, b.member) || cmp(a.role, b.role)),
-  };
+    cmp(a.from, b.from) ||
+    cmp(a.until, b.until)
+  );
 }
 
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** The order of links in a compiled policy: by member, then role. */
+export function byLink(a: RoleLink, b: RoleLink): number {
+  return cmp(a.member, b.member) || cmp(a.role, b.role);
+}
+
+const cmp = <T extends string | number>(a: T, b: T) => (a < b ? -1 : a > b ? 1 : 0);

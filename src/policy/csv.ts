@@ -32,9 +32,19 @@ export function formatPolicyCsv(policy: Policy, header = HEADER): string {
 
 /** formatPolicyCsv line by line (each with its newline), for writing a large policy without one big string. */
 export function* policyCsvLines(policy: Policy, header = HEADER): Iterable<string> {
-  yield `# ${header}\n`;
-  for (const r of policy.rules) yield `${encodeRow(ruleFields(r))}\n`;
-  for (const l of policy.links) yield `${encodeRow(linkFields(l))}\n`;
+  yield policyCsvHeader(header);
+  for (const rule of policy.rules) yield policyCsvLine({ rule });
+  for (const link of policy.links) yield policyCsvLine({ link });
+}
+
+/** The comment line a compiled policy starts with. */
+export function policyCsvHeader(header = HEADER): string {
+  return `# ${header}\n`;
+}
+
+/** One rule or link as a CSV line, with its newline. */
+export function policyCsvLine(entry: PolicyEntry): string {
+  return `${encodeRow('rule' in entry ? ruleFields(entry.rule) : linkFields(entry.link))}\n`;
 }
 
 /** A parsed CSV row with the 1-based line it started on. */
@@ -47,11 +57,11 @@ export interface CsvRow {
  * Parses Casbin CSV text into rows. Unquoted fields are trimmed (as Casbin does); quoted fields are
  * kept exactly. Blank lines and lines starting with `#` are skipped.
  */
-export function parseCsv(text: string, file = '<policy>'): CsvRow[] {
+export function parseCsv(text: string, file = '<policy>', firstLine = 1): CsvRow[] {
   const rows: CsvRow[] = [];
   const n = text.length;
   let pos = 0;
-  let line = 1;
+  let line = firstLine;
   while (pos < n) {
     let end = text.indexOf('\n', pos);
     if (end === -1) end = n;
@@ -122,46 +132,57 @@ export function parsePolicyCsv(text: string, file = '<policy>'): Policy {
   const rules: PolicyRule[] = [];
   const links: RoleLink[] = [];
   for (const { fields, line } of parseCsv(text, file)) {
-    const kind = fields[0];
-    if (kind === 'p') {
-      if (fields.length !== 7) {
-        throw new PolicyError(
-          `a p rule has 7 fields (p, sub, obj, act, eft, from, until), found ${fields.length}`,
-          {
-            file,
-            line,
-          },
-        );
-      }
-      const [, sub, obj, act, eft, from, until] = fields as [
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-      ];
-      if (eft !== 'allow' && eft !== 'deny') {
-        throw new PolicyError(`effect must be allow or deny, found ${JSON.stringify(eft)}`, { file, line });
-      }
-      const f = parseBound(from, Number.NEGATIVE_INFINITY);
-      const u = parseBound(until, Number.POSITIVE_INFINITY);
-      if (Number.isNaN(f) || Number.isNaN(u)) {
-        throw new PolicyError('from/until must be empty or ISO-8601 UTC with milliseconds', { file, line });
-      }
-      rules.push({ sub, obj, act, eft: eft as Effect, from: f, until: u });
-    } else if (kind === 'g') {
-      if (fields.length !== 3) {
-        throw new PolicyError(`a g link has 3 fields (g, member, role), found ${fields.length}`, {
-          file,
-          line,
-        });
-      }
-      links.push({ member: fields[1]!, role: fields[2]! });
-    } else {
-      throw new PolicyError(`unknown rule type ${JSON.stringify(kind)} (expected p or g)`, { file, line });
-    }
+    const entry = policyEntry(fields, file, line);
+    if ('rule' in entry) rules.push(entry.rule);
+    else links.push(entry.link);
   }
   return { rules, links };
+}
+
+/** One row of a policy: a `p` rule or a `g` link. */
+export type PolicyEntry = { readonly rule: PolicyRule } | { readonly link: RoleLink };
+
+/**
+ * A CSV row's fields as a rule or a link.
+ *
+ * @throws PolicyError naming file and line when the row has the wrong shape.
+ */
+export function policyEntry(fields: readonly string[], file: string, line: number): PolicyEntry {
+  const kind = fields[0];
+  if (kind === 'p') {
+    if (fields.length !== 7) {
+      throw new PolicyError(
+        `a p rule has 7 fields (p, sub, obj, act, eft, from, until), found ${fields.length}`,
+        { file, line },
+      );
+    }
+    const [, sub, obj, act, eft, from, until] = fields as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    if (eft !== 'allow' && eft !== 'deny') {
+      throw new PolicyError(`effect must be allow or deny, found ${JSON.stringify(eft)}`, { file, line });
+    }
+    const f = parseBound(from, Number.NEGATIVE_INFINITY);
+    const u = parseBound(until, Number.POSITIVE_INFINITY);
+    if (Number.isNaN(f) || Number.isNaN(u)) {
+      throw new PolicyError('from/until must be empty or ISO-8601 UTC with milliseconds', { file, line });
+    }
+    return { rule: { sub, obj, act, eft: eft as Effect, from: f, until: u } };
+  }
+  if (kind === 'g') {
+    if (fields.length !== 3) {
+      throw new PolicyError(`a g link has 3 fields (g, member, role), found ${fields.length}`, {
+        file,
+        line,
+      });
+    }
+    return { link: { member: fields[1]!, role: fields[2]! } };
+  }
+  throw new PolicyError(`unknown rule type ${JSON.stringify(kind)} (expected p or g)`, { file, line });
 }

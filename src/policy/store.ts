@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { access, type FileHandle, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { PolicyError } from '../errors.js';
 import type { Provenance } from '../grants.js';
-import { parsePolicyCsv, policyCsvLines } from './csv.js';
+import { type PolicyEntry, parseCsv, parsePolicyCsv, policyCsvLines, policyEntry } from './csv.js';
 import { MODEL_TEXT } from './model.js';
 import { formatBound } from './time.js';
 import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from './types.js';
@@ -24,39 +23,80 @@ export type ProvenanceIndex = ReadonlyMap<string, readonly Provenance[]>;
  * `data` may be a sequence of pieces (written in chunks, never joined into one string).
  */
 export async function writeFileAtomic(path: string, data: string | Iterable<string>): Promise<void> {
+  const out = await createAtomicWriter(path);
+  try {
+    if (typeof data === 'string') await out.write(data);
+    else for (const piece of data) await out.write(piece);
+  } catch (err) {
+    await out.abort();
+    throw err;
+  }
+  await out.commit();
+}
+
+/** A file written piece by piece that replaces its target only on commit (see writeFileAtomic). */
+export interface AtomicWriter {
+  /** Appends a piece (buffered; written when the buffer fills). */
+  write(piece: string): Promise<void>;
+  /** Flushes to disk and renames over the target. */
+  commit(): Promise<void>;
+  /** Removes the temporary file; the target is untouched. */
+  abort(): Promise<void>;
+}
+
+export async function createAtomicWriter(path: string): Promise<AtomicWriter> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const fh = await open(tmp, 'w', 0o644);
-  try {
-    if (typeof data === 'string') await fh.writeFile(data, 'utf8');
-    else {
-      // Pieces are encoded into one reused buffer and written when it fills.
-      const buf = Buffer.allocUnsafe(1 << 20);
-      let used = 0;
-      for (const piece of data) {
-        const size = Buffer.byteLength(piece);
-        if (used + size > buf.length) {
-          await fh.write(buf, 0, used);
-          used = 0;
-        }
-        if (size > buf.length) await fh.write(piece, null, 'utf8');
-        else used += buf.write(piece, used);
+  const out = createChunkedWriter(fh);
+  let closed = false;
+  const abort = async () => {
+    if (closed) return;
+    closed = true;
+    await fh.close().catch(() => {});
+    await unlink(tmp).catch(() => {});
+  };
+  return {
+    write: out.write,
+    async commit() {
+      try {
+        await out.flush();
+        await fh.sync();
+        closed = true;
+        await fh.close();
+        await rename(tmp, path);
+      } catch (err) {
+        closed = false;
+        await abort();
+        throw err;
       }
+    },
+    abort,
+  };
+}
+
+/**
+ * Pieces of text encoded into one reused buffer and written to `fh` when it fills, so a large file
+ * is never joined into one string. Call flush() at the end.
+ */
+export function createChunkedWriter(fh: FileHandle, size = 1 << 20) {
+  const buf = Buffer.allocUnsafe(size);
+  let used = 0;
+  return {
+    async write(piece: string): Promise<void> {
+      const bytes = Buffer.byteLength(piece);
+      if (used + bytes > buf.length) {
+        await fh.write(buf, 0, used);
+        used = 0;
+      }
+      if (bytes > buf.length) await fh.write(piece, null, 'utf8');
+      else used += buf.write(piece, used);
+    },
+    async flush(): Promise<void> {
       if (used > 0) await fh.write(buf, 0, used);
-    }
-    await fh.sync();
-  } catch (err) {
-    await fh.close();
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
-  await fh.close();
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
+      used = 0;
+    },
+  };
 }
 
 /** Reads `policy.csv` from a policies folder. */
@@ -78,32 +118,28 @@ export async function readPolicy(dir: string): Promise<Policy> {
 /** Reads `provenance.jsonl` if present; an absent file gives an empty index. */
 export async function readProvenance(dir: string): Promise<ProvenanceIndex> {
   const out = new Map<string, Provenance[]>();
-  await scanProvenance(dir, (k, from) => out.set(k, from));
+  await scanProvenance(dir, (k, from) => {
+    out.set(k, from);
+  });
   return out;
 }
 
 /**
- * Reads `provenance.jsonl` line by line, handing each rule's or link's provenance to `visit`, so a
- * caller can keep only what it needs (a sync keeps the few entries that must stay). An absent
- * file has no lines.
+ * Reads `provenance.jsonl` line by line, handing each rule's or link's provenance to `visit`
+ * (awaited), so a caller can keep only what it needs. An absent file has no lines.
  *
  * @throws PolicyError naming file and line for a line that is not `{ "k": string, "from": [...] }`,
  * or when the file exists but cannot be read.
  */
 export async function scanProvenance(
   dir: string,
-  visit: (key: string, from: Provenance[]) => void,
+  visit: (key: string, from: Provenance[]) => void | Promise<void>,
 ): Promise<void> {
   const file = join(dir, PROVENANCE_FILE);
-  const input = createReadStream(file, { encoding: 'utf8' });
-  const opened = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-    input.once('ready', () => resolve(undefined));
-    input.once('error', (err) => resolve(err));
-  });
-  if (opened?.code === 'ENOENT') return;
-  if (opened) throw new PolicyError('cannot read provenance', { file }, { cause: opened });
+  const rows = await readLines(file, 'cannot read provenance');
+  if (!rows) return;
   let line = 0;
-  for await (const row of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+  for await (const row of rows) {
     line++;
     if (row.trim() === '') continue;
     let rec: { k?: unknown; from?: unknown };
@@ -115,8 +151,75 @@ export async function scanProvenance(
     if (typeof rec.k !== 'string' || !Array.isArray(rec.from)) {
       throw new PolicyError('provenance line needs "k" (string) and "from" (array)', { file, line });
     }
-    visit(rec.k, rec.from as Provenance[]);
+    await visit(rec.k, rec.from as Provenance[]);
   }
+}
+
+/**
+ * Reads `policy.csv` record by record, handing each rule or link to `visit` (awaited), without
+ * holding the file. Returns false when there is no policy yet (an absent file).
+ *
+ * @throws PolicyError, as readPolicy, naming file and line of a bad row or when the file exists
+ * but cannot be read.
+ */
+export async function scanPolicy(
+  dir: string,
+  visit: (entry: PolicyEntry) => void | Promise<void>,
+): Promise<boolean> {
+  const file = join(dir, POLICY_FILE);
+  const rows = await readLines(file, 'cannot read the compiled policy');
+  if (!rows) return false;
+  // A quoted field may hold line breaks: a record ends on a line where the quotes balance.
+  let record = '';
+  let first = 0;
+  let quotes = 0;
+  let line = 0;
+  const flush = async () => {
+    for (const r of parseCsv(record, file, first)) await visit(policyEntry(r.fields, file, r.line));
+    record = '';
+    quotes = 0;
+  };
+  for await (const row of rows) {
+    line++;
+    if (record === '' && quotes === 0) first = line;
+    else record += '\n';
+    record += row;
+    for (let i = row.indexOf('"'); i !== -1; i = row.indexOf('"', i + 1)) quotes++;
+    if (quotes % 2 === 0) await flush();
+  }
+  if (record !== '' || quotes > 0) await flush(); // an unterminated quote: parseCsv names its line
+  return true;
+}
+
+/**
+ * The lines of a text file (split on LF only, so a CR inside a quoted field survives), or
+ * undefined when the file does not exist.
+ *
+ * @throws PolicyError (`what`) when it exists but cannot be opened.
+ */
+export async function readLines(file: string, what: string): Promise<AsyncIterable<string> | undefined> {
+  const input = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 });
+  const opened = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    input.once('ready', () => resolve(undefined));
+    input.once('error', (err) => resolve(err));
+  });
+  if (opened?.code === 'ENOENT') return undefined;
+  if (opened) throw new PolicyError(what, { file }, { cause: opened });
+  return splitLines(input);
+}
+
+async function* splitLines(chunks: AsyncIterable<string>): AsyncGenerator<string> {
+  let rest = '';
+  for await (const chunk of chunks) {
+    const text = rest + chunk;
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      yield text.slice(start, nl);
+      start = nl + 1;
+    }
+    rest = text.slice(start);
+  }
+  if (rest !== '') yield rest;
 }
 
 /**
@@ -124,6 +227,13 @@ export async function scanProvenance(
  * each atomically, and `model.conf` when the folder has none. A crash leaves the previous policy.
  */
 export async function writePolicy(dir: string, policy: Policy, provenance?: ProvenanceIndex): Promise<void> {
+  await ensureModel(dir);
+  if (provenance) await writeFileAtomic(join(dir, PROVENANCE_FILE), provenanceLines(policy, provenance));
+  await writeFileAtomic(join(dir, POLICY_FILE), policyCsvLines(policy));
+}
+
+/** Creates the folder, and `model.conf` in it when it has none. */
+export async function ensureModel(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   const model = join(dir, MODEL_FILE);
   const hasModel = await access(model).then(
@@ -131,18 +241,18 @@ export async function writePolicy(dir: string, policy: Policy, provenance?: Prov
     () => false,
   );
   if (!hasModel) await writeFileAtomic(model, MODEL_TEXT);
-  if (provenance) await writeFileAtomic(join(dir, PROVENANCE_FILE), provenanceLines(policy, provenance));
-  await writeFileAtomic(join(dir, POLICY_FILE), policyCsvLines(policy));
 }
 
 /** One JSON line per rule and link that has provenance, in the policy's order (stable output). */
 function* provenanceLines(policy: Policy, provenance: ProvenanceIndex): Iterable<string> {
-  const line = (k: string) => {
-    const from = provenance.get(k);
-    return from?.length ? `${JSON.stringify({ k, from })}\n` : '';
-  };
+  const line = (k: string) => provenanceLine(k, provenance.get(k));
   for (const r of policy.rules) yield line(ruleKey(r));
   for (const l of policy.links) yield line(linkKey(l));
+}
+
+/** A rule's or link's line of provenance.jsonl ('' when it has none). */
+export function provenanceLine(key: string, from: readonly Provenance[] | undefined): string {
+  return from?.length ? `${JSON.stringify({ k: key, from })}\n` : '';
 }
 
 /** A rule as Casbin sees it: `[sub, obj, act, eft, from, until]`. */

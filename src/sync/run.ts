@@ -2,7 +2,8 @@
 // A vendor, user or role that fails keeps its previous rules (flagged stale); nothing is written
 // until everything is decided, and every write is atomic, so a crash leaves the previous policy.
 import { setMaxListeners } from 'node:events';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { HttpEvents } from '../adapters/http.js';
 import { createTuyaAdapter } from '../adapters/tuya.js';
@@ -19,18 +20,10 @@ import { createVendorCompiler } from '../compile.js';
 import type { Config } from '../config.js';
 import type { Authorizer } from '../engine/authorizer.js';
 import { ConfigError, VendorError } from '../errors.js';
-import { type Provenance, VENDORS, type Vendor } from '../grants.js';
+import { VENDORS, type Vendor } from '../grants.js';
 import { type Identities, roleSubject } from '../identities.js';
 import type { MappingSet } from '../mapping/load.js';
-import { createPolicyMerger, type PolicyMerger } from '../policy/compile.js';
 import { diffPolicies, type PolicyDiff } from '../policy/diff.js';
-import {
-  POLICY_FILE,
-  type ProvenanceIndex,
-  readPolicy,
-  scanProvenance,
-  writePolicy,
-} from '../policy/store.js';
 import {
   holderKey,
   readSyncState,
@@ -38,7 +31,6 @@ import {
   type SyncState,
   writeSyncState,
 } from '../policy/sync-state.js';
-import { linkKey, type Policy, ruleKey } from '../policy/types.js';
 import {
   MEMORY_ROOT,
   memoryFiles,
@@ -46,6 +38,7 @@ import {
   type VendorData,
   type VendorUser,
 } from '../snapshot/read.js';
+import { createPolicySpill, finishMerge, type MergeOutput, type PolicyChangeCounts } from './policy-merge.js';
 import { vendorSettings } from './settings.js';
 
 /** Progress callbacks (the CLI draws them on a TTY). */
@@ -68,6 +61,11 @@ export interface SyncOptions {
   readonly users?: readonly string[];
   /** Compute and report the diff; change nothing. Default false. */
   readonly dryRun?: boolean;
+  /**
+   * The most changes of each kind (rules/links added/removed) kept in `SyncSummary.diff`;
+   * `SyncSummary.changes` always counts all of them. Default: all.
+   */
+  readonly diffLimit?: number;
   /** Also write the raw responses as a snapshot folder that `compile` can use offline. */
   readonly record?: string;
   readonly signal?: AbortSignal;
@@ -104,7 +102,10 @@ export interface SyncSummary {
   readonly ok: boolean;
   readonly dryRun: boolean;
   readonly vendors: readonly VendorOutcome[];
+  /** The changes made (or, on a dry run, that would be): at most `diffLimit` of each kind. */
   readonly diff: PolicyDiff;
+  /** How many changes of each kind, exactly. */
+  readonly changes: PolicyChangeCounts;
   /** Subjects whose cached decisions were dropped (0 on a dry run or without an authorizer). */
   readonly invalidatedSubjects: number;
   readonly stale: readonly StaleHolder[];
@@ -139,14 +140,19 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   setMaxListeners(0, signal); // every request in flight and every wait listens to it
   const { adapters, outcomes } = vendorAdapters(ctx, options, accounts, signal);
 
-  // Each unit (a listing, a user, a role) is recorded, read and compiled as soon as it is fetched,
-  // so the raw responses of a large account are never held whole.
-  // Kept per vendor: a vendor that fails as a whole after some units arrived contributes nothing.
+  // Each unit (a listing, a user, a role) is recorded, read, compiled and handed to an external
+  // sort as soon as it is fetched, so neither the raw responses nor the compiled policy of a large
+  // account are held whole. Units are tagged with their vendor: a vendor that fails as a whole
+  // after some units arrived contributes none of them.
   const compileUnit = createVendorCompiler(ctx.mappings, ctx.identities);
-  const fetched = new Map<Vendor, { merger: PolicyMerger; holders: Set<string> }>();
+  const holders = new Map<Vendor, Set<string>>();
   const listed = new Map<string, VendorUser>();
-  const recorder = options.record ? await startRecording(options.record) : undefined;
+  const spillDir = await mkdtemp(join(tmpdir(), 'rbac-normalizer-sync-'));
+  let output: MergeOutput | undefined;
+  let recorder: Recorder | undefined;
   try {
+    const spill = createPolicySpill(spillDir);
+    if (options.record) recorder = await startRecording(options.record);
     const onUnit = async (unit: FetchedUnit) => {
       if (recorder) await recorder.write(unit.files);
       const data = await readSnapshot(MEMORY_ROOT, {
@@ -154,13 +160,10 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
         knownUser: (vendor, id) => listed.get(holderKey(vendor, id)),
       });
       for (const u of data.users) listed.set(holderKey(u.vendor, u.vendorUserId), u);
-      let into = fetched.get(unit.vendor);
-      if (!into) {
-        into = { merger: createPolicyMerger(), holders: new Set() };
-        fetched.set(unit.vendor, into);
-      }
-      into.merger.add(compileUnit(data));
-      for (const key of fetchedKeys(data)) into.holders.add(key);
+      const into = holders.get(unit.vendor) ?? new Set<string>();
+      holders.set(unit.vendor, into);
+      for (const key of fetchedKeys(data)) into.add(key);
+      await spill.addFetched(unit.vendor, compileUnit(data));
     };
 
     // Fetch every vendor at once (each has its own host and budget).
@@ -207,61 +210,45 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     outcomes.push(...results.map((r) => r.outcome));
     outcomes.sort((a, b) => VENDORS.indexOf(a.vendor) - VENDORS.indexOf(b.vendor));
 
-    // What stays from before: vendors not fetched (not asked, not configured, or failed) and failed units.
+    // What stays from before: vendors not fetched (not asked, not configured, or failed) and failed
+    // units. No policy yet (first sync) is an empty one; an unreadable one stops the run, since
+    // carrying failed users' rules over needs it.
     const dir = ctx.config.policies;
-    const [previous, previousState] = await Promise.all([
-      // No policy yet (first sync) is an empty one; an unreadable one stops the run, since carrying
-      // failed users' rules over needs it (scanProvenance and readSyncState treat absence the same way).
-      stat(join(dir, POLICY_FILE)).then(
-        () => readPolicy(dir),
-        () => ({ rules: [], links: [] }) as Policy,
-      ),
-      readSyncState(dir),
-    ]);
-    const fetchedVendors = new Set(results.filter((r) => r.result).map((r) => r.vendor));
+    const previousState = await readSyncState(dir);
+    await spill.addPrevious(dir);
+    const fetchedVendors = new Set<string>(results.filter((r) => r.result).map((r) => r.vendor));
     const fetchedHolders = new Set<string>();
-    for (const v of fetchedVendors) for (const key of fetched.get(v)?.holders ?? []) fetchedHolders.add(key);
+    for (const v of fetchedVendors) for (const key of holders.get(v as Vendor) ?? []) fetchedHolders.add(key);
+    holders.clear();
+    listed.clear();
     const failedUnits = new Map<string, UnitFailure>();
     for (const r of results) for (const f of r.result?.failures ?? []) failedUnits.set(unitKey(f), f);
     const failedVendors = outcomes.filter((x) => x.status === 'failed');
-    // A full sync replaces everything of the vendors it fetched but failed units; a refresh of some
-    // users replaces only the holders (users, and their Zoom role) it fetched.
-    const keep = accounts
-      ? (p: Provenance) => !fetchedHolders.has(holderKey(p.vendor, p.holder))
-      : (p: Provenance) => !fetchedVendors.has(p.vendor) || failedUnits.has(holderKey(p.vendor, p.holder));
-    const failedRoles = new Set(
-      [...failedUnits.values()].filter((f) => f.unit === 'role').map((f) => roleSubject(f.vendor, f.id)),
-    );
-    // The previous provenance is read line by line and only what stays is kept (it is the largest
-    // file: holding all of it next to the new policy would double a sync's memory).
-    const stays = new Map<string, readonly Provenance[]>();
-    const fromVendors = new Set<string>();
-    const staleHolders = new Map<string, { vendor: string; holder: string }>();
     const failedVendorNames = new Set<string>(failedVendors.map((o) => o.vendor));
-    await scanProvenance(dir, (k, from) => {
-      if (from.length === 0) return;
-      fromVendors.add(k);
-      // A link to a role whose fetch failed stays whole (the role's members were not read).
-      const link = failedRoles.size > 0 ? (JSON.parse(k) as unknown[]) : undefined;
-      const kept = link?.length === 2 && failedRoles.has(String(link[1])) ? from : from.filter(keep);
-      if (kept.length) stays.set(k, kept);
-      if (!accounts)
-        for (const p of from)
-          if (failedVendorNames.has(p.vendor)) staleHolders.set(holderKey(p.vendor, p.holder), p);
-    });
-    const carried = carryOver(previous, stays, fromVendors);
-    fromVendors.clear();
-    // The vendors' rules merge into the largest vendor's (no copy of it), then what stays.
-    const parts = [...fetchedVendors]
-      .map((v) => fetched.get(v)?.merger)
-      .filter((m): m is PolicyMerger => m !== undefined)
-      .sort((a, b) => b.rules.size - a.rules.size);
-    const merged = parts[0] ?? createPolicyMerger();
-    for (const m of parts.slice(1)) merged.absorb(m);
-    fetched.clear();
-    merged.add(carried);
-    const next = merged.result();
-    const diff = diffPolicies(previous, next.policy);
+    // On a full sync, every holder of a vendor that failed as a whole is stale.
+    const staleHolders = new Map<string, { vendor: string; holder: string }>();
+    output = await finishMerge(
+      spill.merge({
+        fetchedVendors,
+        // A full sync replaces everything of the vendors it fetched but failed units; a refresh of
+        // some users replaces only the holders (users, and their Zoom role) it fetched.
+        keep: accounts
+          ? (p) => !fetchedHolders.has(holderKey(p.vendor, p.holder))
+          : (p) => !fetchedVendors.has(p.vendor) || failedUnits.has(holderKey(p.vendor, p.holder)),
+        failedRoles: new Set(
+          [...failedUnits.values()].filter((f) => f.unit === 'role').map((f) => roleSubject(f.vendor, f.id)),
+        ),
+        seen: (p) => {
+          if (!accounts && failedVendorNames.has(p.vendor))
+            staleHolders.set(holderKey(p.vendor, p.holder), p);
+        },
+      }),
+      {
+        ...(options.dryRun ? {} : { write: dir }),
+        keep: ctx.authorizer !== undefined && !options.dryRun,
+        diffLimit: options.diffLimit ?? Number.POSITIVE_INFINITY,
+      },
+    );
 
     const state = syncState({
       at: new Date(now()).toISOString(),
@@ -277,9 +264,10 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     const recorded = await recorder?.finish();
     let invalidatedSubjects = 0;
     if (!options.dryRun) {
-      await writePolicy(dir, next.policy, next.provenance);
+      await output.commit();
       await writeSyncState(dir, state);
-      if (ctx.authorizer) {
+      if (ctx.authorizer && output.policy) {
+        const next = output.policy;
         const live = diffPolicies(ctx.authorizer.getPolicy(), next.policy);
         invalidatedSubjects = ctx.authorizer.applyChanges({
           ...live,
@@ -293,17 +281,22 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       ok: !anyFailure,
       dryRun: options.dryRun ?? false,
       vendors: outcomes,
-      diff,
+      diff: output.diff,
+      changes: output.changes,
       invalidatedSubjects,
       stale: state.stale,
-      rules: next.policy.rules.length,
-      links: next.policy.links.length,
+      rules: output.rules,
+      links: output.links,
       durationMs: performance.now() - started,
       ...(recorded ? { recorded } : {}),
     };
   } catch (err) {
-    await recorder?.discard(); // nothing half-recorded is left behind (a finished recording is already in place)
+    // Nothing half-recorded or half-written is left behind (what committed is already in place).
+    await recorder?.discard();
+    await output?.abort();
     throw err;
+  } finally {
+    await rm(spillDir, { recursive: true, force: true });
   }
 }
 
@@ -493,25 +486,6 @@ function accountsOf(users: readonly string[], identities: Identities): Map<Vendo
   return out;
 }
 
-/**
- * The previous rules and links that stay: those with provenance that must stay (`stays`), and
- * those with no vendor provenance at all (not sync's to remove).
- */
-function carryOver(
-  previous: Policy,
-  stays: ReadonlyMap<string, readonly Provenance[]>,
-  fromVendors: ReadonlySet<string>,
-): { policy: Policy; provenance: ProvenanceIndex } {
-  const kept = (k: string) => stays.has(k) || !fromVendors.has(k);
-  return {
-    policy: {
-      rules: previous.rules.filter((r) => kept(ruleKey(r))),
-      links: previous.links.filter((l) => kept(linkKey(l))),
-    },
-    provenance: stays,
-  };
-}
-
 /** Holder keys (for lastSuccess) of everything a unit's data mentions. */
 function* fetchedKeys(data: VendorData): Iterable<string> {
   for (const g of data.grants)
@@ -524,6 +498,8 @@ function* fetchedKeys(data: VendorData): Iterable<string> {
  * Records fetched responses as a snapshot folder, unit by unit, into a temporary folder beside the
  * target that replaces it whole (by rename) once the run is done.
  */
+type Recorder = Awaited<ReturnType<typeof startRecording>>;
+
 async function startRecording(target: string) {
   const tmp = join(dirname(target), `.${basename(target)}-${Date.now()}-${process.pid}.recording`);
   await rm(tmp, { recursive: true, force: true });

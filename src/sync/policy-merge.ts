@@ -1,0 +1,342 @@
+// The end of a sync without the policy in memory: every fetched rule and link, every row of the
+// previous policy.csv and every line of the previous provenance.jsonl goes through one external
+// sort in policy order; reading it back groups all that is known about one rule or link, which is
+// then decided (kept, added, removed) and written out in order, one at a time.
+
+import { join } from 'node:path';
+import type { Provenance } from '../grants.js';
+import { byLink, byRule } from '../policy/compile.js';
+import { type PolicyEntry, policyCsvHeader, policyCsvLine } from '../policy/csv.js';
+import type { PolicyDiff } from '../policy/diff.js';
+import {
+  createAtomicWriter,
+  ensureModel,
+  POLICY_FILE,
+  PROVENANCE_FILE,
+  type ProvenanceIndex,
+  provenanceLine,
+  scanPolicy,
+  scanProvenance,
+} from '../policy/store.js';
+import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from '../policy/types.js';
+import { createExternalSort } from './external-sort.js';
+
+const FETCHED = 0;
+const PREVIOUS_ROW = 1;
+const PREVIOUS_PROVENANCE = 2;
+
+interface PolicyRecord {
+  /** FETCHED now, a PREVIOUS_ROW of policy.csv, or a PREVIOUS_PROVENANCE line. */
+  readonly src: number;
+  /** The vendor whose fetch gave a FETCHED record ('' otherwise). */
+  readonly vendor: string;
+  readonly entry: PolicyEntry;
+  readonly from: readonly Provenance[];
+}
+
+/** What happens to one rule or link. */
+export interface MergedEntry {
+  readonly entry: PolicyEntry;
+  /** Its provenance in the new policy (empty when removed). */
+  readonly from: readonly Provenance[];
+  /** in: in the new policy; added: also not in the previous one; removed: only in the previous one. */
+  readonly change: 'same' | 'added' | 'removed';
+}
+
+/** Which previous rules and provenance stay (decided once every vendor's fetch has ended). */
+export interface CarryOverRules {
+  /** Vendors whose fetch succeeded: their fetched records are used (a failed vendor's are dropped). */
+  readonly fetchedVendors: ReadonlySet<string>;
+  /** Whether a previous vendor grant behind a rule stays (its holder was not fetched again). */
+  readonly keep: (p: Provenance) => boolean;
+  /** Zoom roles whose fetch failed: a link to one stays whole (its members were not read). */
+  readonly failedRoles: ReadonlySet<string>;
+  /** Told every previous vendor grant (for finding the holders of a vendor that failed). */
+  readonly seen?: (p: Provenance) => void;
+}
+
+export interface PolicySpill {
+  /** Adds a compiled unit (a user, a role, a listing) fetched from `vendor`. */
+  addFetched(vendor: string, unit: { policy: Policy; provenance: ProvenanceIndex }): Promise<void>;
+  /**
+   * Adds the previous policy and provenance from a policies folder. Returns false when there is no
+   * policy yet.
+   *
+   * @throws PolicyError when either file exists but cannot be read.
+   */
+  addPrevious(dir: string): Promise<boolean>;
+  /** Every rule and link of the union, in policy order (rules, then links), decided. Call once. */
+  merge(rules: CarryOverRules): AsyncGenerator<MergedEntry>;
+}
+
+/** @param dir an existing empty folder for the sort's run files (the caller removes it). */
+export function createPolicySpill(dir: string, options: { runItems?: number } = {}): PolicySpill {
+  const sort = createExternalSort<PolicyRecord>({
+    dir,
+    compare: compareRecords,
+    encode,
+    decode,
+    ...(options.runItems ? { runItems: options.runItems } : {}),
+  });
+  return {
+    async addFetched(vendor, { policy, provenance }) {
+      for (const rule of policy.rules)
+        await sort.add({ src: FETCHED, vendor, entry: { rule }, from: provenance.get(ruleKey(rule)) ?? [] });
+      for (const link of policy.links)
+        await sort.add({ src: FETCHED, vendor, entry: { link }, from: provenance.get(linkKey(link)) ?? [] });
+    },
+    async addPrevious(dir) {
+      const exists = await scanPolicy(dir, (entry) =>
+        sort.add({ src: PREVIOUS_ROW, vendor: '', entry, from: [] }),
+      );
+      await scanProvenance(dir, async (k, from) => {
+        const entry = entryOfKey(k);
+        if (entry && from.length > 0) await sort.add({ src: PREVIOUS_PROVENANCE, vendor: '', entry, from });
+      });
+      return exists;
+    },
+    async *merge(rules) {
+      let group: PolicyRecord[] = [];
+      for await (const rec of sort.sorted()) {
+        if (group.length > 0 && compareRecords(group[0]!, rec) !== 0) {
+          const m = decide(group, rules);
+          if (m) yield m;
+          group = [];
+        }
+        group.push(rec);
+      }
+      if (group.length > 0) {
+        const m = decide(group, rules);
+        if (m) yield m;
+      }
+    },
+  };
+}
+
+/**
+ * One rule or link: in the new policy when a vendor that succeeded fetched it, or when it was in
+ * the previous policy and either no vendor grant is behind it (not sync's to remove) or one that
+ * stays is; its provenance is the fetched grants, then the previous ones that stay.
+ */
+function decide(group: readonly PolicyRecord[], rules: CarryOverRules): MergedEntry | undefined {
+  const entry = group[0]!.entry;
+  let fetched = false;
+  let before = false;
+  const fresh: Provenance[] = [];
+  const previous: Provenance[] = [];
+  for (const rec of group) {
+    if (rec.src === FETCHED) {
+      if (!rules.fetchedVendors.has(rec.vendor)) continue;
+      fetched = true;
+      addAll(fresh, rec.from);
+    } else if (rec.src === PREVIOUS_ROW) before = true;
+    else {
+      for (const p of rec.from) rules.seen?.(p);
+      previous.push(...rec.from);
+    }
+  }
+  let stays: readonly Provenance[] = [];
+  let kept = false;
+  if (before) {
+    const wholeLink = 'link' in entry && rules.failedRoles.has(entry.link.role);
+    stays = previous.length === 0 || wholeLink ? previous : previous.filter(rules.keep);
+    kept = previous.length === 0 || stays.length > 0;
+  }
+  if (!fetched && !kept) return before ? { entry, from: [], change: 'removed' } : undefined;
+  addAll(fresh, stays);
+  return { entry, from: fresh, change: before ? 'same' : 'added' };
+}
+
+/** Appends provenance not already in `into` (same vendor, holder and raw value). */
+function addAll(into: Provenance[], from: readonly Provenance[]): void {
+  for (const p of from)
+    if (!into.some((x) => x.raw === p.raw && x.holder === p.holder && x.vendor === p.vendor)) into.push(p);
+}
+
+function compareRecords(a: PolicyRecord, b: PolicyRecord): number {
+  const x = a.entry;
+  const y = b.entry;
+  if ('rule' in x) return 'rule' in y ? byRule(x.rule, y.rule) : -1;
+  return 'rule' in y ? 1 : byLink(x.link, y.link);
+}
+
+// One JSON array per record; an unbounded from/until is null (JSON has no Infinity).
+function encode(r: PolicyRecord): string {
+  const e = r.entry;
+  return 'rule' in e
+    ? JSON.stringify([
+        r.src,
+        r.vendor,
+        e.rule.sub,
+        e.rule.obj,
+        e.rule.act,
+        e.rule.eft,
+        e.rule.from,
+        e.rule.until,
+        r.from,
+      ])
+    : JSON.stringify([r.src, r.vendor, e.link.member, e.link.role, r.from]);
+}
+
+function decode(line: string): PolicyRecord {
+  const a = JSON.parse(line) as unknown[];
+  if (a.length === 9) {
+    const [src, vendor, sub, obj, act, eft, from, until, prov] = a as [
+      number,
+      string,
+      string,
+      string,
+      string,
+      'allow' | 'deny',
+      number | null,
+      number | null,
+      Provenance[],
+    ];
+    const rule = {
+      sub,
+      obj,
+      act,
+      eft,
+      from: from ?? Number.NEGATIVE_INFINITY,
+      until: until ?? Number.POSITIVE_INFINITY,
+    };
+    return { src, vendor, entry: { rule }, from: prov };
+  }
+  const [src, vendor, member, role, prov] = a as [number, string, string, string, Provenance[]];
+  return { src, vendor, entry: { link: { member, role } }, from: prov };
+}
+
+/** The rule or link a provenance line's key names (ruleKey/linkKey), or undefined for any other key. */
+function entryOfKey(k: string): PolicyEntry | undefined {
+  let a: unknown;
+  try {
+    a = JSON.parse(k);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(a)) return undefined;
+  const str = (v: unknown) => typeof v === 'string';
+  const bound = (v: unknown) => v === null || typeof v === 'number';
+  if (
+    a.length === 6 &&
+    a.slice(0, 4).every(str) &&
+    bound(a[4]) &&
+    bound(a[5]) &&
+    (a[3] === 'allow' || a[3] === 'deny')
+  )
+    return {
+      rule: {
+        sub: a[0],
+        obj: a[1],
+        act: a[2],
+        eft: a[3],
+        from: a[4] ?? Number.NEGATIVE_INFINITY,
+        until: a[5] ?? Number.POSITIVE_INFINITY,
+      },
+    };
+  if (a.length === 2 && a.every(str)) return { link: { member: a[0] as string, role: a[1] as string } };
+  return undefined;
+}
+
+/** Exact counts of a sync's changes. */
+export interface PolicyChangeCounts {
+  readonly addRules: number;
+  readonly removeRules: number;
+  readonly addLinks: number;
+  readonly removeLinks: number;
+}
+
+export interface MergeOutput {
+  /** The changes, at most `diffLimit` of each kind. */
+  readonly diff: PolicyDiff;
+  readonly changes: PolicyChangeCounts;
+  readonly rules: number;
+  readonly links: number;
+  /** The whole new policy, when asked for (`keep`). */
+  readonly policy?: { policy: Policy; provenance: ProvenanceIndex };
+  /** Puts the written files in place: provenance first, then the policy (no-op when not writing). */
+  commit(): Promise<void>;
+  /** Removes the written temporary files (no-op when not writing or after commit). */
+  abort(): Promise<void>;
+}
+
+/**
+ * Consumes merged entries: counts the changes, keeps up to `diffLimit` of each kind, and writes
+ * policy.csv and provenance.jsonl of `write` (a policies folder) to temporary files that commit()
+ * puts in place; `keep` also holds the whole new policy (for a live authorizer).
+ */
+export async function finishMerge(
+  entries: AsyncIterable<MergedEntry>,
+  options: { write?: string; keep?: boolean; diffLimit: number },
+): Promise<MergeOutput> {
+  const writers = options.write
+    ? await Promise.all([
+        createAtomicWriter(join(options.write, PROVENANCE_FILE)),
+        createAtomicWriter(join(options.write, POLICY_FILE)),
+      ])
+    : undefined;
+  const abort = async () => {
+    await Promise.all(writers?.map((w) => w.abort()) ?? []);
+  };
+  const diff = {
+    addRules: [] as PolicyRule[],
+    removeRules: [] as PolicyRule[],
+    addLinks: [] as RoleLink[],
+    removeLinks: [] as RoleLink[],
+  };
+  const changes = { addRules: 0, removeRules: 0, addLinks: 0, removeLinks: 0 };
+  const kept = options.keep
+    ? {
+        rules: [] as PolicyRule[],
+        links: [] as RoleLink[],
+        provenance: new Map<string, readonly Provenance[]>(),
+      }
+    : undefined;
+  let rules = 0;
+  let links = 0;
+  try {
+    await writers?.[1].write(policyCsvHeader());
+    for await (const { entry, from, change } of entries) {
+      if (change !== 'same') {
+        const kind =
+          `${change === 'added' ? 'add' : 'remove'}${'rule' in entry ? 'Rules' : 'Links'}` as const;
+        if (changes[kind]++ < options.diffLimit) {
+          if ('rule' in entry) (diff[kind] as PolicyRule[]).push(entry.rule);
+          else (diff[kind] as RoleLink[]).push(entry.link);
+        }
+        if (change === 'removed') continue;
+      }
+      const key = 'rule' in entry ? ruleKey(entry.rule) : linkKey(entry.link);
+      if ('rule' in entry) {
+        rules++;
+        kept?.rules.push(entry.rule);
+      } else {
+        links++;
+        kept?.links.push(entry.link);
+      }
+      if (kept && from.length > 0) kept.provenance.set(key, from);
+      if (writers) {
+        await writers[1].write(policyCsvLine(entry));
+        await writers[0].write(provenanceLine(key, from));
+      }
+    }
+  } catch (err) {
+    await abort();
+    throw err;
+  }
+  return {
+    diff,
+    changes,
+    rules,
+    links,
+    ...(kept
+      ? { policy: { policy: { rules: kept.rules, links: kept.links }, provenance: kept.provenance } }
+      : {}),
+    async commit() {
+      if (!writers) return;
+      await ensureModel(options.write as string);
+      for (const w of writers) await w.commit();
+    },
+    abort,
+  };
+}
