@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import { CST, isMap, isScalar, Parser, parseDocument } from 'yaml';
 import { RbacError } from './errors.js';
 import { VENDORS, type Vendor, type VendorGrant } from './grants.js';
 
@@ -32,49 +32,141 @@ export async function loadIdentities(
 }
 
 export function parseIdentities(text: string, file: string): Identities {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, strict: true });
-  const at = (offset: number | undefined) => {
-    const p = lc.linePos(offset ?? 0);
-    return `${file}:${p.line}:${p.col}`;
+  // Positions are worked out only for an error.
+  const at = (offset: number) => {
+    let line = 1;
+    for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) line++;
+    return `${file}:${line}:${offset - text.lastIndexOf('\n', offset - 1)}`;
   };
-  if (doc.errors.length)
-    throw new IdentitiesError(`${at(doc.errors[0]!.pos[0])}: ${doc.errors[0]!.message.split('\n')[0]}`);
+  // Most files are generated and plain; the YAML library's full composer takes about 1 s and
+  // 70 MB of garbage for 10k people, its CST a quarter of that. The CST is read directly when
+  // every node is of the simple kind; anything else (or any error) goes the full way.
+  const people = plainPeople(text) ?? composedPeople(text, at);
   const out = new Map<string, Partial<Record<Vendor, string>>>();
   const claimed = new Map<string, string>();
-  if (doc.contents === null) return out;
-  if (!isMap(doc.contents))
-    throw new IdentitiesError(`${at(0)}: expected a mapping of person id → { zoom, vonage, tuya }`);
-  for (const pair of doc.contents.items) {
-    const key = isScalar(pair.key) ? pair.key.value : undefined;
-    const pos = at(isScalar(pair.key) ? pair.key.range?.[0] : 0);
-    if (typeof key !== 'string' && typeof key !== 'number')
-      throw new IdentitiesError(`${pos}: a person id must be a string`);
-    const id = String(key);
-    if (id === '' || id === '__proto__') throw new IdentitiesError(`${pos}: "${id}" cannot be a person id`);
-    if (!isMap(pair.value))
-      throw new IdentitiesError(`${pos}: ${id} must map to { zoom: ..., vonage: ..., tuya: ... }`);
+  for (const person of people) {
+    const fail = (message: string) => new IdentitiesError(`${at(person.at)}: ${message}`);
+    if (typeof person.key !== 'string' && typeof person.key !== 'number')
+      throw fail('a person id must be a string');
+    const id = String(person.key);
+    if (id === '' || id === '__proto__') throw fail(`"${id}" cannot be a person id`);
+    if (!person.accounts) throw fail(`${id} must map to { zoom: ..., vonage: ..., tuya: ... }`);
     const accounts: Partial<Record<Vendor, string>> = {};
-    for (const p of pair.value.items) {
-      const vendor = isScalar(p.key) ? String(p.key.value) : '';
-      const vpos = at(isScalar(p.key) ? p.key.range?.[0] : 0);
-      if (!(VENDORS as readonly string[]).includes(vendor)) {
-        throw new IdentitiesError(`${vpos}: unknown vendor "${vendor}"; use zoom, vonage or tuya`);
-      }
-      const value = isScalar(p.value) ? p.value.value : undefined;
-      if ((typeof value !== 'string' && typeof value !== 'number') || String(value) === '') {
-        throw new IdentitiesError(`${vpos}: ${id}.${vendor} must be the vendor's user id (a string)`);
-      }
+    for (const { vendor, value, at: offset } of person.accounts) {
+      const fail = (message: string) => new IdentitiesError(`${at(offset)}: ${message}`);
+      if (!(VENDORS as readonly string[]).includes(vendor))
+        throw fail(`unknown vendor "${vendor}"; use zoom, vonage or tuya`);
+      if ((typeof value !== 'string' && typeof value !== 'number') || String(value) === '')
+        throw fail(`${id}.${vendor} must be the vendor's user id (a string)`);
       const account = `${vendor}:${String(value).toLowerCase()}`;
       const prev = claimed.get(account);
-      if (prev !== undefined)
-        throw new IdentitiesError(`${vpos}: ${vendor} account ${String(value)} is already linked to ${prev}`);
+      if (prev !== undefined) throw fail(`${vendor} account ${String(value)} is already linked to ${prev}`);
       claimed.set(account, id);
       accounts[vendor as Vendor] = String(value);
     }
     out.set(id, accounts);
   }
   return out;
+}
+
+/** A person's entry as read, before it is checked; offsets into the text. */
+interface RawPerson {
+  readonly key: unknown;
+  readonly at: number;
+  /** Absent when the value is not a mapping. */
+  readonly accounts?: readonly { readonly vendor: string; readonly value: unknown; readonly at: number }[];
+}
+
+/** The people through the YAML library's composer (every YAML feature, exact errors). */
+function composedPeople(text: string, at: (offset: number) => string): RawPerson[] {
+  const doc = parseDocument(text, { uniqueKeys: true, strict: true });
+  if (doc.errors.length)
+    throw new IdentitiesError(`${at(doc.errors[0]!.pos[0])}: ${doc.errors[0]!.message.split('\n')[0]}`);
+  if (doc.contents === null) return [];
+  if (!isMap(doc.contents))
+    throw new IdentitiesError(`${at(0)}: expected a mapping of person id → { zoom, vonage, tuya }`);
+  return doc.contents.items.map((pair) => ({
+    key: isScalar(pair.key) ? pair.key.value : undefined,
+    at: (isScalar(pair.key) ? pair.key.range?.[0] : 0) ?? 0,
+    ...(isMap(pair.value)
+      ? {
+          accounts: pair.value.items.map((p) => ({
+            vendor: isScalar(p.key) ? String(p.key.value) : '',
+            value: isScalar(p.value) ? p.value.value : undefined,
+            at: (isScalar(p.key) ? p.key.range?.[0] : 0) ?? 0,
+          })),
+        }
+      : {}),
+  }));
+}
+
+/**
+ * The people straight from the CST when the file is one block mapping of people to block
+ * mappings of vendor → id, with only quoted or plain word-like scalars, comments and blank lines
+ * (what generated files look like); undefined for anything else, which then goes through the
+ * composer (also for every error, so that messages are the composer's).
+ */
+function plainPeople(text: string): RawPerson[] | undefined {
+  let map: CST.BlockMap | undefined;
+  for (const token of new Parser().parse(text)) {
+    if (token.type === 'document' && !map && token.start.every(trivia) && token.value?.type === 'block-map') {
+      map = token.value;
+      if (!(token.end ?? []).every(trivia)) return undefined;
+    } else if (!trivia(token)) return undefined;
+  }
+  if (!map) return undefined;
+  const people: RawPerson[] = [];
+  const ids = new Set<string>();
+  for (const item of map.items) {
+    const key = plainKey(item);
+    if (key === undefined || ids.has(key.value) || item.value?.type !== 'block-map') return undefined;
+    ids.add(key.value);
+    const accounts: { vendor: string; value: string; at: number }[] = [];
+    for (const entry of item.value.items) {
+      const vendor = plainKey(entry);
+      const value = entry.value && plainScalar(entry.value);
+      if (vendor === undefined || value === undefined || accounts.some((a) => a.vendor === vendor.value))
+        return undefined;
+      accounts.push({ vendor: vendor.value, value, at: vendor.at });
+    }
+    people.push({ key: key.value, at: key.at, accounts });
+  }
+  return people;
+}
+
+const TRIVIA = new Set(['space', 'newline', 'comment']);
+const trivia = (t: CST.Token | CST.SourceToken) => TRIVIA.has(t.type);
+// A plain scalar the core schema reads as this very string (not a number, boolean or null).
+const WORD = /^[A-Za-z_][\w.@+-]*$/;
+const NOT_WORD = /^(?:true|True|TRUE|false|False|FALSE|null|Null|NULL)$/;
+
+/** The key of a simple `key: value` item, or undefined. */
+function plainKey(item: CST.BlockMap['items'][number]): { value: string; at: number } | undefined {
+  if (!item.key || !item.start.every(trivia) || !('sep' in item) || !item.sep) return undefined;
+  if (item.sep.filter((t) => t.type === 'map-value-ind').length !== 1) return undefined;
+  if (!item.sep.every((t) => t.type === 'map-value-ind' || trivia(t))) return undefined;
+  const value = plainScalar(item.key);
+  // The composer limits implicit keys to 1024 characters.
+  if (value === undefined || (item.key as CST.FlowScalar).source.length > 1024) return undefined;
+  return { value, at: item.key.offset };
+}
+
+/** A one-line quoted scalar, or a word-like plain one, as its string; undefined for anything else. */
+function plainScalar(token: CST.Token): string | undefined {
+  if (
+    token.type !== 'scalar' &&
+    token.type !== 'single-quoted-scalar' &&
+    token.type !== 'double-quoted-scalar'
+  )
+    return undefined;
+  if (!(token.end ?? []).every(trivia) || /[\r\n]/.test(token.source)) return undefined;
+  if (token.type === 'scalar')
+    return WORD.test(token.source) && !NOT_WORD.test(token.source) ? token.source : undefined;
+  let failed = false;
+  const r = CST.resolveAsScalar(token, true, () => {
+    failed = true;
+  });
+  return failed || !r ? undefined : r.value;
 }
 
 /**

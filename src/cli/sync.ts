@@ -30,6 +30,11 @@ export function registerSyncCommands(program: Command, ctx: CommandContext & { i
       'refresh only these people (identities file) or accounts (zoom:<id|email>, vonage:<id>, tuya:<uid>)',
     )
     .option('--dry-run', 'print the difference and change nothing')
+    .addOption(
+      new Option('--diff-limit <n>', 'changes of each kind listed in the summary (counts are always exact)')
+        .default(SHOWN_CHANGES)
+        .argParser(parseDiffLimit),
+    )
     .option('--record <dir>', 'also write the raw responses as a snapshot folder (for compile, offline)')
     .option('--json', 'print the summary as JSON')
     .action(
@@ -38,6 +43,7 @@ export function registerSyncCommands(program: Command, ctx: CommandContext & { i
         vendor?: Vendor[];
         user?: string[];
         dryRun?: boolean;
+        diffLimit: number;
         record?: string;
         json?: boolean;
       }) => {
@@ -55,6 +61,7 @@ export function registerSyncCommands(program: Command, ctx: CommandContext & { i
               ...(opts.vendor ? { vendors: opts.vendor } : {}),
               ...(opts.user ? { users: opts.user } : {}),
               ...(opts.dryRun ? { dryRun: true } : {}),
+              diffLimit: opts.diffLimit,
               ...(opts.record ? { record: opts.record } : {}),
               ...(bars ? { progress: bars.progress } : {}),
             },
@@ -230,6 +237,16 @@ export function emulatorConfig(url: string): string {
   ].join('\n');
 }
 
+/** Changes a dry run prints (and, by default, the most of each kind a sync keeps for its summary). */
+const SHOWN_CHANGES = 200;
+
+function parseDiffLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new ConfigError('--diff-limit', `must be a whole number >= 0, got ${value}`);
+  return n;
+}
+
 /** People-readable summary of a sync. */
 export function formatSummary(s: SyncSummary, policies: string): string {
   const lines: string[] = [];
@@ -246,8 +263,9 @@ export function formatSummary(s: SyncSummary, policies: string): string {
     if (v.failures.length > 20) lines.push(`        ... and ${v.failures.length - 20} more`);
   }
   const d = s.diff;
+  const c = s.changes;
   lines.push(
-    `changes: +${d.addRules.length} rules, -${d.removeRules.length} rules, +${d.addLinks.length} links, -${d.removeLinks.length} links`,
+    `changes: +${c.addRules} rules, -${c.removeRules} rules, +${c.addLinks} links, -${c.removeLinks} links`,
   );
   if (s.dryRun) {
     const show = [
@@ -256,8 +274,9 @@ export function formatSummary(s: SyncSummary, policies: string): string {
       ...d.addLinks.map((l) => `  + g, ${l.member}, ${l.role}`),
       ...d.removeLinks.map((l) => `  - g, ${l.member}, ${l.role}`),
     ];
-    lines.push(...show.slice(0, 200));
-    if (show.length > 200) lines.push(`  ... and ${show.length - 200} more`);
+    const total = c.addRules + c.removeRules + c.addLinks + c.removeLinks;
+    lines.push(...show.slice(0, SHOWN_CHANGES));
+    if (total > SHOWN_CHANGES) lines.push(`  ... and ${total - SHOWN_CHANGES} more`);
   }
   for (const h of s.stale)
     lines.push(
