@@ -107,23 +107,30 @@ function composedPeople(text: string, at: (offset: number) => string): RawPerson
  * composer (also for every error, so that messages are the composer's).
  */
 function plainPeople(text: string): RawPerson[] | undefined {
-  let map: CST.BlockMap | undefined;
-  for (const token of new Parser().parse(text)) {
-    if (token.type === 'document' && !map && token.start.every(trivia) && token.value?.type === 'block-map') {
-      map = token.value;
-      if (!(token.end ?? []).every(trivia)) return undefined;
-    } else if (!trivia(token)) return undefined;
-  }
-  if (!map) return undefined;
   const people: RawPerson[] = [];
   const ids = new Set<string>();
-  for (const item of map.items) {
-    const key = plainKey(item);
-    if (key === undefined || ids.has(key.value) || item.value?.type !== 'block-map') return undefined;
+  // One person at a time (a line starting in column 0 starts the next one), so that the syntax
+  // tree of a large file is never built whole.
+  for (const [start, end] of topLevelEntries(text)) {
+    let map: CST.BlockMap | undefined;
+    for (const token of new Parser().parse(text.slice(start, end))) {
+      if (
+        token.type === 'document' &&
+        !map &&
+        token.start.every(trivia) &&
+        token.value?.type === 'block-map'
+      ) {
+        map = token.value;
+        if (!(token.end ?? []).every(trivia)) return undefined;
+      } else if (!trivia(token)) return undefined;
+    }
+    const item = map?.items.length === 1 ? map.items[0] : undefined;
+    const key = item && plainKey(item, start);
+    if (!item || !key || ids.has(key.value) || item.value?.type !== 'block-map') return undefined;
     ids.add(key.value);
     const accounts: { vendor: string; value: string; at: number }[] = [];
     for (const entry of item.value.items) {
-      const vendor = plainKey(entry);
+      const vendor = plainKey(entry, start);
       const value = entry.value && plainScalar(entry.value);
       if (vendor === undefined || value === undefined || accounts.some((a) => a.vendor === vendor.value))
         return undefined;
@@ -131,7 +138,26 @@ function plainPeople(text: string): RawPerson[] | undefined {
     }
     people.push({ key: key.value, at: key.at, accounts });
   }
-  return people;
+  return people.length > 0 ? people : undefined;
+}
+
+/** [start, end) of each top-level entry: from a line starting in column 0 to the next one. */
+function* topLevelEntries(text: string): Iterable<[number, number]> {
+  let start = 0; // comments and blank lines before the first entry go with it
+  let seen = false;
+  for (let line = 0; line < text.length; ) {
+    const next = text.indexOf('\n', line);
+    const c = text[line];
+    if (c !== undefined && c !== ' ' && c !== '\t' && c !== '#' && c !== '\r' && c !== '\n') {
+      if (seen) {
+        yield [start, line];
+        start = line;
+      }
+      seen = true;
+    }
+    line = next === -1 ? text.length : next + 1;
+  }
+  if (seen) yield [start, text.length];
 }
 
 const TRIVIA = new Set(['space', 'newline', 'comment']);
@@ -141,14 +167,17 @@ const WORD = /^[A-Za-z_][\w.@+-]*$/;
 const NOT_WORD = /^(?:true|True|TRUE|false|False|FALSE|null|Null|NULL)$/;
 
 /** The key of a simple `key: value` item, or undefined. */
-function plainKey(item: CST.BlockMap['items'][number]): { value: string; at: number } | undefined {
+function plainKey(
+  item: CST.BlockMap['items'][number],
+  offset: number,
+): { value: string; at: number } | undefined {
   if (!item.key || !item.start.every(trivia) || !('sep' in item) || !item.sep) return undefined;
   if (item.sep.filter((t) => t.type === 'map-value-ind').length !== 1) return undefined;
   if (!item.sep.every((t) => t.type === 'map-value-ind' || trivia(t))) return undefined;
   const value = plainScalar(item.key);
   // The composer limits implicit keys to 1024 characters.
   if (value === undefined || (item.key as CST.FlowScalar).source.length > 1024) return undefined;
-  return { value, at: item.key.offset };
+  return { value, at: offset + item.key.offset };
 }
 
 /** A one-line quoted scalar, or a word-like plain one, as its string; undefined for anything else. */

@@ -166,45 +166,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       await spill.addFetched(unit.vendor, compileUnit(data));
     };
 
-    // Fetch every vendor at once (each has its own host and budget).
-    const results = await Promise.all(
-      adapters.map(async ({ vendor, adapter, counters, ids }) => {
-        try {
-          const fetchOptions = {
-            onUnit,
-            progress: {
-              total: (n: number) => options.progress?.start?.(vendor, n),
-              done: () => options.progress?.done?.(vendor),
-            },
-          };
-          const r = ids ? await fetchUsers(adapter, ids, fetchOptions) : await adapter.fetchAll(fetchOptions);
-          const outcome: VendorOutcome = {
-            vendor,
-            status: r.failures.length ? 'partial' : 'ok',
-            units: r.units,
-            failures: r.failures.map((f) => ({ unit: f.unit, id: f.id, error: f.error.message })),
-            ...counters,
-          };
-          options.progress?.finish?.(vendor, outcome);
-          return { vendor, result: r as FetchResult | undefined, outcome };
-        } catch (err) {
-          if (!(err instanceof VendorError) || stop.signal.aborted) {
-            stop.abort(err);
-            throw stop.signal.reason;
-          }
-          const outcome: VendorOutcome = {
-            vendor,
-            status: 'failed',
-            units: 0,
-            failures: [],
-            error: err.message,
-            ...counters,
-          };
-          options.progress?.finish?.(vendor, outcome);
-          return { vendor, result: undefined, outcome };
-        }
-      }),
-    );
+    const results = await fetchVendors(adapters, onUnit, options.progress, stop);
     // Cancelled: the vendors' answers are incomplete, so nothing is written.
     if (options.signal?.aborted) throw options.signal.reason;
     outcomes.push(...results.map((r) => r.outcome));
@@ -441,6 +403,57 @@ function vendorAdapters(
   }
 
   return { adapters, outcomes };
+}
+
+/**
+ * Fetches every vendor at once (each has its own host and budget). A vendor that fails with a
+ * VendorError gives a failed outcome; any other error (a unit that cannot be compiled, a
+ * cancellation) stops every vendor and rejects.
+ */
+async function fetchVendors(
+  adapters: readonly VendorRun[],
+  onUnit: (unit: FetchedUnit) => Promise<void>,
+  progress: SyncProgress | undefined,
+  stop: AbortController,
+): Promise<{ vendor: Vendor; result: FetchResult | undefined; outcome: VendorOutcome }[]> {
+  return Promise.all(
+    adapters.map(async ({ vendor, adapter, counters, ids }) => {
+      try {
+        const fetchOptions = {
+          onUnit,
+          progress: {
+            total: (n: number) => progress?.start?.(vendor, n),
+            done: () => progress?.done?.(vendor),
+          },
+        };
+        const r = ids ? await fetchUsers(adapter, ids, fetchOptions) : await adapter.fetchAll(fetchOptions);
+        const outcome: VendorOutcome = {
+          vendor,
+          status: r.failures.length ? 'partial' : 'ok',
+          units: r.units,
+          failures: r.failures.map((f) => ({ unit: f.unit, id: f.id, error: f.error.message })),
+          ...counters,
+        };
+        progress?.finish?.(vendor, outcome);
+        return { vendor, result: r as FetchResult | undefined, outcome };
+      } catch (err) {
+        if (!(err instanceof VendorError) || stop.signal.aborted) {
+          stop.abort(err);
+          throw stop.signal.reason;
+        }
+        const outcome: VendorOutcome = {
+          vendor,
+          status: 'failed',
+          units: 0,
+          failures: [],
+          error: err.message,
+          ...counters,
+        };
+        progress?.finish?.(vendor, outcome);
+        return { vendor, result: undefined, outcome };
+      }
+    }),
+  );
 }
 
 /** fetchUser for each id, as one result. */
