@@ -275,8 +275,9 @@ export function formatSummary(s: SyncSummary, policies: string): string {
       ...d.removeLinks.map((l) => `  - g, ${l.member}, ${l.role}`),
     ];
     const total = c.addRules + c.removeRules + c.addLinks + c.removeLinks;
-    lines.push(...show.slice(0, SHOWN_CHANGES));
-    if (total > SHOWN_CHANGES) lines.push(`  ... and ${total - SHOWN_CHANGES} more`);
+    const shown = show.slice(0, SHOWN_CHANGES);
+    lines.push(...shown);
+    if (total > shown.length) lines.push(`  ... and ${total - shown.length} more`);
   }
   for (const h of s.stale)
     lines.push(

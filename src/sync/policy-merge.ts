@@ -39,7 +39,7 @@ export interface MergedEntry {
   readonly entry: PolicyEntry;
   /** Its provenance in the new policy (empty when removed). */
   readonly from: readonly Provenance[];
-  /** in: in the new policy; added: also not in the previous one; removed: only in the previous one. */
+  /** same: in the previous and the new policy; added: only in the new one; removed: only in the previous one. */
   readonly change: 'same' | 'added' | 'removed';
 }
 

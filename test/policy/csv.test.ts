@@ -11,21 +11,9 @@ import { MODEL_TEXT } from '../../src/policy/model.js';
 import { readPolicy, writePolicy } from '../../src/policy/store.js';
 import { formatNow } from '../../src/policy/time.js';
 import type { Policy } from '../../src/policy/types.js';
+import { HOSTILE_VALUES } from '../helpers/hostile.js';
 
-const hostile = [
-  'a,b',
-  'say "hi"',
-  ' lead',
-  'trail ',
-  'line\nbreak',
-  'cr\r\nlf',
-  'ünïcødé 🎉',
-  '',
-  'p, x, y, z, allow, , ',
-  '#hash',
-  '"',
-  ',,,',
-];
+const hostile = HOSTILE_VALUES;
 
 test('round-trips subjects and resources with commas, quotes, spaces, newlines and unicode exactly', () => {
   const policy: Policy = {

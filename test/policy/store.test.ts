@@ -8,6 +8,7 @@ import { PolicyError } from '../../src/errors.js';
 import { formatPolicyCsv, parsePolicyCsv } from '../../src/policy/csv.js';
 import { scanPolicy, writeFileAtomic } from '../../src/policy/store.js';
 import type { Policy, PolicyRule, RoleLink } from '../../src/policy/types.js';
+import { HOSTILE_VALUES } from '../helpers/hostile.js';
 
 describe('policy store', () => {
   test('writes a sequence of pieces byte for byte, across buffer boundaries and with multi-byte text', async () => {
@@ -27,18 +28,7 @@ describe('policy store', () => {
 });
 
 describe('reading a policy as a stream', () => {
-  const hostile = [
-    'a,b',
-    'say "hi"',
-    ' lead',
-    'trail ',
-    'line\nbreak',
-    'cr\r\nlf',
-    'ünïcødé 🎉',
-    '#hash',
-    '"',
-    ',,,',
-  ];
+  const hostile = HOSTILE_VALUES.filter(Boolean);
 
   async function scanned(text: string) {
     const dir = await mkdtemp(join(tmpdir(), 'rbac-scan-'));

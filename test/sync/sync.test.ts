@@ -53,6 +53,26 @@ describe('sync', () => {
     );
   });
 
+  test('--diff-limit bounds the changes listed while the counts stay exact', async () => {
+    const e = await emulator();
+    const ws = await syncWorkspace(e.url);
+    const json = await run(['sync', '--config', ws.config, '--dry-run', '--json', '--diff-limit', '1']);
+    assert.equal(json.code, 0, json.err);
+    const s = JSON.parse(json.out);
+    assert.ok(s.changes.addRules > 1 && s.changes.addLinks > 1, 'a first sync adds several rules and links');
+    assert.equal(s.diff.addRules.length, 1);
+    assert.equal(s.diff.addLinks.length, 1);
+    assert.equal(s.rules, s.changes.addRules, 'every rule of a first sync is an addition');
+    const text = await run(['sync', '--config', ws.config, '--dry-run', '--diff-limit', '1']);
+    const more = s.changes.addRules + s.changes.addLinks - 2;
+    assert.match(
+      text.out,
+      new RegExp(`changes: \\+${s.changes.addRules} rules, -0 rules, \\+${s.changes.addLinks} links`),
+    );
+    assert.match(text.out, new RegExp(`\\.\\.\\. and ${more} more`));
+    assert.equal((await run(['sync', '--config', ws.config, '--diff-limit', '-1'])).code, 2);
+  });
+
   test('--dry-run prints the difference and writes nothing; --record writes a snapshot compile can use', async () => {
     const e = await emulator();
     const ws = await syncWorkspace(e.url);
