@@ -152,21 +152,7 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
     async fetchAll(opts: FetchOptions = {}): Promise<FetchResult> {
       const sink = unitSink('vonage', opts);
       const failures: UnitFailure[] = [];
-      const ids: string[] = [];
-      const seen = new Set<string>();
-      const userPages = await allPages('/users', 'users');
-      const listing = new UnitFiles();
-      userPages.forEach((body, i) => {
-        const s = shape({ vendor: 'vonage', endpoint: 'GET /users' });
-        for (const u of s.array(body, 'users')) {
-          const id = s.string(u, 'userId') as string;
-          s.string(u, 'email', true);
-          if (!seen.has(id)) ids.push(id);
-          seen.add(id);
-        }
-        listing.add(`vonage/users/${pageFile(i + 1)}`, body);
-      });
-      await sink.commit('listing', undefined, listing);
+      const ids = await listUsers(sink);
       opts.progress?.total(ids.length);
       await pool(ids, opts.concurrency ?? 8, async (userId) => {
         await fetchUnit(sink, failures, { vendor: 'vonage', kind: 'user', id: userId }, async () => ({
@@ -196,6 +182,25 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
       });
     },
   };
+
+  /**
+   * GET /users, every page, as the listing unit; returns the user ids (the pages themselves are
+   * not kept once committed, however many users there are).
+   */
+  async function listUsers(sink: ReturnType<typeof unitSink>): Promise<string[]> {
+    const ids = new Set<string>();
+    const listing = new UnitFiles();
+    const s = shape({ vendor: 'vonage', endpoint: 'GET /users' });
+    (await allPages('/users', 'users')).forEach((body, i) => {
+      for (const u of s.array(body, 'users')) {
+        ids.add(s.string(u, 'userId') as string);
+        s.string(u, 'email', true);
+      }
+      listing.add(`vonage/users/${pageFile(i + 1)}`, body);
+    });
+    await sink.commit('listing', undefined, listing);
+    return [...ids];
+  }
 
   /** A user's group and access permission pages, checked, added to `unit`. */
   async function permissionPages(userId: string, unit: UnitFiles): Promise<UnitFiles> {

@@ -91,44 +91,7 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
     async fetchAll(opts: FetchOptions = {}): Promise<FetchResult> {
       const sink = unitSink('zoom', opts);
       const failures: UnitFailure[] = [];
-      // Users (for ids and emails), page by page with next_page_token, and the role list: one unit.
-      const listing = new UnitFiles();
-      let token = '';
-      for (let page = 1; page <= MAX_PAGES; page++) {
-        const where: Where = { vendor: 'zoom', endpoint: 'GET /users' };
-        const body = shape(where).object(
-          await callJson(where, () =>
-            client.GET('/users', {
-              params: {
-                query: {
-                  status: 'active',
-                  page_size: PAGE_SIZE,
-                  ...(token ? { next_page_token: token } : {}),
-                },
-              },
-              parseAs: 'text',
-            }),
-          ),
-        );
-        const s = shape(where);
-        for (const u of s.array(body, 'users')) {
-          s.string(u, 'id', true);
-          s.string(u, 'email', true);
-        }
-        listing.add(`zoom/users/${pageFile(page)}`, body);
-        const next = s.string(body, 'next_page_token', true) ?? '';
-        if (next === '' || next === token) break;
-        token = next;
-      }
-      // Roles, then each role's privileges and members: one unit per role.
-      const where: Where = { vendor: 'zoom', endpoint: 'GET /roles' };
-      const roles = shape(where).object(
-        await callJson(where, () => client.GET('/roles', { parseAs: 'text' })),
-      );
-      const list = shape(where).array(roles, 'roles');
-      const ids = list.map((r) => shape(where).scalar(r, 'id') as string);
-      listing.add(`zoom/roles/${pageFile(1)}`, roles);
-      await sink.commit('listing', undefined, listing);
+      const ids = await listAccount(sink);
       opts.progress?.total(ids.length);
       await pool(ids, opts.concurrency ?? 8, async (roleId) => {
         await fetchUnit(sink, failures, { vendor: 'zoom', kind: 'role', id: roleId }, async () => {
@@ -248,6 +211,49 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
     },
   };
   return adapter;
+
+  /**
+   * GET /users (next_page_token paging, for ids and emails) and GET /roles, as the listing unit;
+   * returns the role ids (the pages themselves are not kept once committed).
+   */
+  async function listAccount(sink: ReturnType<typeof unitSink>): Promise<string[]> {
+    const listing = new UnitFiles();
+    let token = '';
+    for (let page = 1; page <= MAX_PAGES; page++) {
+      const where: Where = { vendor: 'zoom', endpoint: 'GET /users' };
+      const body = shape(where).object(
+        await callJson(where, () =>
+          client.GET('/users', {
+            params: {
+              query: {
+                status: 'active',
+                page_size: PAGE_SIZE,
+                ...(token ? { next_page_token: token } : {}),
+              },
+            },
+            parseAs: 'text',
+          }),
+        ),
+      );
+      const s = shape(where);
+      for (const u of s.array(body, 'users')) {
+        s.string(u, 'id', true);
+        s.string(u, 'email', true);
+      }
+      listing.add(`zoom/users/${pageFile(page)}`, body);
+      const next = s.string(body, 'next_page_token', true) ?? '';
+      if (next === '' || next === token) break;
+      token = next;
+    }
+    // The role list (each role's privileges and members are then a unit of their own).
+    const where: Where = { vendor: 'zoom', endpoint: 'GET /roles' };
+    const roles = shape(where).object(await callJson(where, () => client.GET('/roles', { parseAs: 'text' })));
+    const list = shape(where).array(roles, 'roles');
+    const ids = list.map((r) => shape(where).scalar(r, 'id') as string);
+    listing.add(`zoom/roles/${pageFile(1)}`, roles);
+    await sink.commit('listing', undefined, listing);
+    return ids;
+  }
 }
 
 /** Zoom's documented answers for PATCH /roles/{roleId}, in words an admin can act on. */
