@@ -53,6 +53,13 @@ export function registerSyncCommands(program: Command, ctx: CommandContext & { i
           loadIdentities(config.identities, { optional: !config.identitiesRequired }),
         ]);
         const bars = ctx.isTTY && !opts.json ? progressBars(io) : undefined;
+        // Ctrl-C or a scheduler's SIGTERM cancels the run, which then removes its temporary files
+        // and writes nothing; a second signal ends the process at once (the default behaviour).
+        const interrupt = new AbortController();
+        const onSignal = (signal: NodeJS.Signals) =>
+          interrupt.abort(new Error(`sync interrupted by ${signal}: nothing was written`));
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
         let summary: SyncSummary;
         try {
           summary = await runSync(
@@ -64,9 +71,12 @@ export function registerSyncCommands(program: Command, ctx: CommandContext & { i
               diffLimit: opts.diffLimit,
               ...(opts.record ? { record: opts.record } : {}),
               ...(bars ? { progress: bars.progress } : {}),
+              signal: interrupt.signal,
             },
           );
         } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
           bars?.stop();
         }
         if (opts.json) io.out(`${JSON.stringify(summary, null, 2)}\n`);

@@ -1,6 +1,7 @@
 // sync against the emulator over real HTTP: apply, stay unchanged, keep a failing user's rules.
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { createAuthorizer } from '../../src/authorizer.js';
@@ -323,6 +324,39 @@ describe('sync', () => {
     assert.ok(performance.now() - t0 < 2000, 'did not wait for the vendors');
     assert.equal(await readFile(file, 'utf8'), before, 'policy untouched');
     assert.equal(authz.enforce('alice', 'zoom:recording', 'edit'), true, 'live policy untouched');
+  });
+
+  test('SIGINT or SIGTERM during a CLI sync cancels it: exit 1, nothing written, no temporary files left', async () => {
+    const e = await emulator();
+    const ws = await syncWorkspace(e.url);
+    assert.equal((await run(['sync', '--config', ws.config])).code, 0);
+    const file = join(ws.dir, 'policies', 'policy.csv');
+    const before = await readFile(file, 'utf8');
+    e.setFaults({ latencyMs: 300 });
+    const tmp = await mkdtemp(join(tmpdir(), 'rbac-sigint-'));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = tmp; // where the sync's external sort puts its runs
+    try {
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+        const listeners = process.listenerCount(signal);
+        setTimeout(() => process.emit(signal, signal), 150);
+        const r = await run(['sync', '--config', ws.config, '--record', join(ws.dir, 'rec')]);
+        assert.equal(r.code, 1);
+        assert.match(r.err, new RegExp(`sync interrupted by ${signal}: nothing was written`));
+        assert.equal(await readFile(file, 'utf8'), before, 'policy untouched');
+        assert.deepEqual(await readdir(tmp), [], 'the sort folder is removed');
+        assert.deepEqual(await recordings(ws.dir), [], 'no recording, finished or partial');
+        assert.deepEqual(
+          (await readdir(join(ws.dir, 'policies'))).filter((f) => f.includes('.tmp-')),
+          [],
+          'no temporary policy file',
+        );
+        assert.equal(process.listenerCount(signal), listeners, 'the signal handler is removed after the run');
+      }
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
   });
 
   test("a Zoom role that cannot be fetched keeps its rules and all its members' links, flagged stale", async () => {
