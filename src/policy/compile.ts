@@ -50,64 +50,6 @@ export function compilePolicy(
   return { policy: sortPolicy([...rules.values()], [...gl.values()]), provenance };
 }
 
-export type PolicyMerger = ReturnType<typeof createPolicyMerger>;
-
-/**
- * Unions compiled policies one part at a time (a sync adds each user's compiled rules as they
- * arrive): rules and links once each, provenance lists joined without repeats.
- */
-export function createPolicyMerger() {
-  const rules = new Map<string, PolicyRule>();
-  const links = new Map<string, RoleLink>();
-  const provenance = new Map<string, Provenance[]>();
-  const note = (k: string, from: readonly Provenance[] | undefined) => {
-    let list = provenance.get(k);
-    if (!list) {
-      list = [];
-      provenance.set(k, list);
-    }
-    for (const p of from ?? []) {
-      if (!list.some((x) => x.raw === p.raw && x.holder === p.holder && x.vendor === p.vendor)) list.push(p);
-    }
-  };
-  const addRule = (k: string, r: PolicyRule, from: readonly Provenance[] | undefined) => {
-    if (!rules.has(k)) rules.set(k, r);
-    note(k, from);
-  };
-  const addLink = (k: string, l: RoleLink, from: readonly Provenance[] | undefined) => {
-    if (!links.has(k)) links.set(k, l);
-    note(k, from);
-  };
-  return {
-    rules: rules as ReadonlyMap<string, PolicyRule>,
-    links: links as ReadonlyMap<string, RoleLink>,
-    provenance: provenance as ProvenanceIndex,
-    add({ policy, provenance: prov }: { policy: Policy; provenance: ProvenanceIndex }): void {
-      for (const r of policy.rules) {
-        const k = ruleKey(r);
-        addRule(k, r, prov.get(k));
-      }
-      for (const l of policy.links) {
-        const k = linkKey(l);
-        addLink(k, l, prov.get(k));
-      }
-    },
-    /** Adds everything another merger holds (keys are not computed again). */
-    absorb(other: {
-      rules: ReadonlyMap<string, PolicyRule>;
-      links: ReadonlyMap<string, RoleLink>;
-      provenance: ProvenanceIndex;
-    }): void {
-      for (const [k, r] of other.rules) addRule(k, r, other.provenance.get(k));
-      for (const [k, l] of other.links) addLink(k, l, other.provenance.get(k));
-    },
-    /** The union so far, sorted. */
-    result(): { policy: Policy; provenance: ProvenanceIndex } {
-      return { policy: sortPolicy([...rules.values()], [...links.values()]), provenance };
-    },
-  };
-}
-
 function sortPolicy(rules: PolicyRule[], links: RoleLink[]): Policy {
   return { rules: rules.sort(byRule), links: links.sort(byLink) };
 }

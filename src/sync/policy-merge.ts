@@ -59,12 +59,11 @@ export interface PolicySpill {
   /** Adds a compiled unit (a user, a role, a listing) fetched from `vendor`. */
   addFetched(vendor: string, unit: { policy: Policy; provenance: ProvenanceIndex }): Promise<void>;
   /**
-   * Adds the previous policy and provenance from a policies folder. Returns false when there is no
-   * policy yet.
+   * Adds the previous policy and provenance from a policies folder (absent files: nothing).
    *
    * @throws PolicyError when either file exists but cannot be read.
    */
-  addPrevious(dir: string): Promise<boolean>;
+  addPrevious(dir: string): Promise<void>;
   /** Every rule and link of the union, in policy order (rules, then links), decided. Call once. */
   merge(rules: CarryOverRules): AsyncGenerator<MergedEntry>;
 }
@@ -86,14 +85,11 @@ export function createPolicySpill(dir: string, options: { runItems?: number } = 
         await sort.add({ src: FETCHED, vendor, entry: { link }, from: provenance.get(linkKey(link)) ?? [] });
     },
     async addPrevious(dir) {
-      const exists = await scanPolicy(dir, (entry) =>
-        sort.add({ src: PREVIOUS_ROW, vendor: '', entry, from: [] }),
-      );
+      await scanPolicy(dir, (entry) => sort.add({ src: PREVIOUS_ROW, vendor: '', entry, from: [] }));
       await scanProvenance(dir, async (k, from) => {
         const entry = entryOfKey(k);
         if (entry && from.length > 0) await sort.add({ src: PREVIOUS_PROVENANCE, vendor: '', entry, from });
       });
-      return exists;
     },
     async *merge(rules) {
       let group: PolicyRecord[] = [];

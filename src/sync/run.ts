@@ -1,6 +1,7 @@
 // sync: list users → fetch → map → diff against the current policy → apply the diff incrementally.
-// A vendor, user or role that fails keeps its previous rules (flagged stale); nothing is written
-// until everything is decided, and every write is atomic, so a crash leaves the previous policy.
+// A vendor, user or role that fails keeps its previous rules (flagged stale); the new files are
+// written under temporary names and replace the old ones (by rename) only once everything is
+// decided, so a crash leaves the previous policy.
 import { setMaxListeners } from 'node:events';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -159,10 +160,14 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
         files: memoryFiles(unit.files),
         knownUser: (vendor, id) => listed.get(holderKey(vendor, id)),
       });
-      for (const u of data.users) listed.set(holderKey(u.vendor, u.vendorUserId), u);
       const into = holders.get(unit.vendor) ?? new Set<string>();
       holders.set(unit.vendor, into);
-      for (const key of fetchedKeys(data)) into.add(key);
+      for (const u of data.users) {
+        const key = holderKey(u.vendor, u.vendorUserId); // one string per account, in both
+        listed.set(key, u);
+        into.add(key);
+      }
+      for (const key of grantHolderKeys(data)) into.add(key);
       await spill.addFetched(unit.vendor, compileUnit(data));
     };
 
@@ -499,11 +504,10 @@ function accountsOf(users: readonly string[], identities: Identities): Map<Vendo
   return out;
 }
 
-/** Holder keys (for lastSuccess) of everything a unit's data mentions. */
-function* fetchedKeys(data: VendorData): Iterable<string> {
+/** Holder keys (for lastSuccess) of the grants and Zoom role links of a unit (its users are added with their listing). */
+function* grantHolderKeys(data: VendorData): Iterable<string> {
   for (const g of data.grants)
     yield holderKey(g.vendor, g.holder.type === 'user' ? g.holder.vendorUserId : `role:${g.holder.roleId}`);
-  for (const u of data.users) yield holderKey(u.vendor, u.vendorUserId);
   for (const l of data.links) yield holderKey(l.vendor, `role:${l.roleId}`);
 }
 
