@@ -85,6 +85,10 @@ export class VendorError extends RbacError {
   readonly status: number | undefined;
   readonly vendorCode: string | number | undefined;
   readonly user: string | undefined;
+  /** For an unusable body: where it goes in the snapshot layout (`vonage/users/<id>/groups/page-0001.json`). */
+  readonly file: string | undefined;
+  /** For an unusable body: the field that could not be read (`groupPermissions`, `(body)`). */
+  readonly field: string | undefined;
   constructor(
     init: {
       vendor: string;
@@ -94,6 +98,8 @@ export class VendorError extends RbacError {
       status?: number | undefined;
       vendorCode?: string | number | undefined;
       user?: string | undefined;
+      file?: string | undefined;
+      field?: string | undefined;
     },
     options?: { cause?: unknown },
   ) {
@@ -112,6 +118,8 @@ export class VendorError extends RbacError {
     this.status = init.status;
     this.vendorCode = init.vendorCode;
     this.user = init.user;
+    this.file = init.file;
+    this.field = init.field;
   }
 }
 
@@ -136,12 +144,34 @@ export class PolicyError extends RbacError {
   }
 }
 
-/** A snapshot body is not what the vendor documents (wrong types, missing fields, not JSON). */
+/** One unusable body (or skipped item) of a snapshot: the file and, when known, the field. */
+export interface SnapshotFileProblem {
+  readonly file: string;
+  readonly field?: string;
+  readonly message: string;
+}
+
+/**
+ * A snapshot body is not what the vendor documents (wrong types, missing fields, not JSON).
+ * `problems` lists every bad file found in one read; `file` is the first.
+ */
 export class SnapshotError extends RbacError {
   readonly file: string;
-  constructor(file: string, message: string, options?: { cause?: unknown }) {
-    super('SNAPSHOT_INVALID', `${file}: ${message}`, options);
+  readonly problems: readonly SnapshotFileProblem[];
+  constructor(file: string, message: string, options?: { cause?: unknown; field?: string }) {
+    super('SNAPSHOT_INVALID', `${file}: ${options?.field ? `"${options.field}" ` : ''}${message}`, options);
     this.file = file;
+    this.problems = [{ file, ...(options?.field ? { field: options.field } : {}), message }];
+  }
+  /** One error listing every problem, one per line. */
+  static of(problems: readonly SnapshotFileProblem[]): SnapshotError {
+    const first = problems[0] ?? { file: '(snapshot)', message: 'unreadable' };
+    const e = new SnapshotError(first.file, first.message, first.field ? { field: first.field } : {});
+    const lines = problems.map((p) => `${p.file}: ${p.field ? `"${p.field}" ` : ''}${p.message}`);
+    e.message =
+      problems.length > 1 ? `${problems.length} snapshot files have problems:\n${lines.join('\n')}` : e.message;
+    (e as { problems: readonly SnapshotFileProblem[] }).problems = problems;
+    return e;
   }
 }
 

@@ -1,6 +1,8 @@
 // Helpers the three adapters share for turning an HTTP answer into checked data or a VendorError.
 import { ConfigError, VendorError, type VendorFailure } from '../errors.js';
 import type { Vendor } from '../grants.js';
+import { type BodyKind, type BodyTypes, checkBody } from '../snapshot/bodies.js';
+import type { FetchedBody } from '../snapshot/read.js';
 import {
   createTokenCache,
   createVendorFetch,
@@ -117,6 +119,53 @@ export async function callJson(
   const text = resultText(r);
   if (!r.response.ok) throw httpError(where, r.response.status, text);
   return parseBody(where, text, r.response);
+}
+
+/**
+ * One vendor body through the body checker: the normalized body and what to keep of it for the
+ * unit (its text as received, and the check, so the snapshot reader neither parses nor checks it
+ * again). `file` is where the body goes in the snapshot layout.
+ *
+ * @throws VendorError('invalid-response') naming the file and the field when the body is unusable.
+ */
+export function checked<K extends BodyKind>(
+  where: Where,
+  kind: K,
+  file: string,
+  text: string,
+  value: unknown,
+): { body: BodyTypes[K]; fetched: FetchedBody } {
+  const result = checkBody(kind, value);
+  if (!result.ok)
+    throw new VendorError({
+      ...where,
+      failure: 'invalid-response',
+      file,
+      field: result.field,
+      message: `${file}: "${result.field}" ${result.message}`,
+    });
+  return { body: result.body, fetched: { text, checked: result } };
+}
+
+/** callJson, then `checked`: one call's body, parsed once and checked once. */
+export async function callChecked<K extends BodyKind>(
+  where: Where,
+  kind: K,
+  file: string,
+  send: () => Promise<{ response: Response; data?: unknown; error?: unknown }>,
+): Promise<{ body: BodyTypes[K]; fetched: FetchedBody }> {
+  let text = '';
+  const value = await callJson(where, async () => {
+    const r = await send();
+    text = resultText(r);
+    return r;
+  });
+  return checked(where, kind, file, text, value);
+}
+
+/** A body the adapter puts together itself (a single-user refresh), checked like a fetched one. */
+export function synthesized<K extends BodyKind>(where: Where, kind: K, file: string, body: unknown): FetchedBody {
+  return checked(where, kind, file, JSON.stringify(body), body).fetched;
 }
 
 /** A small shape checker: every `need` throws VendorError('invalid-response') naming the field. */

@@ -4,7 +4,7 @@
 import createClient from 'openapi-fetch';
 import { VendorError } from '../errors.js';
 import { encodeIdSegment, pageFile } from '../snapshot/layout.js';
-import { callJson, shape, type TransportOptions, transport, type Where } from './common.js';
+import { callJson, checked, resultText, shape, type TransportOptions, transport, type Where } from './common.js';
 import type { paths } from './generated/tuya.js';
 import {
   checkPathId,
@@ -129,7 +129,7 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
     send: () => Promise<{ response: Response; data?: unknown; error?: unknown }>,
   ): Promise<{ value: TokenState; expiresAt: number }> {
     const where: Where = { vendor: 'tuya', endpoint };
-    const body = await envelope(where, send);
+    const { body } = await envelope(where, send);
     const s = shape(where);
     const result = s.object(body['result'], '"result"');
     const access = s.string(result, 'access_token') as string;
@@ -143,9 +143,16 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
   async function envelope(
     where: Where,
     send: () => Promise<{ response: Response; data?: unknown; error?: unknown }>,
-  ): Promise<Record<string, unknown>> {
+  ): Promise<{ body: Record<string, unknown>; text: string }> {
     const s = shape(where);
-    const body = s.object(await callJson(where, send));
+    let text = '';
+    const body = s.object(
+      await callJson(where, async () => {
+        const r = await send();
+        text = resultText(r);
+        return r;
+      }),
+    );
     if (body['success'] !== true) {
       const code = body['code'] ?? body['error_code'];
       const msg = body['msg'] ?? body['error_msg'];
@@ -165,7 +172,7 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
         message: typeof msg === 'string' ? msg.slice(0, 300) : 'success is not true',
       });
     }
-    return body;
+    return { body, text };
   }
 
   const apiFetch = createVendorFetch(common, {
@@ -209,9 +216,9 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
       user: uid,
     };
     checkPathId(uid, where);
-    let lastRowKey: number | undefined;
+    let lastRowKey: string | undefined;
     for (let n = 1; n <= MAX_PAGES; n++) {
-      const body = await envelope(where, () =>
+      const { body, text } = await envelope(where, () =>
         client.GET('/v2.0/cloud/iam/permission/user/{user_id}', {
           params: {
             path: { user_id: uid },
@@ -224,25 +231,17 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
           parseAs: 'text',
         }),
       );
-      const s = shape(where);
-      const result = s.object(body['result'], '"result"');
-      const owner = s.scalar(result, 'user_id', true);
-      if (owner !== undefined && owner !== uid) throw s.fail(`"user_id" is ${owner}, not the user asked for`);
-      const list = s.array(result, 'permission_list');
-      for (const p of list) {
-        s.scalar(p, 'permission_id');
-        s.scalar(p, 'type', true);
-        s.scalar(p, 'start_time', true);
-        s.scalar(p, 'end_time', true);
-      }
-      unit.add(`tuya/users/${encodeIdSegment(uid)}/permissions/${pageFile(n)}`, body);
-      const next = s.scalar(result, 'last_row_key', true);
-      const served = s.number(result, 'page_size', true) ?? pageSize;
+      const file = `tuya/users/${encodeIdSegment(uid)}/permissions/${pageFile(n)}`;
+      const { body: page, fetched } = checked(where, 'tuya.permissions', file, text, body);
+      const { user_id: owner, permission_list: list, last_row_key: next } = page.result;
+      if (owner !== undefined && owner !== uid)
+        throw shape(where).fail(`${file}: "result.user_id" is ${owner}, not the user asked for`);
+      unit.add(file, fetched);
+      const served = page.result.page_size ?? pageSize;
       // No has_more in this API: stop on an empty or short page, or a cursor that does not move.
       if (list.length === 0 || list.length < served || next === undefined) break;
-      const key = Number(next);
-      if (!Number.isFinite(key) || key === lastRowKey) break;
-      lastRowKey = key;
+      if (next === lastRowKey) break;
+      lastRowKey = next;
     }
     return unit;
   }

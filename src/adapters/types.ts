@@ -1,5 +1,6 @@
 import { VendorError } from '../errors.js';
 import type { Vendor } from '../grants.js';
+import type { FetchedBody } from '../snapshot/read.js';
 
 /** A unit whose data is fetched all-or-nothing: a vendor user, or a Zoom role. */
 export interface UnitFailure {
@@ -9,11 +10,11 @@ export interface UnitFailure {
   readonly error: VendorError;
 }
 
-/** Raw response bodies in the snapshot layout (path → JSON text), and what could not be fetched. */
+/** Response bodies in the snapshot layout (path → text and check), and what could not be fetched. */
 export interface FetchResult {
   readonly vendor: Vendor;
   /** Every unit's files; empty when `onUnit` received them instead. */
-  readonly files: Map<string, string>;
+  readonly files: Map<string, FetchedBody>;
   readonly failures: readonly UnitFailure[];
   /** Units fetched (users, or roles for Zoom). */
   readonly units: number;
@@ -39,7 +40,8 @@ export interface FetchedUnit {
   readonly kind: 'listing' | 'user' | 'role';
   /** The user or role id (absent for a listing). */
   readonly id?: string;
-  readonly files: ReadonlyMap<string, string>;
+  /** Path in the snapshot layout → the body as received and as checked. */
+  readonly files: ReadonlyMap<string, FetchedBody>;
 }
 
 export interface VendorAdapter {
@@ -60,9 +62,9 @@ export interface VendorAdapter {
 
 /** Files of one unit, kept apart until every request of the unit succeeded. */
 export class UnitFiles {
-  readonly files = new Map<string, string>();
-  add(path: string, body: unknown): void {
-    this.files.set(path, `${JSON.stringify(body)}\n`);
+  readonly files = new Map<string, FetchedBody>();
+  add(path: string, body: FetchedBody): void {
+    this.files.set(path, body);
   }
 }
 
@@ -70,7 +72,7 @@ export class UnitFiles {
  * Where a fetch puts finished units: `options.onUnit` when given, otherwise `files` (the result's).
  */
 export function unitSink(vendor: Vendor, options: FetchOptions) {
-  const files = new Map<string, string>();
+  const files = new Map<string, FetchedBody>();
   return {
     files,
     async commit(kind: FetchedUnit['kind'], id: string | undefined, unit: UnitFiles): Promise<void> {

@@ -3,11 +3,14 @@
 import createClient from 'openapi-fetch';
 import { ConfigError, VendorError } from '../errors.js';
 import { encodeIdSegment, pageFile } from '../snapshot/layout.js';
+import type { BodyTypes } from '../snapshot/bodies.js';
+import type { FetchedBody } from '../snapshot/read.js';
 import {
   basic,
-  callJson,
+  callChecked,
   oauthTokens,
   shape,
+  synthesized,
   type TransportOptions,
   transport,
   type Where,
@@ -91,58 +94,66 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
 
   let firstPage: 0 | 1 | undefined;
 
-  async function page(
-    path: Paged,
+  /** One page of a listing, checked; `file` names it in the snapshot layout. */
+  async function page<P extends Paged>(
+    path: P,
     where: Where,
     userId: string | undefined,
     n: number,
-  ): Promise<Record<string, unknown>> {
+    file: (n: number) => string,
+  ) {
     const query = { page: n, limit };
-    return shape(where).object(
-      await callJson(where, () =>
-        path === '/users'
-          ? client.GET('/users', { params: { query: { ...query, include: 'Active' } }, parseAs: 'text' })
-          : client.GET(path, { params: { path: { userId: userId as string }, query }, parseAs: 'text' }),
-      ),
-    );
+    return callChecked(where, KIND_OF[path], file(n), () =>
+      path === '/users'
+        ? client.GET('/users', { params: { query: { ...query, include: 'Active' } }, parseAs: 'text' })
+        : client.GET(path as Exclude<Paged, '/users'>, {
+            params: { path: { userId: userId as string }, query },
+            parseAs: 'text',
+          }),
+    ) as Promise<{ body: BodyTypes[(typeof KIND_OF)[P]]; fetched: FetchedBody }>;
   }
 
   /**
-   * Every page of a listing. The reference disagrees on whether the first page is 0 or 1: ask for
-   * page 0; a 400, or an answer labelled page 1, means 1-based numbering.
+   * Every page of a listing, each checked and filed as `base/page-NNNN.json` (numbered from 1
+   * whatever the server's numbering). The reference disagrees on whether the first page is 0 or 1:
+   * ask for page 0; a 400, or an answer labelled page 1, means 1-based numbering. A page that names
+   * another user is unusable.
    */
-  async function allPages(path: Paged, listKey: string, userId?: string): Promise<Record<string, unknown>[]> {
+  async function allPages<P extends Paged>(path: P, base: string, userId?: string) {
     const where: Where = { vendor: 'vonage', endpoint: `GET ${path}`, user: userId };
     if (userId !== undefined) checkPathId(userId, where);
-    const s = shape(where);
-    let first: Record<string, unknown>;
+    const out: { body: BodyTypes[(typeof KIND_OF)[P]]; fetched: FetchedBody }[] = [];
+    const fileOf = (n: number) => `${base}/${pageFile(out.length + 1)}`;
+    let first: Awaited<ReturnType<typeof page<P>>>;
     let n: 0 | 1;
     if (firstPage !== undefined) {
       n = firstPage;
-      first = await page(path, where, userId, n);
+      first = await page(path, where, userId, n, fileOf);
     } else {
       try {
-        first = await page(path, where, userId, 0);
-        n = (first['meta'] as { page?: unknown } | undefined)?.page === 1 ? 1 : 0;
+        first = await page(path, where, userId, 0, fileOf);
+        n = first.body.meta?.page === 1 ? 1 : 0;
       } catch (err) {
         if (!(err instanceof VendorError && err.status === 400)) throw err;
-        first = await page(path, where, userId, 1);
+        first = await page(path, where, userId, 1, fileOf);
         n = 1;
       }
       firstPage = n; // the numbering is the server's; learn it once
     }
-    const out = [first];
-    let body = first;
+    let current = first;
     for (let i = 0; i < MAX_PAGES; i++) {
-      const items = s.array(body, listKey);
-      const meta = body['meta'] === undefined ? {} : s.object(body['meta'], '"meta"');
-      const pageCount = s.number(meta, 'pageCount', true);
+      const { body } = current;
+      const owner = 'userId' in body ? body.userId : undefined;
+      if (userId !== undefined && owner !== undefined && owner !== userId)
+        throw shape(where).fail(`${fileOf(0)}: "userId" is ${owner}, not the user asked for`);
+      out.push(current);
+      const items = (body as Record<string, unknown>)[LIST_OF[path]] as unknown[];
+      const pageCount = body.meta?.pageCount;
       const lastIndex = pageCount === undefined ? undefined : n === 0 ? pageCount - 1 : pageCount;
-      const current = s.number(meta, 'page', true) ?? n + i;
+      const at = body.meta?.page ?? n + i;
       if (items.length === 0) break;
-      if (lastIndex !== undefined ? current >= lastIndex : items.length < limit) break;
-      body = await page(path, where, userId, current + 1);
-      out.push(body);
+      if (lastIndex !== undefined ? at >= lastIndex : items.length < limit) break;
+      current = await page(path, where, userId, at + 1, fileOf);
     }
     return out;
   }
@@ -168,16 +179,13 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
       return fetchOneUser('vonage', userId, opts, async () => {
         const where: Where = { vendor: 'vonage', endpoint: 'GET /users/{userId}', user: userId };
         checkPathId(userId, where);
-        const s = shape(where);
-        const user = s.object(
-          await callJson(where, () =>
-            client.GET('/users/{userId}', { params: { path: { userId } }, parseAs: 'text' }),
-          ),
+        const file = `vonage/users/${pageFile(1)}`;
+        const { body: user } = await callChecked(where, 'vonage.user', file, () =>
+          client.GET('/users/{userId}', { params: { path: { userId } }, parseAs: 'text' }),
         );
-        if (s.string(user, 'userId') !== userId) throw s.fail('"userId" is not the user asked for');
-        s.string(user, 'email', true);
+        if (user.userId !== userId) throw shape(where).fail(`${file}: "userId" is not the user asked for`);
         const unit = new UnitFiles();
-        unit.add(`vonage/users/${pageFile(1)}`, { users: [user] });
+        unit.add(file, synthesized(where, 'vonage.users', file, { users: [user] }));
         return { files: await permissionPages(userId, unit) };
       });
     },
@@ -190,14 +198,10 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
   async function listUsers(sink: ReturnType<typeof unitSink>): Promise<string[]> {
     const ids = new Set<string>();
     const listing = new UnitFiles();
-    const s = shape({ vendor: 'vonage', endpoint: 'GET /users' });
-    (await allPages('/users', 'users')).forEach((body, i) => {
-      for (const u of s.array(body, 'users')) {
-        ids.add(s.string(u, 'userId') as string);
-        s.string(u, 'email', true);
-      }
-      listing.add(`vonage/users/${pageFile(i + 1)}`, body);
-    });
+    for (const { body, fetched } of await allPages('/users', 'vonage/users')) {
+      for (const u of body.users) ids.add(u.userId);
+      listing.add(`vonage/users/${pageFile(listing.files.size + 1)}`, fetched);
+    }
     await sink.commit('listing', undefined, listing);
     return [...ids];
   }
@@ -205,38 +209,24 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
   /** A user's group and access permission pages, checked, added to `unit`. */
   async function permissionPages(userId: string, unit: UnitFiles): Promise<UnitFiles> {
     const base = `vonage/users/${encodeIdSegment(userId)}`;
-    const groups = await allPages('/users/{userId}/permissions/groups', 'groupPermissions', userId);
-    groups.forEach((b, i) => {
-      checkItems(b, 'groupPermissions', ['groupId', 'groupPermission'], userId, 'groups');
-      unit.add(`${base}/groups/${pageFile(i + 1)}`, b);
-    });
-    const access = await allPages(
-      '/users/{userId}/permissions/accessPermissions',
-      'accessPermissions',
-      userId,
-    );
-    access.forEach((b, i) => {
-      checkItems(b, 'accessPermissions', ['permissionKey', 'permissionLevel'], userId, 'accessPermissions');
-      unit.add(`${base}/accessPermissions/${pageFile(i + 1)}`, b);
-    });
+    for (const [path, folder] of [
+      ['/users/{userId}/permissions/groups', 'groups'],
+      ['/users/{userId}/permissions/accessPermissions', 'accessPermissions'],
+    ] as const) {
+      const pages = await allPages(path, `${base}/${folder}`, userId);
+      pages.forEach(({ fetched }, i) => unit.add(`${base}/${folder}/${pageFile(i + 1)}`, fetched));
+    }
     return unit;
   }
 }
 
-function checkItems(
-  body: Record<string, unknown>,
-  key: string,
-  fields: string[],
-  userId: string,
-  what: string,
-) {
-  const where: Where = {
-    vendor: 'vonage',
-    endpoint: `GET /users/{userId}/permissions/${what}`,
-    user: userId,
-  };
-  const s = shape(where);
-  const owner = s.string(body, 'userId', true);
-  if (owner !== undefined && owner !== userId) throw s.fail(`"userId" is ${owner}, not the user asked for`);
-  for (const item of s.array(body, key)) for (const f of fields) s.string(item, f);
-}
+const KIND_OF = {
+  '/users': 'vonage.users',
+  '/users/{userId}/permissions/groups': 'vonage.groups',
+  '/users/{userId}/permissions/accessPermissions': 'vonage.access',
+} as const;
+const LIST_OF: Record<Paged, string> = {
+  '/users': 'users',
+  '/users/{userId}/permissions/groups': 'groupPermissions',
+  '/users/{userId}/permissions/accessPermissions': 'accessPermissions',
+};

@@ -3,14 +3,16 @@
 import createClient from 'openapi-fetch';
 import { ConfigError, VendorError } from '../errors.js';
 import { encodeIdSegment, pageFile } from '../snapshot/layout.js';
+import type { FetchedBody } from '../snapshot/read.js';
 import {
   basic,
-  callJson,
+  callChecked,
   httpError,
   inContext,
   oauthTokens,
   resultText,
   shape,
+  synthesized,
   type TransportOptions,
   transport,
   type Where,
@@ -88,38 +90,37 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
   const adapter: ZoomAdapter = {
     vendor: 'zoom',
 
+    /**
+     * The listing (users, roles), then each role (privileges and members) and each user's effective
+     * permissions as units of their own. Roles come first: a user's permissions are read against
+     * the privileges their roles already give.
+     */
     async fetchAll(opts: FetchOptions = {}): Promise<FetchResult> {
       const sink = unitSink('zoom', opts);
       const failures: UnitFailure[] = [];
-      const ids = await listAccount(sink);
-      opts.progress?.total(ids.length);
-      await pool(ids, opts.concurrency ?? 8, async (roleId) => {
+      const { roles, users } = await listAccount(sink);
+      opts.progress?.total(roles.length + users.length);
+      await pool(roles, opts.concurrency ?? 8, async (roleId) => {
         await fetchUnit(sink, failures, { vendor: 'zoom', kind: 'role', id: roleId }, async () => {
           const unit = new UnitFiles();
-          const role = await adapter.getRole(roleId);
-          unit.add(`zoom/roles/${encodeIdSegment(roleId)}/role.json`, role);
+          const base = `zoom/roles/${encodeIdSegment(roleId)}`;
+          unit.add(`${base}/role.json`, (await roleBody(roleId)).fetched);
           let next = '';
           for (let page = 1; page <= MAX_PAGES; page++) {
-            const w: Where = {
-              vendor: 'zoom',
-              endpoint: 'GET /roles/{roleId}/members',
-              user: `role ${roleId}`,
-            };
+            const w: Where = { vendor: 'zoom', endpoint: 'GET /roles/{roleId}/members', user: `role ${roleId}` };
             checkPathId(roleId, w);
-            const body = shape(w).object(
-              await callJson(w, () =>
-                client.GET('/roles/{roleId}/members', {
-                  params: {
-                    path: { roleId },
-                    query: { page_size: PAGE_SIZE, ...(next ? { next_page_token: next } : {}) },
-                  },
-                  parseAs: 'text',
-                }),
-              ),
+            const file = `${base}/members/${pageFile(page)}`;
+            const { body, fetched } = await callChecked(w, 'zoom.members', file, () =>
+              client.GET('/roles/{roleId}/members', {
+                params: {
+                  path: { roleId },
+                  query: { page_size: PAGE_SIZE, ...(next ? { next_page_token: next } : {}) },
+                },
+                parseAs: 'text',
+              }),
             );
-            for (const m of shape(w).array(body, 'members')) shape(w).string(m, 'id');
-            unit.add(`zoom/roles/${encodeIdSegment(roleId)}/members/${pageFile(page)}`, body);
-            const t = shape(w).string(body, 'next_page_token', true) ?? '';
+            unit.add(file, fetched);
+            const t = body.next_page_token ?? '';
             if (t === '' || t === next) break;
             next = t;
           }
@@ -127,7 +128,15 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
         });
         opts.progress?.done();
       });
-      return { vendor: 'zoom', files: sink.files, failures, units: ids.length };
+      await pool(users, opts.concurrency ?? 8, async (userId) => {
+        await fetchUnit(sink, failures, { vendor: 'zoom', kind: 'user', id: userId }, async () => {
+          const unit = new UnitFiles();
+          unit.add(...(await permissionsBody(userId)));
+          return { files: unit };
+        });
+        opts.progress?.done();
+      });
+      return { vendor: 'zoom', files: sink.files, failures, units: roles.length + users.length };
     },
 
     /**
@@ -139,56 +148,33 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
       return fetchOneUser('zoom', userId, opts, async () => {
         const where: Where = { vendor: 'zoom', endpoint: 'GET /users/{userId}', user: userId };
         checkPathId(userId, where);
-        const s = shape(where);
-        const user = s.object(
-          await callJson(where, () =>
-            client.GET('/users/{userId}', { params: { path: { userId } }, parseAs: 'text' }),
-          ),
+        const listingFile = `zoom/users/${pageFile(1)}`;
+        const { body: user } = await callChecked(where, 'zoom.user', listingFile, () =>
+          client.GET('/users/{userId}', { params: { path: { userId } }, parseAs: 'text' }),
         );
-        const id = s.string(user, 'id') as string;
-        const email = s.string(user, 'email', true);
-        const roleId = s.scalar(user, 'role_id', true);
+        if (user.id === undefined) throw shape(where).fail(`${listingFile}: "id" is missing (a pending user?)`);
+        const id = user.id;
         const unit = new UnitFiles();
-        unit.add(`zoom/users/${pageFile(1)}`, { users: [user], next_page_token: '' });
-        unit.add(`zoom/users/${encodeIdSegment(id)}/permissions.json`, {
-          permissions: await adapter.userPermissions(id),
-        });
-        if (roleId !== undefined && roleId !== '') {
-          const base = `zoom/roles/${encodeIdSegment(roleId)}`;
-          unit.add(`${base}/role.json`, await adapter.getRole(roleId));
-          unit.add(`${base}/members/${pageFile(1)}`, {
-            members: [{ id, ...(email !== undefined ? { email } : {}) }],
-            next_page_token: '',
-          });
+        unit.add(listingFile, synthesized(where, 'zoom.users', listingFile, { users: [user], next_page_token: '' }));
+        unit.add(...(await permissionsBody(id)));
+        if (user.role_id !== undefined) {
+          const base = `zoom/roles/${encodeIdSegment(user.role_id)}`;
+          unit.add(`${base}/role.json`, (await roleBody(user.role_id)).fetched);
+          const members = `${base}/members/${pageFile(1)}`;
+          const member = { id, ...(user.email !== undefined ? { email: user.email } : {}) };
+          unit.add(members, synthesized(where, 'zoom.members', members, { members: [member], next_page_token: '' }));
         }
         return { id, files: unit };
       });
     },
 
     async userPermissions(userId) {
-      const where: Where = { vendor: 'zoom', endpoint: 'GET /users/{userId}/permissions', user: userId };
-      checkPathId(userId, where);
-      const body = shape(where).object(
-        await callJson(where, () =>
-          client.GET('/users/{userId}/permissions', { params: { path: { userId } }, parseAs: 'text' }),
-        ),
-      );
-      return shape(where).strings(body, 'permissions');
+      const [, fetched] = await permissionsBody(userId);
+      return (fetched.checked.ok ? (fetched.checked.body as { permissions: string[] }).permissions : []).slice();
     },
 
     async getRole(roleId) {
-      const where: Where = { vendor: 'zoom', endpoint: 'GET /roles/{roleId}', user: `role ${roleId}` };
-      checkPathId(roleId, where);
-      const s = shape(where);
-      const body = s.object(
-        await callJson(where, () =>
-          client.GET('/roles/{roleId}', { params: { path: { roleId } }, parseAs: 'text' }),
-        ),
-      );
-      s.scalar(body, 'id');
-      s.string(body, 'name', true);
-      if (body['privileges'] !== undefined) s.strings(body, 'privileges');
-      return body as Role;
+      return (await roleBody(roleId)).body;
     },
 
     async setRolePrivileges(roleId, privileges) {
@@ -212,47 +198,67 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
   };
   return adapter;
 
+  /** GET /users/{userId}/permissions, checked, as [snapshot path, body]. */
+  async function permissionsBody(userId: string): Promise<[string, FetchedBody]> {
+    const where: Where = { vendor: 'zoom', endpoint: 'GET /users/{userId}/permissions', user: userId };
+    checkPathId(userId, where);
+    const file = `zoom/users/${encodeIdSegment(userId)}/permissions.json`;
+    const { fetched } = await callChecked(where, 'zoom.permissions', file, () =>
+      client.GET('/users/{userId}/permissions', { params: { path: { userId } }, parseAs: 'text' }),
+    );
+    return [file, fetched];
+  }
+
+  /** GET /roles/{roleId}, checked; a body naming another role is unusable. */
+  async function roleBody(roleId: string) {
+    const where: Where = { vendor: 'zoom', endpoint: 'GET /roles/{roleId}', user: `role ${roleId}` };
+    checkPathId(roleId, where);
+    const file = `zoom/roles/${encodeIdSegment(roleId)}/role.json`;
+    const r = await callChecked(where, 'zoom.role', file, () =>
+      client.GET('/roles/{roleId}', { params: { path: { roleId } }, parseAs: 'text' }),
+    );
+    if (r.body.id !== roleId) throw shape(where).fail(`${file}: "id" is ${r.body.id}, not the role asked for`);
+    return r;
+  }
+
   /**
    * GET /users (next_page_token paging, for ids and emails) and GET /roles, as the listing unit;
-   * returns the role ids (the pages themselves are not kept once committed).
+   * returns the role ids and the user ids (the pages themselves are not kept once committed).
    */
-  async function listAccount(sink: ReturnType<typeof unitSink>): Promise<string[]> {
+  async function listAccount(sink: ReturnType<typeof unitSink>): Promise<{ roles: string[]; users: string[] }> {
     const listing = new UnitFiles();
+    const users: string[] = [];
     let token = '';
     for (let page = 1; page <= MAX_PAGES; page++) {
       const where: Where = { vendor: 'zoom', endpoint: 'GET /users' };
-      const body = shape(where).object(
-        await callJson(where, () =>
-          client.GET('/users', {
-            params: {
-              query: {
-                status: 'active',
-                page_size: PAGE_SIZE,
-                ...(token ? { next_page_token: token } : {}),
-              },
+      const file = `zoom/users/${pageFile(page)}`;
+      const { body, fetched } = await callChecked(where, 'zoom.users', file, () =>
+        client.GET('/users', {
+          params: {
+            query: {
+              status: 'active',
+              page_size: PAGE_SIZE,
+              ...(token ? { next_page_token: token } : {}),
             },
-            parseAs: 'text',
-          }),
-        ),
+          },
+          parseAs: 'text',
+        }),
       );
-      const s = shape(where);
-      for (const u of s.array(body, 'users')) {
-        s.string(u, 'id', true);
-        s.string(u, 'email', true);
-      }
-      listing.add(`zoom/users/${pageFile(page)}`, body);
-      const next = s.string(body, 'next_page_token', true) ?? '';
+      for (const u of body.users) if (u.id !== undefined) users.push(u.id);
+      listing.add(file, fetched);
+      const next = body.next_page_token ?? '';
       if (next === '' || next === token) break;
       token = next;
     }
     // The role list (each role's privileges and members are then a unit of their own).
     const where: Where = { vendor: 'zoom', endpoint: 'GET /roles' };
-    const roles = shape(where).object(await callJson(where, () => client.GET('/roles', { parseAs: 'text' })));
-    const list = shape(where).array(roles, 'roles');
-    const ids = list.map((r) => shape(where).scalar(r, 'id') as string);
-    listing.add(`zoom/roles/${pageFile(1)}`, roles);
+    const file = `zoom/roles/${pageFile(1)}`;
+    const { body, fetched } = await callChecked(where, 'zoom.roles', file, () =>
+      client.GET('/roles', { parseAs: 'text' }),
+    );
+    listing.add(file, fetched);
     await sink.commit('listing', undefined, listing);
-    return ids;
+    return { roles: body.roles.map((r) => r.id), users: [...new Set(users)] };
   }
 }
 

@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { SnapshotError } from '../errors.js';
 import type { Vendor, VendorGrant } from '../grants.js';
+import { type BodyKind, type BodyTypes, type CheckedBody, checkBody } from './bodies.js';
 import { decodeIdSegment, PAGE_FILE } from './layout.js';
 
 /** A vendor user seen in a snapshot. */
@@ -21,15 +22,33 @@ export interface VendorRoleLink {
   readonly source: string;
 }
 
+/**
+ * Something wrong in a snapshot body: the whole body `unusable`, one item `skipped` (a grant or a
+ * member whose required field cannot be read), or one optional field `ignored`.
+ */
+export interface SnapshotProblem {
+  readonly file: string;
+  /** The field, e.g. `groupPermissions[2].groupPermission`; absent when the file itself is the problem. */
+  readonly field?: string;
+  readonly message: string;
+  readonly effect: 'unusable' | 'skipped' | 'ignored';
+}
+
 export interface VendorData {
   readonly users: VendorUser[];
   readonly grants: VendorGrant[];
   readonly links: VendorRoleLink[];
   /** Things skipped on purpose (e.g. a pending Zoom user without an id). */
   readonly notices: string[];
+  /** What could not be read (only `skipped` and `ignored` ones when `strict` is off). */
+  readonly problems: SnapshotProblem[];
 }
 
-type Json = Record<string, unknown>;
+/** A body a sync already parsed and checked, with its text as received (for a recording). */
+export interface FetchedBody {
+  readonly text: string;
+  readonly checked: CheckedBody<BodyKind>;
+}
 
 /** Where snapshot files come from: a folder on disk, or responses held in memory during a sync. */
 export interface SnapshotFiles {
@@ -38,6 +57,8 @@ export interface SnapshotFiles {
   /** Names of the entries of a folder, with whether each is a folder. */
   list(path: string): Promise<{ name: string; dir: boolean }[]>;
   read(path: string): Promise<string>;
+  /** A body already checked (a sync's), so it is not parsed or checked again. */
+  checked?(path: string): CheckedBody<BodyKind> | undefined;
 }
 
 const diskFiles: SnapshotFiles = {
@@ -52,10 +73,10 @@ const diskFiles: SnapshotFiles = {
 export const MEMORY_ROOT = `${sep}snapshot`;
 
 /**
- * Snapshot files held in memory, keyed by their path in the snapshot layout (`zoom/users/page-0001.json`).
- * Read them with `readSnapshot(MEMORY_ROOT, { files: memoryFiles(map) })`.
+ * Snapshot files held in memory, keyed by their path in the snapshot layout (`zoom/users/page-0001.json`):
+ * text, or a body a sync already checked. Read them with `readSnapshot(MEMORY_ROOT, { files: memoryFiles(map) })`.
  */
-export function memoryFiles(files: ReadonlyMap<string, string>): SnapshotFiles {
+export function memoryFiles(files: ReadonlyMap<string, string | FetchedBody>): SnapshotFiles {
   const rel = (p: string) => relative(MEMORY_ROOT, p).split(sep).join('/');
   // Each folder's entries, built once: listing is then proportional to the folder, not the snapshot.
   const children = new Map<string, Map<string, boolean>>([['', new Map()]]);
@@ -79,27 +100,42 @@ export function memoryFiles(files: ReadonlyMap<string, string>): SnapshotFiles {
     read: async (p) => {
       const v = files.get(rel(p));
       if (v === undefined) throw new Error(`no such file: ${rel(p)}`);
-      return v;
+      return typeof v === 'string' ? v : v.text;
+    },
+    checked: (p) => {
+      const v = files.get(rel(p));
+      return v === undefined || typeof v === 'string' ? undefined : v.checked;
     },
   };
 }
 
 /**
  * Reads a snapshot folder into vendor users, grants and role links. Vendors whose folder is absent
- * are skipped.
+ * are skipped. Every body is checked with the vendor's body checker (src/snapshot/bodies.ts).
  *
- * @throws SnapshotError when a body is not JSON or not shaped as the vendor documents it (the whole
- * read fails, so a compile never drops someone's rules because one file was bad).
+ * @throws SnapshotError when `strict` (the default) and any body is not JSON or not shaped as the
+ * vendor documents it, or any grant or member in it cannot be read: every such file is listed in
+ * `problems`, so a compile never drops someone's rules because one file was bad.
  */
 export async function readSnapshot(dir: string, options: ReadSnapshotOptions = {}): Promise<VendorData> {
   const fs = options.files ?? diskFiles;
   if (!(await fs.isDir(dir))) throw new SnapshotError(dir, 'snapshot folder not found');
-  const out: VendorData = { users: [], grants: [], links: [], notices: [] };
-  const ctx = { dir, out, fs, known: options.knownUser ?? (() => undefined) };
+  const out: VendorData = { users: [], grants: [], links: [], notices: [], problems: [] };
+  const ctx: Ctx = {
+    dir,
+    out,
+    fs,
+    known: options.knownUser ?? (() => undefined),
+    rolePrivileges: options.knownRolePrivileges ?? (() => []),
+  };
   const want = (v: Vendor) => !options.vendors || options.vendors.includes(v);
   if (want('zoom') && (await fs.isDir(join(dir, 'zoom')))) await readZoom(ctx);
   if (want('vonage') && (await fs.isDir(join(dir, 'vonage')))) await readVonage(ctx);
   if (want('tuya') && (await fs.isDir(join(dir, 'tuya')))) await readTuya(ctx);
+  if (options.strict !== false) {
+    const bad = out.problems.filter((p) => p.effect !== 'ignored');
+    if (bad.length > 0) throw SnapshotError.of(bad);
+  }
   return out;
 }
 
@@ -109,10 +145,20 @@ export interface ReadSnapshotOptions {
   /** Where the files come from. Default: the disk. */
   readonly files?: SnapshotFiles;
   /**
+   * Throw a SnapshotError listing every body that cannot be used and every item skipped. Default
+   * true; a sync reads its own checked units with false and reports what was skipped.
+   */
+  readonly strict?: boolean;
+  /**
    * Users listed outside these files (a sync reads each user's files as they arrive, after the
    * listing): gives their email to a user folder or role member the files do not list.
    */
   readonly knownUser?: (vendor: Vendor, vendorUserId: string) => VendorUser | undefined;
+  /**
+   * Privileges a Zoom user holds through roles read outside these files (a sync reads each user's
+   * permissions after their roles): they do not become direct grants.
+   */
+  readonly knownRolePrivileges?: (zoomUserId: string) => Iterable<string>;
 }
 
 interface Ctx {
@@ -120,40 +166,44 @@ interface Ctx {
   out: VendorData;
   fs: SnapshotFiles;
   known: NonNullable<ReadSnapshotOptions['knownUser']>;
+  rolePrivileges: NonNullable<ReadSnapshotOptions['knownRolePrivileges']>;
 }
 
-async function readZoom({ dir, out, fs, known }: Ctx): Promise<void> {
+async function readZoom(ctx: Ctx): Promise<void> {
+  const { dir, out, fs, known } = ctx;
   const root = join(dir, 'zoom');
   const byId = new Map<string, VendorUser>();
-  for (const [file, body] of await readPages(fs, dir, join(root, 'users'))) {
-    for (const u of arrayField(file, body, 'users')) {
-      const id = optString(file, u, 'id');
-      const email = optString(file, u, 'email');
-      if (!id) {
+  for (const [file, body] of await readPages(ctx, join(root, 'users'), 'zoom.users')) {
+    for (const u of body.users) {
+      const email = nonEmpty(u.email);
+      if (!u.id) {
         out.notices.push(
           `${file}: skipped a Zoom user without an id${email ? ` (${email}, probably pending)` : ''}`,
         );
         continue;
       }
-      const user: VendorUser = { vendor: 'zoom', vendorUserId: id, ...(email ? { email } : {}) };
-      byId.set(id, user);
+      const user: VendorUser = { vendor: 'zoom', vendorUserId: u.id, ...(email ? { email } : {}) };
+      byId.set(u.id, user);
       out.users.push(user);
     }
   }
+  // The role listing names the roles; each role's folder holds its privileges and members.
+  await readPages(ctx, join(root, 'roles'), 'zoom.roles');
   // Roles: role privileges become the role's grants, members become g links.
   const rolePrivileges = new Map<string, Set<string>>();
   const memberRoles = new Map<string, string[]>();
   for (const roleDir of await subdirs(fs, join(root, 'roles'))) {
     const roleId = decodeIdSegment(roleDir);
     const base = join(root, 'roles', roleDir);
-    const roleFile = join(base, 'role.json');
-    const rel = relative(dir, roleFile);
-    const role = (await readJson(fs, dir, roleFile)) as Json;
-    const bodyId = optString(rel, role, 'id');
-    if (bodyId !== undefined && bodyId !== roleId)
-      throw new SnapshotError(rel, `role id ${bodyId} does not match its folder (${roleId})`);
-    const roleName = optString(rel, role, 'name');
-    const privileges = stringArray(rel, role, 'privileges');
+    const rel = relative(dir, join(base, 'role.json'));
+    const role = await load(ctx, join(base, 'role.json'), 'zoom.role');
+    if (!role) continue;
+    if (role.id !== roleId) {
+      problem(ctx, rel, 'id', `role id ${role.id} does not match its folder (${roleId})`);
+      continue;
+    }
+    const roleName = nonEmpty(role.name);
+    const privileges = (role.privileges ?? []).map((p) => p.trim());
     rolePrivileges.set(roleId, new Set(privileges));
     for (const p of privileges) {
       out.grants.push({
@@ -165,13 +215,11 @@ async function readZoom({ dir, out, fs, known }: Ctx): Promise<void> {
         source: rel,
       });
     }
-    for (const [file, body] of await readPages(fs, dir, join(base, 'members'))) {
-      for (const m of arrayField(file, body, 'members')) {
-        const id = optString(file, m, 'id');
-        const email = optString(file, m, 'email');
-        if (!id) throw new SnapshotError(file, 'a role member has no "id"');
-        const user = byId.get(id) ??
-          known('zoom', id) ?? { vendor: 'zoom', vendorUserId: id, ...(email ? { email } : {}) };
+    for (const [file, body] of await readPages(ctx, join(base, 'members'), 'zoom.members')) {
+      for (const m of body.members) {
+        const email = nonEmpty(m.email);
+        const user = byId.get(m.id) ??
+          known('zoom', m.id) ?? { vendor: 'zoom', vendorUserId: m.id, ...(email ? { email } : {}) };
         out.links.push({
           vendor: 'zoom',
           user,
@@ -180,7 +228,7 @@ async function readZoom({ dir, out, fs, known }: Ctx): Promise<void> {
           raw: JSON.stringify(m),
           source: file,
         });
-        memberRoles.set(id, [...(memberRoles.get(id) ?? []), roleId]);
+        memberRoles.set(m.id, [...(memberRoles.get(m.id) ?? []), roleId]);
       }
     }
   }
@@ -190,10 +238,13 @@ async function readZoom({ dir, out, fs, known }: Ctx): Promise<void> {
     const file = join(root, 'users', userDir, 'permissions.json');
     if (!(await fs.exists(file))) continue;
     const rel = relative(dir, file);
-    const body = (await readJson(fs, dir, file)) as Json;
+    const body = await load(ctx, file, 'zoom.permissions');
+    if (!body) continue;
     const user = byId.get(id) ?? known('zoom', id) ?? { vendor: 'zoom' as const, vendorUserId: id };
-    const fromRoles = new Set((memberRoles.get(id) ?? []).flatMap((r) => [...(rolePrivileges.get(r) ?? [])]));
-    for (const p of stringArray(rel, body, 'permissions')) {
+    const fromRoles = new Set(ctx.rolePrivileges(id));
+    for (const r of memberRoles.get(id) ?? []) for (const p of rolePrivileges.get(r) ?? []) fromRoles.add(p);
+    for (const raw of body.permissions) {
+      const p = raw.trim();
       if (fromRoles.has(p)) continue;
       out.grants.push({
         vendor: 'zoom',
@@ -207,15 +258,15 @@ async function readZoom({ dir, out, fs, known }: Ctx): Promise<void> {
   }
 }
 
-async function readVonage({ dir, out, fs, known }: Ctx): Promise<void> {
+async function readVonage(ctx: Ctx): Promise<void> {
+  const { dir, out, fs, known } = ctx;
   const root = join(dir, 'vonage');
   const byId = new Map<string, VendorUser>();
-  for (const [file, body] of await readPages(fs, dir, join(root, 'users'))) {
-    for (const u of arrayField(file, body, 'users')) {
-      const id = reqString(file, u, 'userId');
-      const email = optString(file, u, 'email');
-      const user: VendorUser = { vendor: 'vonage', vendorUserId: id, ...(email ? { email } : {}) };
-      byId.set(id, user);
+  for (const [, body] of await readPages(ctx, join(root, 'users'), 'vonage.users')) {
+    for (const u of body.users) {
+      const email = nonEmpty(u.email);
+      const user: VendorUser = { vendor: 'vonage', vendorUserId: u.userId, ...(email ? { email } : {}) };
+      byId.set(u.userId, user);
       out.users.push(user);
     }
   }
@@ -223,35 +274,33 @@ async function readVonage({ dir, out, fs, known }: Ctx): Promise<void> {
     const id = decodeIdSegment(userDir);
     const user = byId.get(id) ?? known('vonage', id) ?? { vendor: 'vonage' as const, vendorUserId: id };
     const holder = { type: 'user' as const, vendorUserId: id, ...(user.email ? { email: user.email } : {}) };
-    for (const [file, body] of await readPages(fs, dir, join(root, 'users', userDir, 'groups'))) {
-      checkUserId(file, body, 'userId', id);
-      for (const g of arrayField(file, body, 'groupPermissions')) {
+    for (const [file, body] of await readPages(ctx, join(root, 'users', userDir, 'groups'), 'vonage.groups')) {
+      if (!ownedBy(ctx, file, 'userId', body.userId, id)) continue;
+      for (const g of body.groupPermissions) {
         out.grants.push({
           vendor: 'vonage',
           kind: 'group',
           holder,
           fields: fields({
-            groupId: reqString(file, g, 'groupId'),
-            groupPermission: reqString(file, g, 'groupPermission'),
-            groupDisplayId: optString(file, g, 'groupDisplayId'),
-            groupName: optString(file, g, 'groupName'),
+            groupId: g.groupId,
+            groupPermission: g.groupPermission,
+            groupDisplayId: g.groupDisplayId,
+            groupName: g.groupName,
           }),
           raw: JSON.stringify(g),
           source: file,
         });
       }
     }
-    for (const [file, body] of await readPages(fs, dir, join(root, 'users', userDir, 'accessPermissions'))) {
-      checkUserId(file, body, 'userId', id);
-      for (const a of arrayField(file, body, 'accessPermissions')) {
+    const accessFolder = join(root, 'users', userDir, 'accessPermissions');
+    for (const [file, body] of await readPages(ctx, accessFolder, 'vonage.access')) {
+      if (!ownedBy(ctx, file, 'userId', body.userId, id)) continue;
+      for (const a of body.accessPermissions) {
         out.grants.push({
           vendor: 'vonage',
           kind: 'access',
           holder,
-          fields: fields({
-            permissionKey: reqString(file, a, 'permissionKey'),
-            permissionLevel: reqString(file, a, 'permissionLevel'),
-          }),
+          fields: fields({ permissionKey: a.permissionKey, permissionLevel: a.permissionLevel }),
           raw: JSON.stringify(a),
           source: file,
         });
@@ -260,34 +309,29 @@ async function readVonage({ dir, out, fs, known }: Ctx): Promise<void> {
   }
 }
 
-async function readTuya({ dir, out, fs }: Ctx): Promise<void> {
+async function readTuya(ctx: Ctx): Promise<void> {
+  const { dir, out, fs } = ctx;
   const root = join(dir, 'tuya');
   for (const userDir of await subdirs(fs, join(root, 'users'))) {
     const id = decodeIdSegment(userDir);
     const user: VendorUser = { vendor: 'tuya', vendorUserId: id };
     out.users.push(user);
-    for (const [file, body] of await readPages(fs, dir, join(root, 'users', userDir, 'permissions'))) {
-      if (body['success'] !== true) {
-        const code = body['code'] ?? body['error_code'];
-        const msg = body['msg'] ?? body['error_msg'];
-        throw new SnapshotError(file, `Tuya answered success=false (code ${String(code)}: ${String(msg)})`);
-      }
-      const result = body['result'];
-      if (!isObject(result)) throw new SnapshotError(file, '"result" must be an object');
-      checkUserId(file, result, 'user_id', id);
-      for (const p of arrayField(file, result, 'permission_list')) {
+    const folder = join(root, 'users', userDir, 'permissions');
+    for (const [file, body] of await readPages(ctx, folder, 'tuya.permissions')) {
+      if (!ownedBy(ctx, file, 'result.user_id', body.result.user_id, id)) continue;
+      for (const p of body.result.permission_list) {
         out.grants.push({
           vendor: 'tuya',
           kind: 'permission',
           holder: { type: 'user', vendorUserId: id },
           fields: fields({
-            permission_id: reqScalar(file, p, 'permission_id'),
-            name: optString(file, p, 'name'),
-            description: optString(file, p, 'description'),
-            type: reqScalar(file, p, 'type'),
-            start_time: optScalar(file, p, 'start_time'),
-            end_time: optScalar(file, p, 'end_time'),
-            gmt_create: optScalar(file, p, 'gmt_create'),
+            permission_id: p.permission_id,
+            name: p.name,
+            description: p.description,
+            type: p.type,
+            start_time: p.start_time,
+            end_time: p.end_time,
+            gmt_create: p.gmt_create,
           }),
           raw: JSON.stringify(p),
           source: file,
@@ -307,97 +351,82 @@ async function subdirs(fs: SnapshotFiles, p: string): Promise<string[]> {
     .sort();
 }
 
-async function readJson(fs: SnapshotFiles, dir: string, file: string): Promise<unknown> {
-  const rel = relative(dir, file);
-  let text: string;
-  try {
-    text = await fs.read(file);
-  } catch (err) {
-    throw new SnapshotError(rel, 'cannot read file', { cause: err });
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new SnapshotError(rel, `not JSON (${(err as Error).message})`, { cause: err });
-  }
+function problem(ctx: Ctx, file: string, field: string | undefined, message: string): void {
+  ctx.out.problems.push({ file, ...(field !== undefined ? { field } : {}), message, effect: 'unusable' });
 }
 
-/** Every page-NNNN.json in a folder, in order, as [relative path, object body]. */
-async function readPages(fs: SnapshotFiles, dir: string, folder: string): Promise<[string, Json][]> {
-  if (!(await fs.isDir(folder))) return [];
-  const names = (await fs.list(folder))
+/**
+ * One body, parsed and checked (or as a sync already checked it). An unusable body is recorded as a
+ * problem and gives undefined; what the checker skipped or ignored in it is recorded too.
+ */
+async function load<K extends BodyKind>(ctx: Ctx, file: string, kind: K): Promise<BodyTypes[K] | undefined> {
+  const rel = relative(ctx.dir, file);
+  let checked = ctx.fs.checked?.(file) as CheckedBody<K> | undefined;
+  if (!checked) {
+    let text: string;
+    try {
+      text = await ctx.fs.read(file);
+    } catch (err) {
+      problem(ctx, rel, undefined, `cannot read file (${(err as Error).message})`);
+      return undefined;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      problem(ctx, rel, undefined, `not JSON (${(err as Error).message})`);
+      return undefined;
+    }
+    checked = checkBody(kind, value);
+  }
+  if (!checked.ok) {
+    problem(ctx, rel, checked.field, checked.message);
+    return undefined;
+  }
+  for (const i of checked.issues)
+    ctx.out.problems.push({
+      file: rel,
+      field: i.field,
+      message: i.message,
+      effect: i.effect === 'skipped' ? 'skipped' : 'ignored',
+    });
+  return checked.body;
+}
+
+/** Every page-NNNN.json in a folder, in order, as [relative path, checked body]; unusable pages are left out. */
+async function readPages<K extends BodyKind>(
+  ctx: Ctx,
+  folder: string,
+  kind: K,
+): Promise<[string, BodyTypes[K]][]> {
+  if (!(await ctx.fs.isDir(folder))) return [];
+  const names = (await ctx.fs.list(folder))
     .filter((e) => !e.dir && PAGE_FILE.test(e.name))
     .map((e) => e.name)
     .sort();
-  const out: [string, Json][] = [];
+  const out: [string, BodyTypes[K]][] = [];
   for (const name of names) {
     const file = join(folder, name);
-    const body = await readJson(fs, dir, file);
-    const rel = relative(dir, file);
-    if (!isObject(body)) throw new SnapshotError(rel, 'the body must be a JSON object');
-    out.push([rel, body]);
+    const body = await load(ctx, file, kind);
+    if (body !== undefined) out.push([relative(ctx.dir, file), body]);
   }
   return out;
 }
 
-function isObject(x: unknown): x is Json {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
+/** Whether a page's own user id (when it has one) is the user of its folder; a mismatch is a problem. */
+function ownedBy(ctx: Ctx, file: string, field: string, owner: string | undefined, id: string): boolean {
+  if (owner === undefined || owner === id) return true;
+  problem(
+    ctx,
+    file,
+    field,
+    `is ${JSON.stringify(owner)} but the file is in the folder of user ${JSON.stringify(id)}`,
+  );
+  return false;
 }
 
-function arrayField(file: string, body: Json, key: string): Json[] {
-  const v = body[key];
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw new SnapshotError(file, `"${key}" must be an array, got ${typeof v}`);
-  v.forEach((item, i) => {
-    if (!isObject(item)) throw new SnapshotError(file, `"${key}[${i}]" must be an object`);
-  });
-  return v as Json[];
-}
+const nonEmpty = (s: string | undefined) => (s === undefined || s === '' ? undefined : s);
 
-function stringArray(file: string, body: Json, key: string): string[] {
-  const v = body[key];
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw new SnapshotError(file, `"${key}" must be an array of strings`);
-  return v.map((s, i) => {
-    if (typeof s !== 'string')
-      throw new SnapshotError(file, `"${key}[${i}]" must be a string, got ${typeof s}`);
-    return s.trim();
-  });
-}
-
-function reqString(file: string, o: Json, key: string): string {
-  const v = o[key];
-  if (typeof v !== 'string' || v === '')
-    throw new SnapshotError(file, `"${key}" must be a non-empty string, got ${JSON.stringify(v)}`);
-  return v;
-}
-function optString(file: string, o: Json, key: string): string | undefined {
-  const v = o[key];
-  if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string') throw new SnapshotError(file, `"${key}" must be a string, got ${typeof v}`);
-  return v;
-}
-function reqScalar(file: string, o: Json, key: string): string {
-  const v = optScalar(file, o, key);
-  if (v === undefined) throw new SnapshotError(file, `"${key}" is required`);
-  return v;
-}
-function optScalar(file: string, o: Json, key: string): string | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  if (typeof v === 'string') return v;
-  throw new SnapshotError(file, `"${key}" must be a number or a string, got ${typeof v}`);
-}
-function checkUserId(file: string, body: Json, key: string, id: string): void {
-  const v = body[key];
-  if (v !== undefined && v !== null && String(v) !== id) {
-    throw new SnapshotError(
-      file,
-      `"${key}" is ${JSON.stringify(v)} but the file is in the folder of user ${JSON.stringify(id)}`,
-    );
-  }
-}
 function fields(o: Record<string, string | undefined>): Readonly<Record<string, string>> {
   const out: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;

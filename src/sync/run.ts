@@ -36,6 +36,8 @@ import {
   MEMORY_ROOT,
   memoryFiles,
   readSnapshot,
+  type FetchedBody,
+  type SnapshotProblem,
   type VendorData,
   type VendorUser,
 } from '../snapshot/read.js';
@@ -91,7 +93,16 @@ export interface VendorOutcome {
     readonly unit: 'user' | 'role';
     readonly id: string;
     readonly error: string;
+    /** For a body that could not be used: its file in the snapshot layout and the field. */
+    readonly file?: string;
+    readonly field?: string;
   }[];
+  /**
+   * What was left out of usable bodies: grants or members skipped (a required field unreadable) and
+   * optional fields ignored. At most 100 are listed; `problemCount` counts them all.
+   */
+  readonly problems: readonly SnapshotProblem[];
+  readonly problemCount: number;
   readonly error?: string;
   readonly notice?: string;
   readonly requests: number;
@@ -148,6 +159,11 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   const compileUnit = createVendorCompiler(ctx.mappings, ctx.identities);
   const holders = new Map<Vendor, Set<string>>();
   const listed = new Map<string, VendorUser>();
+  const problems = new Map<Vendor, { list: SnapshotProblem[]; count: number }>();
+  // Zoom: what each user's roles give, so their own permissions (fetched after the roles) only
+  // become direct grants for the rest.
+  const zoomRolePrivileges = new Map<string, Set<string>>();
+  const zoomMemberRoles = new Map<string, string[]>();
   const spillDir = await mkdtemp(join(tmpdir(), 'rbac-normalizer-sync-'));
   let output: MergeOutput | undefined;
   let recorder: Recorder | undefined;
@@ -158,8 +174,26 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       if (recorder) await recorder.write(unit.files);
       const data = await readSnapshot(MEMORY_ROOT, {
         files: memoryFiles(unit.files),
+        strict: false,
         knownUser: (vendor, id) => listed.get(holderKey(vendor, id)),
+        knownRolePrivileges: (id) =>
+          (zoomMemberRoles.get(id) ?? []).flatMap((r) => [...(zoomRolePrivileges.get(r) ?? [])]),
       });
+      if (data.problems.length > 0) {
+        const p = problems.get(unit.vendor) ?? { list: [], count: 0 };
+        problems.set(unit.vendor, p);
+        p.count += data.problems.length;
+        p.list.push(...data.problems.slice(0, Math.max(0, 100 - p.list.length)));
+      }
+      if (unit.vendor === 'zoom' && unit.kind === 'role') {
+        for (const g of data.grants) {
+          if (g.holder.type !== 'role') continue;
+          const set = zoomRolePrivileges.get(g.holder.roleId) ?? new Set<string>();
+          zoomRolePrivileges.set(g.holder.roleId, set.add(g.raw));
+        }
+        for (const l of data.links)
+          zoomMemberRoles.set(l.user.vendorUserId, [...(zoomMemberRoles.get(l.user.vendorUserId) ?? []), l.roleId]);
+      }
       const into = holders.get(unit.vendor) ?? new Set<string>();
       holders.set(unit.vendor, into);
       for (const u of data.users) {
@@ -174,7 +208,15 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     const results = await fetchVendors(adapters, onUnit, options.progress, stop);
     // Cancelled: the vendors' answers are incomplete, so nothing is written.
     if (options.signal?.aborted) throw options.signal.reason;
-    outcomes.push(...results.map((r) => r.outcome));
+    zoomRolePrivileges.clear();
+    zoomMemberRoles.clear();
+    outcomes.push(
+      ...results.map((r) => ({
+        ...r.outcome,
+        problems: problems.get(r.vendor)?.list ?? [],
+        problemCount: problems.get(r.vendor)?.count ?? 0,
+      })),
+    );
     outcomes.sort((a, b) => VENDORS.indexOf(a.vendor) - VENDORS.indexOf(b.vendor));
 
     // What stays from before: vendors not fetched (not asked, not configured, or failed) and failed
@@ -281,6 +323,8 @@ function skipped(vendor: Vendor, notice: string): VendorOutcome {
     status: 'skipped',
     units: 0,
     failures: [],
+    problems: [],
+    problemCount: 0,
     notice,
     requests: 0,
     retries: 0,
@@ -436,7 +480,15 @@ async function fetchVendors(
           vendor,
           status: r.failures.length ? 'partial' : 'ok',
           units: r.units,
-          failures: r.failures.map((f) => ({ unit: f.unit, id: f.id, error: f.error.message })),
+          failures: r.failures.map((f) => ({
+            unit: f.unit,
+            id: f.id,
+            error: f.error.message,
+            ...(f.error.file !== undefined ? { file: f.error.file } : {}),
+            ...(f.error.field !== undefined ? { field: f.error.field } : {}),
+          })),
+          problems: [],
+          problemCount: 0,
           ...counters,
         };
         progress?.finish?.(vendor, outcome);
@@ -451,6 +503,8 @@ async function fetchVendors(
           status: 'failed',
           units: 0,
           failures: [],
+          problems: [],
+          problemCount: 0,
           error: err.message,
           ...counters,
         };
@@ -471,7 +525,7 @@ async function fetchUsers(adapter: VendorAdapter, ids: readonly string[], option
     failures.push(...r.failures);
     options.progress?.done();
   }
-  return { vendor: adapter.vendor, files: new Map<string, string>(), failures, units: ids.length };
+  return { vendor: adapter.vendor, files: new Map<string, FetchedBody>(), failures, units: ids.length };
 }
 
 /**
@@ -522,12 +576,12 @@ async function startRecording(target: string) {
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   return {
-    async write(files: ReadonlyMap<string, string>): Promise<void> {
-      for (const [rel, text] of files) {
+    async write(files: ReadonlyMap<string, FetchedBody>): Promise<void> {
+      for (const [rel, { text }] of files) {
         const file = join(tmp, ...rel.split('/'));
         await mkdir(dirname(file), { recursive: true });
-        // Held compact in memory; recorded readable.
-        await writeFile(file, `${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+        // The body exactly as the vendor sent it (what compile checks again, offline).
+        await writeFile(file, text.endsWith('\n') ? text : `${text}\n`);
       }
     },
     async finish(): Promise<string> {

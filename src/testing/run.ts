@@ -58,7 +58,7 @@ export interface RunResult {
   readonly skipped: number;
 }
 
-const EMPTY: VendorData = { users: [], grants: [], links: [], notices: [] };
+const EMPTY: VendorData = { users: [], grants: [], links: [], notices: [], problems: [] };
 
 /**
  * Finds, loads and runs suites.

@@ -6,11 +6,11 @@ import { createVonageAdapter } from '../../src/adapters/vonage.js';
 import { createZoomAdapter } from '../../src/adapters/zoom.js';
 import { EMULATOR_CREDENTIALS as C, type Emulator } from '../../src/emulator/server.js';
 import { isVendorError } from '../../src/errors.js';
-import { MEMORY_ROOT, memoryFiles, readSnapshot } from '../../src/snapshot/read.js';
+import { type FetchedBody, MEMORY_ROOT, memoryFiles, readSnapshot } from '../../src/snapshot/read.js';
 import { exampleEmulator } from '../helpers/emulator.js';
 
 const TUYA_USERS = ['ay-alice', 'ay-bob', 'ay-carol', 'ay-unlinked'];
-const read = (files: Map<string, string>) => readSnapshot(MEMORY_ROOT, { files: memoryFiles(files) });
+const read = (files: Map<string, FetchedBody>) => readSnapshot(MEMORY_ROOT, { files: memoryFiles(files) });
 const fromDisk = (vendor: 'zoom' | 'vonage' | 'tuya') =>
   readSnapshot('examples/snapshot', { vendors: [vendor] });
 const rawValues = (d: { grants: { holder: unknown; raw: string }[] }) =>

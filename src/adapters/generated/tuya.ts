@@ -81,19 +81,21 @@ export interface components {
             msg?: string;
         };
         Permission: {
-            permission_id: number | string;
+            permission_id: string;
             name?: string;
             description?: string;
             /** @description 0 generic, 1 temporary */
-            type?: number | string;
-            start_time?: number | string;
-            end_time?: number | string;
-            gmt_create?: number | string;
+            type?: string;
+            /** @description seconds or milliseconds */
+            start_time?: string;
+            /** @description seconds or milliseconds */
+            end_time?: string;
+            gmt_create?: string;
         };
         PermissionPage: {
             user_id?: string;
             permission_list: components["schemas"]["Permission"][];
-            last_row_key?: number | string;
+            last_row_key?: string;
             page_size?: number;
         };
         PermissionResponse: {
@@ -162,7 +164,8 @@ export interface operations {
     getUserPermissions: {
         parameters: {
             query?: {
-                last_row_key?: number;
+                /** @description a Long, sent as its digits (ids may not fit a double) */
+                last_row_key?: string;
                 page_size?: number;
             };
             header?: never;
@@ -185,3 +188,188 @@ export interface operations {
         };
     };
 }
+
+/** The document's component schemas, as data (for the body checker). */
+export const componentSchemas: Record<string, unknown> = {
+  "Failure": {
+    "type": "object",
+    "required": [
+      "success"
+    ],
+    "properties": {
+      "success": {
+        "type": "boolean",
+        "enum": [
+          false
+        ]
+      },
+      "code": {
+        "type": "integer"
+      },
+      "msg": {
+        "type": "string"
+      },
+      "error_code": {
+        "type": "integer"
+      },
+      "error_msg": {
+        "type": "string"
+      },
+      "t": {
+        "type": "integer"
+      },
+      "tid": {
+        "type": "string"
+      }
+    }
+  },
+  "Token": {
+    "type": "object",
+    "required": [
+      "access_token",
+      "refresh_token"
+    ],
+    "properties": {
+      "access_token": {
+        "type": "string"
+      },
+      "refresh_token": {
+        "type": "string"
+      },
+      "expire_time": {
+        "type": "integer",
+        "description": "seconds"
+      },
+      "expire": {
+        "type": "integer",
+        "description": "seconds (older name)"
+      },
+      "uid": {
+        "type": "string"
+      }
+    }
+  },
+  "TokenResponse": {
+    "type": "object",
+    "required": [
+      "success"
+    ],
+    "properties": {
+      "success": {
+        "type": "boolean"
+      },
+      "result": {
+        "$ref": "#/components/schemas/Token"
+      },
+      "t": {
+        "type": "integer"
+      },
+      "tid": {
+        "type": "string"
+      },
+      "code": {
+        "type": "integer"
+      },
+      "msg": {
+        "type": "string"
+      }
+    }
+  },
+  "Permission": {
+    "type": "object",
+    "required": [
+      "permission_id"
+    ],
+    "properties": {
+      "permission_id": {
+        "type": "string",
+        "x-scalar": "numeric"
+      },
+      "name": {
+        "type": "string",
+        "x-scalar": "string"
+      },
+      "description": {
+        "type": "string",
+        "x-scalar": "string"
+      },
+      "type": {
+        "type": "string",
+        "x-scalar": "numeric",
+        "description": "0 generic, 1 temporary"
+      },
+      "start_time": {
+        "type": "string",
+        "x-scalar": "numeric",
+        "description": "seconds or milliseconds"
+      },
+      "end_time": {
+        "type": "string",
+        "x-scalar": "numeric",
+        "description": "seconds or milliseconds"
+      },
+      "gmt_create": {
+        "type": "string",
+        "x-scalar": "numeric"
+      }
+    }
+  },
+  "PermissionPage": {
+    "type": "object",
+    "required": [
+      "permission_list"
+    ],
+    "properties": {
+      "user_id": {
+        "type": "string",
+        "x-scalar": "string"
+      },
+      "permission_list": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/Permission"
+        }
+      },
+      "last_row_key": {
+        "type": "string",
+        "x-scalar": "numeric"
+      },
+      "page_size": {
+        "type": "integer",
+        "x-scalar": "integer"
+      }
+    }
+  },
+  "PermissionResponse": {
+    "type": "object",
+    "required": [
+      "success"
+    ],
+    "properties": {
+      "success": {
+        "type": "boolean"
+      },
+      "result": {
+        "$ref": "#/components/schemas/PermissionPage"
+      },
+      "t": {
+        "type": "integer"
+      },
+      "tid": {
+        "type": "string"
+      },
+      "code": {
+        "type": "integer"
+      },
+      "msg": {
+        "type": "string"
+      },
+      "error_code": {
+        "type": "integer"
+      },
+      "error_msg": {
+        "type": "string"
+      }
+    }
+  }
+};

@@ -77,16 +77,11 @@ export interface components {
         };
         Meta: {
             page?: number;
-            count?: number;
             pageCount?: number;
-            totalCount?: number;
         };
         User: {
             userId: string;
-            username?: string;
-            name?: string;
             email?: string;
-            active?: boolean;
         };
         UserList: {
             meta?: components["schemas"]["Meta"];
@@ -94,10 +89,11 @@ export interface components {
         };
         GroupPermission: {
             groupId: string;
+            /** @description documented as a string; sent as a number too */
             groupDisplayId?: string;
             groupName?: string;
-            /** @enum {string} */
-            groupPermission: "None" | "Read" | "Write";
+            /** @description None, Read or Write (the mapping decides what others mean) */
+            groupPermission: string;
         };
         GroupPermissions: {
             meta?: components["schemas"]["Meta"];
@@ -238,3 +234,148 @@ export interface operations {
         };
     };
 }
+
+/** The document's component schemas, as data (for the body checker). */
+export const componentSchemas: Record<string, unknown> = {
+  "Error": {
+    "type": "object",
+    "properties": {
+      "message": {
+        "type": "string"
+      },
+      "statusCode": {
+        "type": "integer"
+      },
+      "error": {}
+    }
+  },
+  "Meta": {
+    "type": "object",
+    "properties": {
+      "page": {
+        "type": "integer",
+        "x-scalar": "integer"
+      },
+      "pageCount": {
+        "type": "integer",
+        "x-scalar": "integer"
+      }
+    }
+  },
+  "User": {
+    "type": "object",
+    "required": [
+      "userId"
+    ],
+    "properties": {
+      "userId": {
+        "type": "string",
+        "x-scalar": "string"
+      },
+      "email": {
+        "type": "string"
+      }
+    }
+  },
+  "UserList": {
+    "type": "object",
+    "required": [
+      "users"
+    ],
+    "properties": {
+      "meta": {
+        "$ref": "#/components/schemas/Meta"
+      },
+      "users": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/User"
+        }
+      }
+    }
+  },
+  "GroupPermission": {
+    "type": "object",
+    "required": [
+      "groupId",
+      "groupPermission"
+    ],
+    "properties": {
+      "groupId": {
+        "type": "string",
+        "x-scalar": "string"
+      },
+      "groupDisplayId": {
+        "type": "string",
+        "x-scalar": "string",
+        "description": "documented as a string; sent as a number too"
+      },
+      "groupName": {
+        "type": "string",
+        "x-scalar": "string"
+      },
+      "groupPermission": {
+        "type": "string",
+        "description": "None, Read or Write (the mapping decides what others mean)"
+      }
+    }
+  },
+  "GroupPermissions": {
+    "type": "object",
+    "required": [
+      "groupPermissions"
+    ],
+    "properties": {
+      "meta": {
+        "$ref": "#/components/schemas/Meta"
+      },
+      "userId": {
+        "type": "string",
+        "x-scalar": "string"
+      },
+      "groupPermissions": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/GroupPermission"
+        }
+      }
+    }
+  },
+  "AccessPermission": {
+    "type": "object",
+    "required": [
+      "permissionKey",
+      "permissionLevel"
+    ],
+    "properties": {
+      "permissionKey": {
+        "type": "string"
+      },
+      "permissionLevel": {
+        "type": "string",
+        "description": "Yes, No, Read, Modify or None"
+      }
+    }
+  },
+  "AccessPermissions": {
+    "type": "object",
+    "required": [
+      "accessPermissions"
+    ],
+    "properties": {
+      "meta": {
+        "$ref": "#/components/schemas/Meta"
+      },
+      "userId": {
+        "type": "string",
+        "x-scalar": "string"
+      },
+      "accessPermissions": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/AccessPermission"
+        }
+      }
+    }
+  }
+};

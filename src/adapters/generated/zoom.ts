@@ -113,11 +113,8 @@ export interface components {
             status?: string;
             role_id?: string;
             role_name?: string;
-            type?: number;
         };
         UserList: {
-            page_size?: number;
-            total_records?: number;
             /** @description Empty when there are no more pages */
             next_page_token?: string;
             users: components["schemas"]["User"][];
@@ -129,18 +126,15 @@ export interface components {
             id: string;
             name?: string;
             description?: string;
-            total_members?: number;
             type?: string;
         };
         RoleList: {
-            total_records?: number;
             roles: components["schemas"]["RoleSummary"][];
         };
         Role: {
             id: string;
             name?: string;
             description?: string;
-            total_members?: number;
             type?: string;
             privileges?: string[];
         };
@@ -150,16 +144,10 @@ export interface components {
             privileges?: string[];
         };
         Member: {
-            id?: string;
+            id: string;
             email?: string;
-            first_name?: string;
-            last_name?: string;
-            type?: number;
-            department?: string;
         };
         MemberList: {
-            page_size?: number;
-            total_records?: number;
             next_page_token?: string;
             members: components["schemas"]["Member"][];
         };
@@ -351,3 +339,184 @@ export interface operations {
         };
     };
 }
+
+/** The document's component schemas, as data (for the body checker). */
+export const componentSchemas: Record<string, unknown> = {
+  "Error": {
+    "type": "object",
+    "properties": {
+      "code": {
+        "type": "integer"
+      },
+      "message": {
+        "type": "string"
+      }
+    }
+  },
+  "User": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string",
+        "x-scalar": "string",
+        "description": "Absent for some pending users"
+      },
+      "email": {
+        "type": "string"
+      },
+      "status": {
+        "type": "string"
+      },
+      "role_id": {
+        "type": "string",
+        "x-scalar": "string"
+      },
+      "role_name": {
+        "type": "string"
+      }
+    }
+  },
+  "UserList": {
+    "type": "object",
+    "required": [
+      "users"
+    ],
+    "properties": {
+      "next_page_token": {
+        "type": "string",
+        "description": "Empty when there are no more pages"
+      },
+      "users": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/User"
+        }
+      }
+    }
+  },
+  "Permissions": {
+    "type": "object",
+    "required": [
+      "permissions"
+    ],
+    "properties": {
+      "permissions": {
+        "type": "array",
+        "items": {
+          "type": "string"
+        }
+      }
+    }
+  },
+  "RoleSummary": {
+    "type": "object",
+    "required": [
+      "id"
+    ],
+    "properties": {
+      "id": {
+        "type": "string",
+        "x-scalar": "string"
+      },
+      "name": {
+        "type": "string"
+      },
+      "description": {
+        "type": "string"
+      },
+      "type": {
+        "type": "string"
+      }
+    }
+  },
+  "RoleList": {
+    "type": "object",
+    "required": [
+      "roles"
+    ],
+    "properties": {
+      "roles": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/RoleSummary"
+        }
+      }
+    }
+  },
+  "Role": {
+    "type": "object",
+    "required": [
+      "id"
+    ],
+    "properties": {
+      "id": {
+        "type": "string",
+        "x-scalar": "string"
+      },
+      "name": {
+        "type": "string"
+      },
+      "description": {
+        "type": "string"
+      },
+      "type": {
+        "type": "string"
+      },
+      "privileges": {
+        "type": "array",
+        "items": {
+          "type": "string"
+        }
+      }
+    }
+  },
+  "RoleUpdate": {
+    "type": "object",
+    "properties": {
+      "name": {
+        "type": "string"
+      },
+      "description": {
+        "type": "string"
+      },
+      "privileges": {
+        "type": "array",
+        "items": {
+          "type": "string"
+        }
+      }
+    }
+  },
+  "Member": {
+    "type": "object",
+    "required": [
+      "id"
+    ],
+    "properties": {
+      "id": {
+        "type": "string",
+        "x-scalar": "string"
+      },
+      "email": {
+        "type": "string"
+      }
+    }
+  },
+  "MemberList": {
+    "type": "object",
+    "required": [
+      "members"
+    ],
+    "properties": {
+      "next_page_token": {
+        "type": "string"
+      },
+      "members": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/Member"
+        }
+      }
+    }
+  }
+};
