@@ -14,7 +14,7 @@ import {
   type VendorAnswer,
   type Verdict,
 } from './http.js';
-import { tuyaSign } from './tuya-sign.js';
+import { signedPath, tuyaSign } from './tuya-sign.js';
 import {
   type FetchOptions,
   type FetchResult,
@@ -62,7 +62,6 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
   const sign = (req: OutgoingRequest, accessToken?: string): void => {
     const t = String(Math.round(now()));
     const body = req.body ?? '';
-    const u = new URL(req.url);
     req.headers.set('client_id', options.clientId);
     req.headers.set('t', t);
     req.headers.set('sign_method', 'HMAC-SHA256');
@@ -75,7 +74,8 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
         accessToken,
         t,
         method: req.method,
-        url: u.pathname + u.search,
+        // The path the Tuya host receives: a proxy's or mount's prefix in baseUrl is not signed.
+        url: signedPath(baseUrl, req.url),
         body,
       }),
     );

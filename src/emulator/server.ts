@@ -1,9 +1,11 @@
 // The local vendor emulator: one loopback HTTP server that answers as Zoom (/zoom), Vonage Contact
 // Center (/vonage) and Tuya (/tuya) do according to the reference, with fault knobs. It shares no
 // code with the adapters: auth, signatures and paging are implemented here from the reference.
+// The whole emulator can sit under a path prefix (basePath), as a vendor does behind a proxy.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ConfigError } from '../errors.js';
 import { type Dataset, prng, seededDataset } from './dataset.js';
 import { tuyaRoutes } from './tuya.js';
 import { vonageRoutes } from './vonage.js';
@@ -66,9 +68,12 @@ export interface EmulatorStats {
 export interface Ctx {
   readonly req: IncomingMessage;
   readonly url: URL;
-  /** Path after the vendor prefix, e.g. "/v2/users". */
+  /** Path after the base path and the vendor prefix, e.g. "/v2/users". */
   readonly path: string;
+  /** The body as UTF-8 text. */
   readonly body: string;
+  /** The body's exact bytes (what a signature over the body covers). */
+  readonly rawBody: Buffer;
   readonly state: State;
 }
 
@@ -95,7 +100,10 @@ export interface State {
 }
 
 export interface Emulator {
-  /** Base URL, e.g. http://127.0.0.1:41234 (vendors under /zoom, /vonage, /tuya). */
+  /**
+   * Origin, e.g. http://127.0.0.1:41234; vendors are under `${url}${basePath}/zoom` (/vonage, /tuya),
+   * the admin endpoints under `${url}${basePath}/_emulator/`.
+   */
   readonly url: string;
   readonly state: State;
   /** Changes fault knobs for the rest of the run. */
@@ -116,10 +124,19 @@ export interface EmulatorOptions {
   readonly port?: number;
   /** Default 127.0.0.1. */
   readonly host?: string;
+  /**
+   * Path prefix the whole emulator sits under, like a vendor behind a path-prefix proxy: "/proxy"
+   * puts Tuya under /proxy/tuya. Default "" (none). Anything outside it answers 404.
+   * @throws ConfigError when it does not start with "/".
+   */
+  readonly basePath?: string;
 }
 
 /** Starts the emulator; resolves once it listens. */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const basePath = (options.basePath ?? '').replace(/\/+$/, '');
+  if (basePath !== '' && !basePath.startsWith('/'))
+    throw new ConfigError('basePath', `must start with "/", got ${JSON.stringify(options.basePath)}`);
   const vendors: EmulatedVendor[] = ['zoom', 'vonage', 'tuya'];
   const per = <T>(f: () => T) =>
     Object.fromEntries(vendors.map((v) => [v, f()])) as Record<EmulatedVendor, T>;
@@ -151,14 +168,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const url = new URL(req.url ?? '/', 'http://emulator');
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
-      const body = Buffer.concat(chunks).toString('utf8');
-      if (url.pathname.startsWith('/_emulator/'))
-        return write(res, admin(url.pathname, req.method ?? 'GET', body));
-      const vendor = vendors.find((v) => url.pathname === `/${v}` || url.pathname.startsWith(`/${v}/`));
+      const rawBody = Buffer.concat(chunks);
+      const body = rawBody.toString('utf8');
+      const inside = url.pathname.startsWith(`${basePath}/`);
+      if (!inside) return write(res, { status: 404, body: { message: 'outside the emulator base path' } });
+      const pathname = url.pathname.slice(basePath.length);
+      if (pathname.startsWith('/_emulator/')) return write(res, admin(pathname, req.method ?? 'GET', body));
+      const vendor = vendors.find((v) => pathname === `/${v}` || pathname.startsWith(`/${v}/`));
       if (!vendor) return write(res, { status: 404, body: { message: 'no such vendor' } });
       state.stats.requests[vendor]++;
       if (state.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, state.faults.latencyMs));
-      const ctx: Ctx = { req, url, path: url.pathname.slice(vendor.length + 1) || '/', body, state };
+      const ctx: Ctx = { req, url, path: pathname.slice(vendor.length + 1) || '/', body, rawBody, state };
       const isToken = /token/i.test(ctx.path);
       // Rate limit (fixed one-second windows), as the vendor reports it.
       const limit = state.faults.rateLimit === false ? undefined : state.faults.rateLimit[vendor];

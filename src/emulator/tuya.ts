@@ -1,6 +1,7 @@
 // Tuya as the emulator plays it: every request signed (HMAC-SHA256 over client_id [+ access_token]
-// + t + nonce + METHOD\nSHA256(body)\n\nURL), errors as HTTP 200 with success false, a developer
-// token with single-use refresh tokens, and the IAM permission list with last_row_key paging.
+// + t + nonce + METHOD\nSHA256(body)\nHeaders\nURL, reference §3.3), errors as HTTP 200 with success
+// false, a developer token with single-use refresh tokens, and the IAM permission list with
+// last_row_key paging (snake_case or the camelCase of Tuya's own request example).
 import { createHash, createHmac } from 'node:crypto';
 import { type Answer, type Ctx, tid } from './server.js';
 
@@ -31,14 +32,15 @@ export async function tuyaRoutes(ctx: Ctx): Promise<Answer> {
   if (!/^\d{13}$/.test(t) || Math.abs(Number(t) - Date.now()) > SKEW_MS)
     return fail(1013, 'request time is invalid');
   const isToken = path === '/v1.0/token' || path.startsWith('/v1.0/token/');
-  const expected = signature(
-    state.credentials.tuya.clientSecret,
-    clientId + (isToken ? '' : (accessToken ?? '')) + t + (h('nonce') ?? ''),
-    req.method ?? 'GET',
-    url.pathname,
-    url.searchParams,
-    ctx.body,
-  );
+  const expected = signature(state.credentials.tuya.clientSecret, {
+    prefix: clientId + (isToken ? '' : (accessToken ?? '')) + t + (h('nonce') ?? ''),
+    method: req.method ?? 'GET',
+    // The path as Tuya's host receives it: after any proxy prefix and the /tuya mount.
+    path,
+    query: url.searchParams,
+    headers: signedHeaders(h('signature-headers'), h),
+    body: ctx.rawBody,
+  });
   if (sign !== expected) return fail(1004, 'sign invalid');
 
   if (path === '/v1.0/token') {
@@ -59,8 +61,11 @@ export async function tuyaRoutes(ctx: Ctx): Promise<Answer> {
     const all = [...(state.dataset.tuya.permissions.get(uid) ?? [])].sort(
       (a, b) => Number(a['permission_id']) - Number(b['permission_id']),
     );
-    const lastRaw = url.searchParams.get('last_row_key');
-    const sizeRaw = url.searchParams.get('page_size');
+    // The doc's parameter table says last_row_key/page_size, its request example lastRowKey/pageSize
+    // (reference §3.5, §3.6): accept both, snake_case first.
+    const q = url.searchParams;
+    const lastRaw = q.get('last_row_key') ?? q.get('lastRowKey');
+    const sizeRaw = q.get('page_size') ?? q.get('pageSize');
     if (lastRaw !== null && !/^\d+$/.test(lastRaw)) return fail(1109, 'param is illegal: last_row_key');
     if (sizeRaw !== null && !/^\d+$/.test(sizeRaw)) return fail(1109, 'param is illegal: page_size');
     const size = Math.min(PAGE_MAX, Math.max(1, Number(sizeRaw ?? 20)));
@@ -86,19 +91,36 @@ function issue(ctx: Ctx) {
   return { access_token: token, refresh_token: refresh, expire_time: ttl, uid: 'emu-developer' };
 }
 
+/**
+ * The Headers part of stringToSign: each header named in Signature-Headers (names joined by ":") as
+ * the line `name:value` followed by "\n", in the listed order; "" without the header (or when it is
+ * empty, as Tuya's Node SDK sends it). This is the Go connector's form (connector/sign/base.go); the
+ * Java connector joins the lines without the last "\n" (reference §3.10, §5.12), which is refused.
+ */
+function signedHeaders(list: string | undefined, h: (name: string) => string | undefined): string {
+  const names = (list ?? '').split(':').filter((n) => n !== '');
+  return names.map((n) => `${n}:${h(n.toLowerCase()) ?? ''}\n`).join('');
+}
+
 /** The emulator's own reading of Tuya's signature rules (reference §3.3). */
 function signature(
   secret: string,
-  prefix: string,
-  method: string,
-  path: string,
-  query: URLSearchParams,
-  body: string,
+  r: {
+    prefix: string;
+    method: string;
+    path: string;
+    query: URLSearchParams;
+    headers: string;
+    body: Uint8Array;
+  },
 ): string {
-  const keys = [...new Set(query.keys())].sort();
-  const q = keys.map((k) => `${k}=${query.get(k) ?? ''}`).join('&');
-  const url = decodeURIComponent(path) + (q ? `?${q}` : '');
-  const contentHash = createHash('sha256').update(body).digest('hex');
-  const str = `${prefix}${method.toUpperCase()}\n${contentHash}\n\n${url}`;
+  // Every key=value pair is signed, values decoded; sorted by key, and a repeated key keeps its values
+  // in the order they were sent (a stable sort). The Go connector signs only a repeated key's first
+  // value; collapsing would let a second value ride along unsigned.
+  const pairs = [...r.query.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const q = pairs.map(([k, v]) => `${k}=${v}`).join('&');
+  const url = decodeURIComponent(r.path) + (q ? `?${q}` : '');
+  const contentHash = createHash('sha256').update(r.body).digest('hex');
+  const str = `${r.prefix}${r.method.toUpperCase()}\n${contentHash}\n${r.headers}\n${url}`;
   return createHmac('sha256', secret).update(str).digest('hex').toUpperCase();
 }
