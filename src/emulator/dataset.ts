@@ -15,9 +15,12 @@ export interface ZoomRole {
   id: string;
   name: string;
   description?: string;
+  /** common (the default), iq, ... */
   type?: string;
   privileges: string[];
   members: { id: string; email?: string; [k: string]: unknown }[];
+  /** Other fields of the role's detail body (e.g. sub_account_privileges), served as they are. */
+  [k: string]: unknown;
 }
 export interface VonageUser {
   userId: string;
@@ -176,22 +179,42 @@ export async function snapshotDataset(
   const z = join(dir, 'zoom');
   for (const b of await pages(join(z, 'users')))
     dataset.zoom.users.push(...(items(b, 'users') as ZoomUser[]));
+  // The role list (GET /roles) fills in what a role's detail body lacks.
+  const listed = new Map(
+    (await pages(join(z, 'roles'))).flatMap((b) => items(b, 'roles')).map((r) => [String(r['id']), r]),
+  );
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
   for (const d of await dirs(join(z, 'roles'))) {
-    const role = await json(join(z, 'roles', d, 'role.json'));
+    const detail = await json(join(z, 'roles', d, 'role.json'));
     const members = (await pages(join(z, 'roles', d, 'members'))).flatMap((b) => items(b, 'members'));
+    // total_members is left out: the emulator counts the members, so the count follows them.
+    const { id: _id, name, description, type, privileges, total_members: _count, ...rest } = detail;
+    const id = String(detail['id'] ?? decodeURIComponent(d));
+    const summary = listed.get(id) ?? {};
+    const desc = str(description) ?? str(summary['description']);
+    const kind = str(type) ?? str(summary['type']);
     dataset.zoom.roles.push({
-      id: String(role['id'] ?? decodeURIComponent(d)),
-      name: String(role['name'] ?? ''),
-      ...(typeof role['type'] === 'string' ? { type: role['type'] } : {}),
-      privileges: Array.isArray(role['privileges']) ? (role['privileges'] as string[]) : [],
+      ...rest,
+      id,
+      name: str(name) ?? str(summary['name']) ?? '',
+      ...(desc !== undefined ? { description: desc } : {}),
+      ...(kind !== undefined ? { type: kind } : {}),
+      privileges: Array.isArray(privileges) ? (privileges as string[]) : [],
       members: members as ZoomRole['members'],
     });
   }
+  // A user's effective permissions are their role's privileges plus any granted outside it; only
+  // the latter are kept, so a change to the role shows in the user's permissions as it does in Zoom.
   for (const d of await dirs(join(z, 'users'))) {
     const f = join(z, 'users', d, 'permissions.json');
     if (await stat(f).catch(() => undefined)) {
+      const id = decodeURIComponent(d);
       const body = await json(f);
-      dataset.zoom.extraPermissions.set(decodeURIComponent(d), (body['permissions'] as string[]) ?? []);
+      const all = Array.isArray(body['permissions']) ? (body['permissions'] as string[]) : [];
+      const roleId = dataset.zoom.users.find((u) => u.id === id)?.role_id;
+      const fromRole = new Set(dataset.zoom.roles.find((r) => r.id === roleId)?.privileges ?? []);
+      const extra = all.filter((p) => !fromRole.has(p));
+      dataset.zoom.extraPermissions.set(id, extra);
     }
   }
   const v = join(dir, 'vonage');

@@ -10,8 +10,13 @@ export async function vonageRoutes(ctx: Ctx): Promise<Answer> {
   if (!path.startsWith('/useradmin/')) return { status: 404, body: { message: 'Not Found' } };
   const accept = req.headers.accept ?? '';
   const version = /application\/vnd\.newvoicemedia\.v(\d+)\+json/.exec(accept)?.[1];
-  if (version === undefined) return { status: 400, body: { message: 'Version missing from Accept header!' } };
-  if (version !== '4') return { status: 400, body: { message: 'Invalid api-version! Valid values: 4' } };
+  // The bodies of "Versioning (User Admin API)"; they carry the `message` the Responses page quotes.
+  const badRequest = (message: string): Answer => ({
+    status: 400,
+    body: { statusCode: 400, error: 'Bad Request', message },
+  });
+  if (version === undefined) return badRequest('Version missing from Accept header!');
+  if (version !== '4') return badRequest('Invalid api-version! Valid values: 4');
   const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
   if (!state.tokenValid('vonage', bearer))
     return { status: 401, body: { message: 'Authorization has been denied for this request.' } };
@@ -47,10 +52,9 @@ export async function vonageRoutes(ctx: Ctx): Promise<Answer> {
       return { status: 404, body: { message: `User ${id} not found` } };
     const p = paging(url, state.faults.vonageFirstPage);
     if ('status' in p) return p;
-    if (seg[3] === 'groups')
-      return json({ ...pageOf(v.groups.get(id) ?? [], p, 'groupPermissions'), userId: id });
+    if (seg[3] === 'groups') return json(pageOf(v.groups.get(id) ?? [], p, 'groupPermissions', id));
     if (seg[3] === 'accessPermissions')
-      return json({ ...pageOf(v.access.get(id) ?? [], p, 'accessPermissions'), userId: id });
+      return json(pageOf(v.access.get(id) ?? [], p, 'accessPermissions', id));
   }
   return { status: 404, body: { message: 'Not Found' } };
 }
@@ -71,11 +75,16 @@ function paging(url: URL, first: 0 | 1): Paging | Answer {
   return { page, limit, first };
 }
 
-function pageOf(items: readonly unknown[], p: Paging, key: string) {
+/** A page in the documented order: meta first, then the user's id (per-user lists), then the items. */
+function pageOf(items: readonly unknown[], p: Paging, key: string, userId?: string) {
   const index = p.page - p.first;
   const pageCount = Math.max(1, Math.ceil(items.length / p.limit));
   const slice = items.slice(index * p.limit, (index + 1) * p.limit);
-  return { meta: { page: p.page, count: slice.length, pageCount, totalCount: items.length }, [key]: slice };
+  return {
+    meta: { page: p.page, count: slice.length, pageCount, totalCount: items.length },
+    ...(userId !== undefined ? { userId } : {}),
+    [key]: slice,
+  };
 }
 
 function token(ctx: Ctx): Answer {

@@ -22,7 +22,7 @@ export async function zoomRoutes(ctx: Ctx): Promise<Answer> {
   if (method === 'GET' && seg.length === 1 && seg[0] === 'users') {
     const status = url.searchParams.get('status') ?? 'active';
     const users = z.users.filter((u) => (u.status ?? 'active') === status);
-    return page(url, users, 'users');
+    return page(url, users, 'users', { pageNumber: true });
   }
   // GET /users/{userId} and /users/{userId}/permissions: by id or email.
   const user =
@@ -49,11 +49,14 @@ export async function zoomRoutes(ctx: Ctx): Promise<Answer> {
     return { status: 200, body: { permissions: [...perms] } };
   }
   if (method === 'GET' && seg.length === 1 && seg[0] === 'roles') {
+    // Zoom: `type` picks the kind of role (common, iq, ...); without it, common roles only.
+    const type = url.searchParams.get('type') ?? 'common';
+    const roles = z.roles.filter((r) => (r.type ?? 'common') === type);
     return {
       status: 200,
       body: {
-        total_records: z.roles.length,
-        roles: z.roles.map((r) => ({
+        total_records: roles.length,
+        roles: roles.map((r) => ({
           id: r.id,
           name: r.name,
           description: r.description ?? '',
@@ -71,32 +74,50 @@ export async function zoomRoutes(ctx: Ctx): Promise<Answer> {
     if (!role) return { status: 404, body: { code: 1018, message: 'Role does not exist.' } };
     if (seg.length === 2 && method === 'GET') {
       const { members, ...rest } = role;
-      return { status: 200, body: { ...rest, total_members: members.length } };
+      return {
+        status: 200,
+        body: {
+          ...rest,
+          description: role.description ?? '',
+          type: role.type ?? 'common',
+          total_members: members.length,
+        },
+      };
     }
     if (seg.length === 2 && method === 'PATCH') {
       if (state.faults.zoomPlan === 'free')
         return { status: 400, body: { code: 200, message: 'Only available for Paid account.' } };
       if (role.id === '0')
         return { status: 400, body: { code: 300, message: 'Owner role cannot be updated.' } };
-      let body: { privileges?: unknown; name?: unknown; description?: unknown };
+      const notJson: Answer = {
+        status: 400,
+        body: { code: 300, message: 'Request Body should be a valid JSON object.' },
+      };
+      let parsed: unknown;
       try {
-        body = JSON.parse(ctx.body);
+        parsed = JSON.parse(ctx.body);
       } catch {
-        return { status: 400, body: { code: 300, message: 'Request Body should be a valid JSON object.' } };
+        return notJson;
       }
-      if (body.privileges !== undefined) {
-        if (!Array.isArray(body.privileges) || body.privileges.some((p) => typeof p !== 'string'))
-          return {
-            status: 400,
-            body: {
-              code: 300,
-              message: 'Validation Failed.',
-              errors: [{ field: 'privileges', message: 'must be an array of strings' }],
-            },
-          };
-        role.privileges = body.privileges as string[];
-      }
-      if (typeof body.name === 'string') role.name = body.name;
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return notJson;
+      const body = parsed as { privileges?: unknown; name?: unknown; description?: unknown };
+      const invalid = (field: string, message: string): Answer => ({
+        status: 400,
+        body: { code: 300, message: 'Validation Failed.', errors: [{ field, message }] },
+      });
+      const { privileges, name, description } = body;
+      if (
+        privileges !== undefined &&
+        (!Array.isArray(privileges) || privileges.some((p) => typeof p !== 'string'))
+      )
+        return invalid('privileges', 'must be an array of strings');
+      if (name !== undefined && typeof name !== 'string') return invalid('name', 'must be a string');
+      if (description !== undefined && typeof description !== 'string')
+        return invalid('description', 'must be a string');
+      // Checked in full first, so a rejected request changes nothing.
+      if (privileges !== undefined) role.privileges = privileges as string[];
+      if (name !== undefined) role.name = name;
+      if (description !== undefined) role.description = description;
       return { status: 204 };
     }
     if (seg.length === 3 && seg[2] === 'members' && method === 'GET')
@@ -105,8 +126,11 @@ export async function zoomRoutes(ctx: Ctx): Promise<Answer> {
   return { status: 404, body: { code: 404, message: `No such API: ${method} ${path}` } };
 }
 
-/** next_page_token paging: the token is opaque (an encoded offset); "" when there is no more. */
-function page(url: URL, items: readonly unknown[], key: string): Answer {
+/**
+ * next_page_token paging: the token is opaque (an encoded offset); "" when there is no more. Like
+ * Zoom, every page says how many pages there are; GET /users also numbers them (page_number).
+ */
+function page(url: URL, items: readonly unknown[], key: string, opts: { pageNumber?: boolean } = {}): Answer {
   const size = Math.min(
     PAGE_MAX,
     Math.max(1, Number(url.searchParams.get('page_size') ?? PAGE_DEFAULT) || PAGE_DEFAULT),
@@ -126,6 +150,8 @@ function page(url: URL, items: readonly unknown[], key: string): Answer {
   return {
     status: 200,
     body: {
+      page_count: Math.ceil(items.length / size),
+      ...(opts.pageNumber ? { page_number: Math.floor(offset / size) + 1 } : {}),
       page_size: size,
       total_records: items.length,
       next_page_token: more ? Buffer.from(JSON.stringify({ o: offset + size })).toString('base64url') : '',
