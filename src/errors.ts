@@ -169,7 +169,9 @@ export class SnapshotError extends RbacError {
     const e = new SnapshotError(first.file, first.message, first.field ? { field: first.field } : {});
     const lines = problems.map((p) => `${p.file}: ${p.field ? `"${p.field}" ` : ''}${p.message}`);
     e.message =
-      problems.length > 1 ? `${problems.length} snapshot files have problems:\n${lines.join('\n')}` : e.message;
+      problems.length > 1
+        ? `${problems.length} snapshot files have problems:\n${lines.join('\n')}`
+        : e.message;
     (e as { problems: readonly SnapshotFileProblem[] }).problems = problems;
     return e;
   }

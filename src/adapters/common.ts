@@ -164,7 +164,12 @@ export async function callChecked<K extends BodyKind>(
 }
 
 /** A body the adapter puts together itself (a single-user refresh), checked like a fetched one. */
-export function synthesized<K extends BodyKind>(where: Where, kind: K, file: string, body: unknown): FetchedBody {
+export function synthesized<K extends BodyKind>(
+  where: Where,
+  kind: K,
+  file: string,
+  body: unknown,
+): FetchedBody {
   return checked(where, kind, file, JSON.stringify(body), body).fetched;
 }
 

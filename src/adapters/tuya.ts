@@ -4,7 +4,15 @@
 import createClient from 'openapi-fetch';
 import { VendorError } from '../errors.js';
 import { encodeIdSegment, pageFile } from '../snapshot/layout.js';
-import { callJson, checked, resultText, shape, type TransportOptions, transport, type Where } from './common.js';
+import {
+  callJson,
+  checked,
+  resultText,
+  shape,
+  type TransportOptions,
+  transport,
+  type Where,
+} from './common.js';
 import type { paths } from './generated/tuya.js';
 import {
   checkPathId,

@@ -2,8 +2,8 @@
 // user's group and access permissions, with page/limit paging that tolerates a first page of 0 or 1.
 import createClient from 'openapi-fetch';
 import { ConfigError, VendorError } from '../errors.js';
-import { encodeIdSegment, pageFile } from '../snapshot/layout.js';
 import type { BodyTypes } from '../snapshot/bodies.js';
+import { encodeIdSegment, pageFile } from '../snapshot/layout.js';
 import type { FetchedBody } from '../snapshot/read.js';
 import {
   basic,
@@ -100,10 +100,10 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
     where: Where,
     userId: string | undefined,
     n: number,
-    file: (n: number) => string,
+    file: () => string,
   ) {
     const query = { page: n, limit };
-    return callChecked(where, KIND_OF[path], file(n), () =>
+    return callChecked(where, KIND_OF[path], file(), () =>
       path === '/users'
         ? client.GET('/users', { params: { query: { ...query, include: 'Active' } }, parseAs: 'text' })
         : client.GET(path as Exclude<Paged, '/users'>, {
@@ -123,7 +123,7 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
     const where: Where = { vendor: 'vonage', endpoint: `GET ${path}`, user: userId };
     if (userId !== undefined) checkPathId(userId, where);
     const out: { body: BodyTypes[(typeof KIND_OF)[P]]; fetched: FetchedBody }[] = [];
-    const fileOf = (n: number) => `${base}/${pageFile(out.length + 1)}`;
+    const fileOf = () => `${base}/${pageFile(out.length + 1)}`;
     let first: Awaited<ReturnType<typeof page<P>>>;
     let n: 0 | 1;
     if (firstPage !== undefined) {
@@ -145,7 +145,7 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
       const { body } = current;
       const owner = 'userId' in body ? body.userId : undefined;
       if (userId !== undefined && owner !== undefined && owner !== userId)
-        throw shape(where).fail(`${fileOf(0)}: "userId" is ${owner}, not the user asked for`);
+        throw shape(where).fail(`${fileOf()}: "userId" is ${owner}, not the user asked for`);
       out.push(current);
       const items = (body as Record<string, unknown>)[LIST_OF[path]] as unknown[];
       const pageCount = body.meta?.pageCount;
@@ -214,7 +214,8 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
       ['/users/{userId}/permissions/accessPermissions', 'accessPermissions'],
     ] as const) {
       const pages = await allPages(path, `${base}/${folder}`, userId);
-      pages.forEach(({ fetched }, i) => unit.add(`${base}/${folder}/${pageFile(i + 1)}`, fetched));
+      for (const [i, { fetched }] of pages.entries())
+        unit.add(`${base}/${folder}/${pageFile(i + 1)}`, fetched);
     }
     return unit;
   }

@@ -107,7 +107,11 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
           unit.add(`${base}/role.json`, (await roleBody(roleId)).fetched);
           let next = '';
           for (let page = 1; page <= MAX_PAGES; page++) {
-            const w: Where = { vendor: 'zoom', endpoint: 'GET /roles/{roleId}/members', user: `role ${roleId}` };
+            const w: Where = {
+              vendor: 'zoom',
+              endpoint: 'GET /roles/{roleId}/members',
+              user: `role ${roleId}`,
+            };
             checkPathId(roleId, w);
             const file = `${base}/members/${pageFile(page)}`;
             const { body, fetched } = await callChecked(w, 'zoom.members', file, () =>
@@ -152,17 +156,24 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
         const { body: user } = await callChecked(where, 'zoom.user', listingFile, () =>
           client.GET('/users/{userId}', { params: { path: { userId } }, parseAs: 'text' }),
         );
-        if (user.id === undefined) throw shape(where).fail(`${listingFile}: "id" is missing (a pending user?)`);
+        if (user.id === undefined)
+          throw shape(where).fail(`${listingFile}: "id" is missing (a pending user?)`);
         const id = user.id;
         const unit = new UnitFiles();
-        unit.add(listingFile, synthesized(where, 'zoom.users', listingFile, { users: [user], next_page_token: '' }));
+        unit.add(
+          listingFile,
+          synthesized(where, 'zoom.users', listingFile, { users: [user], next_page_token: '' }),
+        );
         unit.add(...(await permissionsBody(id)));
         if (user.role_id !== undefined) {
           const base = `zoom/roles/${encodeIdSegment(user.role_id)}`;
           unit.add(`${base}/role.json`, (await roleBody(user.role_id)).fetched);
           const members = `${base}/members/${pageFile(1)}`;
           const member = { id, ...(user.email !== undefined ? { email: user.email } : {}) };
-          unit.add(members, synthesized(where, 'zoom.members', members, { members: [member], next_page_token: '' }));
+          unit.add(
+            members,
+            synthesized(where, 'zoom.members', members, { members: [member], next_page_token: '' }),
+          );
         }
         return { id, files: unit };
       });
@@ -170,7 +181,9 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
 
     async userPermissions(userId) {
       const [, fetched] = await permissionsBody(userId);
-      return (fetched.checked.ok ? (fetched.checked.body as { permissions: string[] }).permissions : []).slice();
+      return (
+        fetched.checked.ok ? (fetched.checked.body as { permissions: string[] }).permissions : []
+      ).slice();
     },
 
     async getRole(roleId) {
@@ -217,7 +230,8 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
     const r = await callChecked(where, 'zoom.role', file, () =>
       client.GET('/roles/{roleId}', { params: { path: { roleId } }, parseAs: 'text' }),
     );
-    if (r.body.id !== roleId) throw shape(where).fail(`${file}: "id" is ${r.body.id}, not the role asked for`);
+    if (r.body.id !== roleId)
+      throw shape(where).fail(`${file}: "id" is ${r.body.id}, not the role asked for`);
     return r;
   }
 
@@ -225,7 +239,9 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
    * GET /users (next_page_token paging, for ids and emails) and GET /roles, as the listing unit;
    * returns the role ids and the user ids (the pages themselves are not kept once committed).
    */
-  async function listAccount(sink: ReturnType<typeof unitSink>): Promise<{ roles: string[]; users: string[] }> {
+  async function listAccount(
+    sink: ReturnType<typeof unitSink>,
+  ): Promise<{ roles: string[]; users: string[] }> {
     const listing = new UnitFiles();
     const users: string[] = [];
     let token = '';

@@ -14,14 +14,17 @@
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import {
-  componentSchemas as tuyaSchemas,
   type components as TuyaComponents,
+  componentSchemas as tuyaSchemas,
 } from '../adapters/generated/tuya.js';
 import {
   type components as VonageComponents,
   componentSchemas as vonageSchemas,
 } from '../adapters/generated/vonage.js';
-import { type components as ZoomComponents, componentSchemas as zoomSchemas } from '../adapters/generated/zoom.js';
+import {
+  type components as ZoomComponents,
+  componentSchemas as zoomSchemas,
+} from '../adapters/generated/zoom.js';
 
 type Zoom = ZoomComponents['schemas'];
 type Vonage = VonageComponents['schemas'];
@@ -174,7 +177,9 @@ function scalar(
       out = n;
     } else {
       // Whole numbers keep their digits (a Long id may not fit a double); others their shortest form.
-      out = WHOLE.test(digits) ? digits.replace(/^\+/, '').replace(/^(-?)0+(?=\d)/, '$1') : String(Number(digits));
+      out = WHOLE.test(digits)
+        ? digits.replace(/^\+/, '').replace(/^(-?)0+(?=\d)/, '$1')
+        : String(Number(digits));
     }
   }
   if (cxt && isObject(cxt.parentData)) cxt.parentData[cxt.parentDataProperty] = out;
@@ -189,7 +194,7 @@ function checkAgainst(kind: BodyKind, value: unknown, prefix: string[]): Checked
   const validate = compiled(kind);
   if (validate(value)) return { ok: true, body: value as BodyTypes[BodyKind], issues: [] };
   const [vendor, name] = SCHEMA_OF[kind];
-  const root = (documents?.[vendor] ?? {})[name] as Schema;
+  const root = documents?.[vendor]?.[name] as Schema;
   const schemaAt = (path: readonly string[]) => resolve(vendor, root, path);
   const issues: BodyIssue[] = [];
   const dropFields: string[][] = [];
@@ -211,7 +216,7 @@ function checkAgainst(kind: BodyKind, value: unknown, prefix: string[]): Checked
       }
     }
     // A required field (or an item itself) is unreadable: the innermost list item holding it goes.
-    const item = innermostItem(schemaAt, missing === undefined ? path : path);
+    const item = innermostItem(schemaAt, path);
     if (!item) return { ok: false, field, message };
     const key = item.join('/');
     if (!dropItems.has(key)) {

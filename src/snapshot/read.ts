@@ -274,7 +274,11 @@ async function readVonage(ctx: Ctx): Promise<void> {
     const id = decodeIdSegment(userDir);
     const user = byId.get(id) ?? known('vonage', id) ?? { vendor: 'vonage' as const, vendorUserId: id };
     const holder = { type: 'user' as const, vendorUserId: id, ...(user.email ? { email: user.email } : {}) };
-    for (const [file, body] of await readPages(ctx, join(root, 'users', userDir, 'groups'), 'vonage.groups')) {
+    for (const [file, body] of await readPages(
+      ctx,
+      join(root, 'users', userDir, 'groups'),
+      'vonage.groups',
+    )) {
       if (!ownedBy(ctx, file, 'userId', body.userId, id)) continue;
       for (const g of body.groupPermissions) {
         out.grants.push({

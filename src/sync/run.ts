@@ -33,10 +33,10 @@ import {
   writeSyncState,
 } from '../policy/sync-state.js';
 import {
+  type FetchedBody,
   MEMORY_ROOT,
   memoryFiles,
   readSnapshot,
-  type FetchedBody,
   type SnapshotProblem,
   type VendorData,
   type VendorUser,
@@ -192,7 +192,10 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
           zoomRolePrivileges.set(g.holder.roleId, set.add(g.raw));
         }
         for (const l of data.links)
-          zoomMemberRoles.set(l.user.vendorUserId, [...(zoomMemberRoles.get(l.user.vendorUserId) ?? []), l.roleId]);
+          zoomMemberRoles.set(l.user.vendorUserId, [
+            ...(zoomMemberRoles.get(l.user.vendorUserId) ?? []),
+            l.roleId,
+          ]);
       }
       const into = holders.get(unit.vendor) ?? new Set<string>();
       holders.set(unit.vendor, into);
@@ -435,13 +438,15 @@ function vendorAdapters(
     if (vendor === 'zoom') adapter = createZoomAdapter({ ...settings.zoom!, ...common });
     else if (vendor === 'vonage') adapter = createVonageAdapter({ ...settings.vonage!, ...common });
     else {
-      const users =
-        ids ?? [...ctx.identities.values()].map((a) => a.tuya).filter((u): u is string => u !== undefined);
+      const users = ids ?? [
+        ...[...ctx.identities.values()].map((a) => a.tuya).filter((u): u is string => u !== undefined),
+        ...(settings.tuya?.users ?? []),
+      ];
       if (users.length === 0) {
         outcomes.push(
           skipped(
             vendor,
-            'no Tuya users: Tuya accounts come from the identities file (person: { tuya: uid })',
+            'no Tuya users: Tuya accounts come from the identities file (person: { tuya: uid }) and vendors.tuya.users',
           ),
         );
         continue;

@@ -26,6 +26,8 @@ export interface TuyaSettings {
   clientSecret: string;
   perSecond?: number;
   pageSize?: number;
+  /** Tuya uids to fetch besides those of the identities file (Tuya has no user listing). */
+  users?: string[];
 }
 export interface VendorSettings {
   zoom?: ZoomSettings;
@@ -39,6 +41,7 @@ const FIELDS = {
     defaults: { baseUrl: 'https://api.zoom.us/v2', tokenUrl: 'https://zoom.us/oauth/token' },
     numbers: ['perSecond'],
     strings: [],
+    lists: [],
     env: {
       baseUrl: 'ZOOM_BASE_URL',
       tokenUrl: 'ZOOM_TOKEN_URL',
@@ -52,6 +55,7 @@ const FIELDS = {
     defaults: {},
     numbers: ['perSecond', 'limit'],
     strings: ['scope'],
+    lists: [],
     env: {
       baseUrl: 'VONAGE_BASE_URL',
       tokenUrl: 'VONAGE_TOKEN_URL',
@@ -64,6 +68,7 @@ const FIELDS = {
     defaults: {},
     numbers: ['perSecond', 'pageSize'],
     strings: [],
+    lists: ['users'],
     env: { baseUrl: 'TUYA_BASE_URL', clientId: 'TUYA_CLIENT_ID', clientSecret: 'TUYA_CLIENT_SECRET' },
   },
 } as const;
@@ -88,7 +93,12 @@ export function vendorSettings(
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
       throw new ConfigError(`vendors.${vendor}`, 'must be a mapping of settings');
     const file = raw as Record<string, unknown>;
-    const known = new Set<string>([...Object.keys(spec.env), ...spec.numbers, ...spec.strings]);
+    const known = new Set<string>([
+      ...Object.keys(spec.env),
+      ...spec.numbers,
+      ...spec.strings,
+      ...spec.lists,
+    ]);
     for (const k of Object.keys(file)) {
       if (!known.has(k))
         throw new ConfigError(`vendors.${vendor}.${k}`, `unknown setting; allowed: ${[...known].join(', ')}`);
@@ -117,6 +127,13 @@ export function vendorSettings(
       if (v === undefined) continue;
       if (typeof v !== 'string' || v === '')
         throw new ConfigError(`vendors.${vendor}.${key}`, 'must be a non-empty string');
+      values[key] = v;
+    }
+    for (const key of spec.lists) {
+      const v = file[key];
+      if (v === undefined) continue;
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === ''))
+        throw new ConfigError(`vendors.${vendor}.${key}`, 'must be a list of non-empty strings');
       values[key] = v;
     }
     if (!given) continue;

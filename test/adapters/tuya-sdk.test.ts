@@ -247,7 +247,7 @@ describe('our Tuya adapter behind a path-prefix proxy', () => {
       'tuya/users/ay-alice/permissions/page-0002.json',
     ]);
     const ids = [...r.files.values()]
-      .flatMap((text) => (JSON.parse(text) as { result: PermissionPage }).result.permission_list)
+      .flatMap(({ text }) => (JSON.parse(text) as { result: PermissionPage }).result.permission_list)
       .map((p) => Number(p.permission_id))
       .sort((a, b) => a - b);
     assert.deepEqual(ids, await snapshotIds());

@@ -218,8 +218,11 @@ describe('sync', () => {
     const bobZoom = d.zoom.users.find((u) => u.id === 'z-bob');
     assert.ok(bobZoom);
     bobZoom.role_id = '1';
-    // As in Zoom, bob's effective permissions are now his role's (the example data gives him extras,
-    // which a refresh would turn into direct rules that a full sync, reading roles only, does not see).
+    for (const role of d.zoom.roles) {
+      role.members = role.members.filter((m) => m.id !== 'z-bob');
+      if (role.id === '1') role.members.push({ id: 'z-bob', email: 'bob@example.com' });
+    }
+    // As in Zoom, bob's effective permissions are now his role's, without his own extras.
     d.zoom.extraPermissions.delete('z-bob');
     d.tuya.permissions.set('ay-bob', []);
     const aliceGroups = d.vonage.groups.get('2f9207ca-8922-4245-bfc5-d8f42939e29a') ?? [];
