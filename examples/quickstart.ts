@@ -32,7 +32,7 @@ try {
   });
   for (const v of summary.vendors)
     console.log(
-      `  ${v.vendor.padEnd(7)} ${v.status.padEnd(8)} ${v.units} ${v.vendor === 'zoom' ? 'roles' : 'users'}, ${v.requests} requests`,
+      `  ${v.vendor.padEnd(7)} ${v.status.padEnd(8)} ${v.units} ${v.vendor === 'zoom' ? 'roles and users' : 'users'}, ${v.requests} requests`,
     );
   const d = summary.diff;
   console.log(

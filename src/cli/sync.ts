@@ -261,7 +261,7 @@ function parseDiffLimit(value: string): number {
 export function formatSummary(s: SyncSummary, policies: string): string {
   const lines: string[] = [];
   for (const v of s.vendors) {
-    const what = v.vendor === 'zoom' ? 'roles' : 'users';
+    const what = v.vendor === 'zoom' ? 'roles and users' : 'users';
     const traffic = v.requests
       ? `, ${v.requests} requests, ${v.retries} retries (${v.rateLimited} rate-limited)`
       : '';
@@ -271,6 +271,9 @@ export function formatSummary(s: SyncSummary, policies: string): string {
     if (v.error) lines.push(`        error: ${v.error}`);
     for (const f of v.failures.slice(0, 20)) lines.push(`        failed ${f.unit} ${f.id}: ${f.error}`);
     if (v.failures.length > 20) lines.push(`        ... and ${v.failures.length - 20} more`);
+    for (const p of v.problems.slice(0, 20))
+      lines.push(`        ${p.effect} ${p.file}${p.field ? ` "${p.field}"` : ''}: ${p.message}`);
+    if (v.problemCount > 20) lines.push(`        ... and ${v.problemCount - 20} more`);
   }
   const d = s.diff;
   const c = s.changes;
@@ -323,7 +326,7 @@ function progressBars(io: CommandContext['io']): { progress: SyncProgress; stop(
       start(vendor, total) {
         const bar = multi.create(total, 0, {
           vendor: vendor.padEnd(6),
-          unit: vendor === 'zoom' ? 'roles' : 'users',
+          unit: vendor === 'zoom' ? 'roles and users' : 'users',
           rate: '0',
           retries: 0,
         });

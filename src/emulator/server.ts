@@ -33,6 +33,8 @@ export interface Faults {
   errorRate: number;
   /** Share (0-1) of API answers whose JSON body is cut short. */
   malformedRate: number;
+  /** User ids (or Zoom role ids) whose API answers always have their JSON body cut short. */
+  malformedUnits: string[];
   /** Lifetime of issued tokens in seconds; undefined = each vendor's own (3599 / 7200 / 7200). */
   tokenTtlSeconds: number | undefined;
   /** Requests per second each vendor accepts before answering 429 (Tuya: code 1110); false = no limit. */
@@ -49,6 +51,7 @@ export const DEFAULT_FAULTS: Faults = {
   latencyMs: 0,
   errorRate: 0,
   malformedRate: 0,
+  malformedUnits: [],
   tokenTtlSeconds: undefined,
   rateLimit: false,
   failUsers: [],
@@ -207,7 +210,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         !isToken &&
         answer.status < 300 &&
         answer.body !== undefined &&
-        state.random() < state.faults.malformedRate
+        (state.random() < state.faults.malformedRate ||
+          ctx.path.split('/').some((seg) => state.faults.malformedUnits.includes(safeDecode(seg))))
       ) {
         state.stats.malformed++;
         const text = JSON.stringify(answer.body);
@@ -290,5 +294,13 @@ function write(res: ServerResponse, a: Answer): void {
   res.writeHead(a.status, headers);
   res.end(payload);
 }
+
+const safeDecode = (s: string) => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
 
 export const tid = () => randomBytes(8).toString('hex');

@@ -62,7 +62,7 @@ describe('reading a snapshot', () => {
       join(dir, 'zoom/users/z-bob/permissions.json'),
       '{"permissions": ["Recording:Read", 42]}',
     );
-    await assert.rejects(readSnapshot(dir), /permissions\[1\]" must be a string/);
+    await assert.rejects(readSnapshot(dir), /"permissions\[1\]" must be string/);
     const dir2 = await copyExample();
     await writeFile(
       join(dir2, 'tuya/users/ay-bob/permissions/page-0001.json'),
@@ -78,6 +78,58 @@ describe('reading a snapshot', () => {
       '{"userId": "someone-else", "groupPermissions": []}',
     );
     await assert.rejects(readSnapshot(dir), /folder of user/);
+  });
+
+  test('lists every bad file in one read, the role listing included, and reads nothing from them', async () => {
+    const dir = await copyExample();
+    await writeFile(join(dir, 'zoom/roles/page-0001.json'), '{"roles": [');
+    await writeFile(join(dir, 'vonage/users/page-0002.json'), '{"users": "none"}');
+    await writeFile(join(dir, 'tuya/users/ay-bob/permissions/page-0001.json'), '{"success": true}');
+    await writeFile(
+      join(dir, 'vonage/users/8e22b1fe-d2ea-403d-8c03-50eb21188e79/groups/page-0001.json'),
+      '{"groupPermissions": [{"groupId": "g1", "groupPermission": ["Write"]}]}',
+    );
+    const err = await readSnapshot(dir).then(
+      () => assert.fail('a snapshot with bad files was read'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof SnapshotError);
+    assert.deepEqual(
+      err.problems.map((p) => `${p.file} ${p.field ?? ''}`),
+      [
+        'zoom/roles/page-0001.json ',
+        'vonage/users/page-0002.json users',
+        'vonage/users/8e22b1fe-d2ea-403d-8c03-50eb21188e79/groups/page-0001.json groupPermissions[0].groupPermission',
+        'tuya/users/ay-bob/permissions/page-0001.json result',
+      ],
+    );
+    assert.match(err.message, /^4 snapshot files have problems:/);
+  });
+
+  test('a lax read (what a sync does with its own units) keeps the usable part and reports the rest', async () => {
+    const dir = await copyExample();
+    await writeFile(
+      join(dir, 'vonage/users/8e22b1fe-d2ea-403d-8c03-50eb21188e79/groups/page-0001.json'),
+      JSON.stringify({
+        userId: '8e22b1fe-d2ea-403d-8c03-50eb21188e79',
+        groupPermissions: [
+          { groupId: 'g1', groupPermission: ['Write'] },
+          { groupId: 'g2', groupDisplayId: 17, groupPermission: 'Read' },
+        ],
+      }),
+    );
+    const data = await readSnapshot(dir, { strict: false, vendors: ['vonage'] });
+    const bob = data.grants.filter(
+      (g) => g.holder.type === 'user' && g.holder.vendorUserId.startsWith('8e22'),
+    );
+    assert.deepEqual(
+      bob.filter((g) => g.kind === 'group').map((g) => [g.fields['groupId'], g.fields['groupDisplayId']]),
+      [['g2', '17']],
+    );
+    assert.deepEqual(
+      data.problems.map((p) => `${p.effect} ${p.field}`),
+      ['skipped groupPermissions[0].groupPermission'],
+    );
   });
 });
 
