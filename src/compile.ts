@@ -1,5 +1,5 @@
 import type { Provenance, Vendor } from './grants.js';
-import { createSubjectResolver, grantSubject, type Identities, roleSubject } from './identities.js';
+import type { Identities } from './identities.js';
 import type { MappingSet } from './mapping/load.js';
 import {
   type SkippedGrant,
@@ -12,12 +12,14 @@ import { compilePolicy, type LinkInput } from './policy/compile.js';
 import type { ProvenanceIndex } from './policy/store.js';
 import type { Policy } from './policy/types.js';
 import { readSnapshot, type VendorData } from './snapshot/read.js';
+import { createSubjectResolver, grantSubject, roleSubject } from './subjects.js';
 
 export interface CompileResult {
   readonly policy: Policy;
   readonly provenance: ProvenanceIndex;
   readonly unmatched: readonly UnmatchedValue[];
   readonly skipped: readonly SkippedGrant[];
+  /** Things skipped on purpose, and subject collisions (accounts sharing an email, a link naming two people). */
   readonly notices: readonly string[];
   readonly ruleHits: TranslateResult['ruleHits'];
   readonly shadowHits: TranslateResult['shadowHits'];
@@ -52,9 +54,16 @@ export function createVendorCompiler(
   identities: Identities,
   options: TranslateOptions = {},
 ): (data: VendorData) => CompileResult {
-  const resolve = createSubjectResolver(identities);
+  // One resolver for every piece: accounts seen in one (a sync's listing comes first) are known
+  // when the next is compiled, so two accounts with one email are caught across pieces.
+  const resolver = createSubjectResolver(identities);
   return (data) => {
-    const t = translate(data.grants, mappings, (g) => grantSubject(resolve, g), options);
+    for (const u of data.users) resolver.see(u.vendor, u.vendorUserId, u.email);
+    for (const l of data.links) resolver.see(l.vendor, l.user.vendorUserId, l.user.email);
+    for (const g of data.grants)
+      if (g.holder.type === 'user' && g.holder.subject === undefined)
+        resolver.see(g.vendor, g.holder.vendorUserId, g.holder.email);
+    const t = translate(data.grants, mappings, (g) => grantSubject(resolver, g), options);
     const links: LinkInput[] = data.links.map((l) => {
       const provenance: Provenance = {
         vendor: l.vendor as Vendor,
@@ -64,7 +73,7 @@ export function createVendorCompiler(
         source: l.source,
       };
       return {
-        member: resolve(l.vendor, l.user.vendorUserId, l.user.email),
+        member: resolver.subject(l.vendor, l.user.vendorUserId, l.user.email),
         role: roleSubject(l.vendor, l.roleId),
         provenance,
       };
@@ -75,7 +84,7 @@ export function createVendorCompiler(
       provenance,
       unmatched: t.unmatched,
       skipped: t.skipped,
-      notices: data.notices,
+      notices: [...data.notices, ...resolver.takeNotices()],
       ruleHits: t.ruleHits,
       shadowHits: t.shadowHits,
       counts: {

@@ -1,9 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { CST, isMap, isScalar, Parser, parseDocument } from 'yaml';
 import { RbacError } from './errors.js';
-import { VENDORS, type Vendor, type VendorGrant } from './grants.js';
+import { VENDORS, type Vendor } from './grants.js';
+import { isEmailAccount, isPersonId } from './subjects.js';
 
-/** People and their vendor accounts: canonical id → { zoom?: id, vonage?: id, tuya?: uid }. */
+/**
+ * People and their vendor accounts: person id → { zoom?: id or email, vonage?: id, tuya?: uid }.
+ * Person ids never contain ":" (see ./subjects.ts).
+ */
 export type Identities = ReadonlyMap<string, Readonly<Partial<Record<Vendor, string>>>>;
 
 export class IdentitiesError extends RbacError {
@@ -15,7 +19,9 @@ export class IdentitiesError extends RbacError {
 /**
  * Loads an identities file. A missing file is an empty set when `optional` is true.
  *
- * @throws IdentitiesError with file:line:column for malformed entries or an account claimed twice.
+ * @throws IdentitiesError with file:line:column for malformed entries, a person id with ":" (reserved
+ * for roles, emails and vendor accounts), or an account claimed twice (ids exactly, Zoom emails
+ * without case).
  */
 export async function loadIdentities(
   file: string,
@@ -50,6 +56,13 @@ export function parseIdentities(text: string, file: string): Identities {
       throw fail('a person id must be a string');
     const id = String(person.key);
     if (id === '' || id === '__proto__') throw fail(`"${id}" cannot be a person id`);
+    // Subjects made from vendor data all contain ":" (role:…, email:…, zoom:…, vonage:…, tuya:…),
+    // so a person id without one can never be taken by a vendor value.
+    if (!isPersonId(id))
+      throw fail(
+        `person id ${JSON.stringify(id)} contains ":", which is reserved for subjects made from vendor data ` +
+          '(role:<vendor>:<roleId>, email:<email>, <vendor>:<id>); name the person without ":"',
+      );
     if (!person.accounts) throw fail(`${id} must map to { zoom: ..., vonage: ..., tuya: ... }`);
     const accounts: Partial<Record<Vendor, string>> = {};
     for (const { vendor, value, at: offset } of person.accounts) {
@@ -58,7 +71,10 @@ export function parseIdentities(text: string, file: string): Identities {
         throw fail(`unknown vendor "${vendor}"; use zoom, vonage or tuya`);
       if ((typeof value !== 'string' && typeof value !== 'number') || String(value) === '')
         throw fail(`${id}.${vendor} must be the vendor's user id (a string)`);
-      const account = `${vendor}:${String(value).toLowerCase()}`;
+      // Account ids are exact (vendors' ids are case-sensitive); a Zoom email is compared without case.
+      const account = isEmailAccount(vendor as Vendor, String(value))
+        ? `${vendor} email:${String(value).toLowerCase()}`
+        : `${vendor}:${String(value)}`;
       const prev = claimed.get(account);
       if (prev !== undefined) throw fail(`${vendor} account ${String(value)} is already linked to ${prev}`);
       claimed.set(account, id);
@@ -198,31 +214,5 @@ function plainScalar(token: CST.Token): string | undefined {
   return failed || !r ? undefined : r.value;
 }
 
-/**
- * The subject of a vendor user: the person the identities file links the account to; else the
- * vendor's email, lowercased; else `<vendor>:<vendorUserId>`.
- */
-export function createSubjectResolver(
-  identities: Identities,
-): (vendor: Vendor, vendorUserId: string, email?: string) => string {
-  const byAccount = new Map<string, string>();
-  for (const [person, accounts] of identities) {
-    for (const v of VENDORS) {
-      const a = accounts[v];
-      if (a !== undefined) byAccount.set(`${v}:${a.toLowerCase()}`, person);
-    }
-  }
-  return (vendor, vendorUserId, email) =>
-    byAccount.get(`${vendor}:${vendorUserId.toLowerCase()}`) ??
-    (email ? byAccount.get(`${vendor}:${email.toLowerCase()}`) : undefined) ??
-    (email ? email.toLowerCase() : `${vendor}:${vendorUserId}`);
-}
-
-/** The subject for a vendor role (Zoom roles become Casbin roles): `role:<vendor>:<roleId>`. */
-export const roleSubject = (vendor: Vendor, roleId: string): string => `role:${vendor}:${roleId}`;
-
-/** Subject of any vendor grant holder. */
-export function grantSubject(resolve: ReturnType<typeof createSubjectResolver>, g: VendorGrant): string {
-  if (g.holder.type === 'role') return roleSubject(g.vendor, g.holder.roleId);
-  return g.holder.subject ?? resolve(g.vendor, g.holder.vendorUserId, g.holder.email);
-}
+// The subjects made from these links live in ./subjects.ts; re-exported for the library's index.
+export { createSubjectResolver, grantSubject, roleSubject, type SubjectResolver } from './subjects.js';

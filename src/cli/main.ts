@@ -82,7 +82,10 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     program
       .command(name)
       .description(description)
-      .argument('<user>', 'subject: a person id, email, or <vendor>:<id>')
+      .argument(
+        '<user>',
+        'subject: a person id, or email:<email> / <vendor>:<id> for an account no person is linked to',
+      )
       .argument('<resource>', 'e.g. zoom:recording, vonage:group:<id>, tuya:permission:<id>')
       .argument('<action>', 'e.g. read, edit, write, use')
       .addOption(configOption())

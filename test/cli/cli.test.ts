@@ -45,9 +45,14 @@ describe('rbac-normalizer CLI', () => {
     [['check', 'bob', 'tuya:permission:232371810', 'use', '--at', '2026-11-22T12:00:00Z'], 0, 'allow\n'],
     [['check', 'bob', 'tuya:permission:232371810', 'use', '--at', '2026-12-01T00:00:00Z'], 1, 'deny\n'],
     [
-      ['check', 'dave@example.com', 'vonage:group:3615beae-3974-4c33-b38d-9ec230b2284c', 'write'],
+      ['check', 'email:dave@example.com', 'vonage:group:3615beae-3974-4c33-b38d-9ec230b2284c', 'write'],
       0,
       'allow\n',
+    ],
+    [
+      ['check', 'dave@example.com', 'vonage:group:3615beae-3974-4c33-b38d-9ec230b2284c', 'write'],
+      1,
+      'deny\n',
     ],
   ];
   for (const [args, code, out] of cases) {
@@ -99,6 +104,38 @@ describe('rbac-normalizer CLI', () => {
     const r = await run(['compile', '--config', bad]);
     assert.equal(r.code, 2);
     assert.match(r.err, /nope\.yaml: cannot read identities file/);
+  });
+
+  test('compile reports two accounts of one vendor with the same email and merges neither into the other', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rbac-cli-collision-'));
+    await cp('mappings', join(dir, 'mappings'), { recursive: true });
+    await cp('examples/identities.yaml', join(dir, 'identities.yaml'));
+    await cp('examples/snapshot', join(dir, 'snapshot'), { recursive: true });
+    // Dave's Vonage account now reports Alice's email (her account is linked to her by id).
+    const page = join(dir, 'snapshot', 'vonage', 'users', 'page-0002.json');
+    await writeFile(page, (await readFile(page, 'utf8')).replace('Dave@Example.com', 'ALICE@example.com'));
+    const cfg = join(dir, 'rbac.config.yaml');
+    await writeFile(
+      cfg,
+      'policies: out/\nmappings: mappings/\nidentities: identities.yaml\nsnapshot: snapshot/\n',
+    );
+    const r = await run(['compile', '--config', cfg]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(
+      r.err,
+      /^notice: vonage accounts "2f9207ca-8922-4245-bfc5-d8f42939e29a" and "3c4d5e6f-0000-4000-8000-00000000da5e" both have the email "alice@example\.com"/m,
+    );
+    const dave = 'vonage:3c4d5e6f-0000-4000-8000-00000000da5e';
+    const group = 'vonage:group:3615beae-3974-4c33-b38d-9ec230b2284c';
+    assert.equal((await run(['check', dave, group, 'write', '--config', cfg])).out, 'allow\n');
+    assert.equal(
+      (await run(['check', 'email:alice@example.com', group, 'write', '--config', cfg])).out,
+      'deny\n',
+    );
+    assert.equal(
+      (await run(['check', 'alice', 'vonage:access:CPA_ACD', 'modify', '--config', cfg])).out,
+      'allow\n',
+    );
   });
 
   test('--help answers on every command', async () => {

@@ -259,7 +259,7 @@ rules:
       ]),
       [
         ['alice', ['write', 'write']],
-        ['dave@example.com', ['write']],
+        ['email:dave@example.com', ['write']],
       ],
     );
     const same = await run(['diff', '--from', 'mappings', '--to', 'mappings', '--exit-code']);
