@@ -274,6 +274,8 @@ export function formatSummary(s: SyncSummary, policies: string): string {
     for (const p of v.problems.slice(0, 20))
       lines.push(`        ${p.effect} ${p.file}${p.field ? ` "${p.field}"` : ''}: ${p.message}`);
     if (v.problemCount > 20) lines.push(`        ... and ${v.problemCount - 20} more`);
+    for (const n of v.notices.slice(0, 20)) lines.push(`        notice: ${n}`);
+    if (v.notices.length > 20) lines.push(`        ... and ${v.notices.length - 20} more notices`);
   }
   const d = s.diff;
   const c = s.changes;

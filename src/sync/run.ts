@@ -103,6 +103,12 @@ export interface VendorOutcome {
    */
   readonly problems: readonly SnapshotProblem[];
   readonly problemCount: number;
+  /**
+   * What the mappings and subject resolution said about this vendor's data: values no mapping
+   * rule matched, grants a rule matched but could not turn into a rule (e.g. a temporary grant
+   * without a readable end), accounts sharing an email, pending users. At most 100.
+   */
+  readonly notices: readonly string[];
   readonly error?: string;
   readonly notice?: string;
   readonly requests: number;
@@ -160,6 +166,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   const holders = new Map<Vendor, Set<string>>();
   const listed = new Map<string, VendorUser>();
   const problems = new Map<Vendor, { list: SnapshotProblem[]; count: number }>();
+  const notices = new Map<Vendor, string[]>();
   // Zoom: what each user's roles give, so their own permissions (fetched after the roles) only
   // become direct grants for the rest.
   const zoomRolePrivileges = new Map<string, Set<string>>();
@@ -205,7 +212,18 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
         into.add(key);
       }
       for (const key of grantHolderKeys(data)) into.add(key);
-      await spill.addFetched(unit.vendor, compileUnit(data));
+      const compiled = compileUnit(data);
+      const said = [
+        ...compiled.notices,
+        ...compiled.unmatched.map((u) => `no mapping rule for ${u.kind} ${u.raw} (held by ${u.holder})`),
+        ...compiled.skipped.map((g) => `skipped ${g.raw} (held by ${g.holder}, rule ${g.rule}): ${g.reason}`),
+      ];
+      if (said.length > 0) {
+        const list = notices.get(unit.vendor) ?? [];
+        notices.set(unit.vendor, list);
+        list.push(...said.slice(0, Math.max(0, 100 - list.length)));
+      }
+      await spill.addFetched(unit.vendor, compiled);
     };
 
     const results = await fetchVendors(adapters, onUnit, options.progress, stop);
@@ -218,6 +236,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
         ...r.outcome,
         problems: problems.get(r.vendor)?.list ?? [],
         problemCount: problems.get(r.vendor)?.count ?? 0,
+        notices: notices.get(r.vendor) ?? [],
       })),
     );
     outcomes.sort((a, b) => VENDORS.indexOf(a.vendor) - VENDORS.indexOf(b.vendor));
@@ -328,6 +347,7 @@ function skipped(vendor: Vendor, notice: string): VendorOutcome {
     failures: [],
     problems: [],
     problemCount: 0,
+    notices: [],
     notice,
     requests: 0,
     retries: 0,
@@ -494,6 +514,7 @@ async function fetchVendors(
           })),
           problems: [],
           problemCount: 0,
+          notices: [],
           ...counters,
         };
         progress?.finish?.(vendor, outcome);
@@ -510,6 +531,7 @@ async function fetchVendors(
           failures: [],
           problems: [],
           problemCount: 0,
+          notices: [],
           error: err.message,
           ...counters,
         };
