@@ -264,8 +264,10 @@ function matchRule(rule: MappingRule, g: VendorGrant): Record<string, string> | 
 }
 
 /**
- * Reads a vendor time: '' → open (undefined); a number or numeric string in seconds or
- * milliseconds (>= 1e12 is taken as ms); or an ISO-8601 date. NaN when unreadable or out of range.
+ * Reads a vendor time: a number or numeric string in seconds or milliseconds (>= 1e12 is taken as
+ * ms), or an ISO-8601 date; surrounding spaces are ignored. undefined for blank text (no time
+ * given: translate never reads that as an open bound, it skips the grant); NaN when unreadable or
+ * out of range.
  */
 export function parseTime(s: string): number | undefined {
   const t = s.trim();

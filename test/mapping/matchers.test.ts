@@ -57,6 +57,18 @@ describe('regex matchers', () => {
     });
   }
 
+  test('does not read braces in a class, an escape or \\Q...\\E as repetition counts', async () => {
+    for (const regex of [
+      `"[{500}]+"`,
+      String.raw`"a\\{500\\}"`,
+      String.raw`"\\Q{500}\\E"`,
+      `"(a{10}){10}"`,
+    ]) {
+      assert.deepEqual(await problems(regexRule(regex)), [], regex);
+    }
+    assert.deepEqual(plain(compileRegex(String.raw`\Q{5}\E(?<n>.)`, false).match('{5}x')), { n: 'x' });
+  });
+
   test('refuses a group name that cannot be a template variable', async () => {
     const [p] = await problems(regexRule(`"(?<1st>.+)"`));
     assert.match(p ?? '', /^m\.yaml:4:36: invalid matcher: the group name "1st"/);
