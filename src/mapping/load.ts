@@ -6,8 +6,9 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { MappingError, type MappingProblem, type SourcePosition } from '../errors.js';
 import type { Vendor } from '../grants.js';
 import type { Effect } from '../policy/types.js';
-import { KINDS } from './kinds.js';
-import { compilePattern, compileRegex, compileTemplate, type Matcher, type Template } from './template.js';
+import { KINDS, TEMPORARY } from './kinds.js';
+import { compileRegex, PatternError } from './regex.js';
+import { compilePattern, compileTemplate, type Matcher, type Template } from './template.js';
 import { parseYamlSource, schemaProblems, suggest, type YamlPath } from './yaml-source.js';
 
 /** One compiled mapping rule. */
@@ -144,7 +145,7 @@ async function parseMappingText(
   const parsed = parseYamlSource(text, file, 'the file is empty; it needs "vendor:" and "rules:"');
   if ('problems' in parsed) return parsed;
   const { source } = parsed;
-  const { data, at, nodeAt, keyAt } = source;
+  const { data, at, nodeAt, keyAt, charAt } = source;
   const problems = schemaProblems(await getValidator(), source, describe);
   if (problems.length) return { problems };
 
@@ -207,7 +208,11 @@ async function parseMappingText(
           when.push({ field, matcher });
         }
       } catch (err) {
-        problems.push(at(nodeAt(fieldPath)?.range?.[0], `invalid matcher: ${(err as Error).message}`));
+        const where =
+          err instanceof PatternError
+            ? charAt([...fieldPath, 'regex'], err.index ?? 0)
+            : nodeAt(fieldPath)?.range?.[0];
+        problems.push(at(where, `invalid matcher: ${(err as Error).message}`));
       }
     }
     const template = (path: (string | number)[], source: string): Template | undefined => {
@@ -232,6 +237,22 @@ async function parseMappingText(
     const until =
       r.window?.until !== undefined ? template([...rulePath, 'window', 'until'], r.window.until) : undefined;
     if (!resource || actions.some((a) => a === undefined)) return;
+    const temporary = TEMPORARY[m.vendor]?.[r.kind];
+    if (temporary && (r.effect ?? 'allow') === 'allow') {
+      const typeMatcher = when.find((w) => w.field === temporary.field)?.matcher;
+      const bounded =
+        from?.variables.includes(temporary.from) === true &&
+        until?.variables.includes(temporary.until) === true;
+      if ((!typeMatcher || typeMatcher.match(temporary.value)) && !bounded) {
+        problems.push(
+          at(
+            nodeAt(rulePath)?.range?.[0],
+            `this rule can match ${m.vendor} ${r.kind}s with ${temporary.field} ${temporary.value} (temporary grants), so it must bound them: add window: { from: "{${temporary.from}}", until: "{${temporary.until}}" }, or match only other ${temporary.field}s (e.g. when: { ${temporary.field}: "0" })`,
+          ),
+        );
+        return;
+      }
+    }
     rules.push({
       id: r.id,
       vendor: m.vendor,

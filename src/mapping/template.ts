@@ -94,47 +94,105 @@ export function compileTemplate(source: string): Template {
 /** A compiled matcher: returns the captures on a whole-value match, else undefined. */
 export interface Matcher {
   readonly captures: readonly string[];
+  /**
+   * Values longer than this are never matched: a rule that cannot look at a value does not decide
+   * it (translate skips and reports the grant). Absent: any length.
+   */
+  readonly maxLength?: number;
   match(value: string): Record<string, string> | undefined;
 }
 
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Counts the characters a pattern matcher compares, for tests that check its cost. */
+export interface StepMeter {
+  steps: number;
+}
 
-/** "{area}:{action}" → a regex with named groups, anchored; text without placeholders matches exactly. */
-export function compilePattern(source: string): Matcher {
+/**
+ * "{area}:{action}" → a whole-value matcher; text without placeholders matches exactly.
+ *
+ * Captures are greedy and non-empty, as `^(?<area>.+):(?<action>.+)$` would be, but no regular
+ * expression is run: the literals between captures are placed from the right, each at its last
+ * occurrence that leaves every capture at least one character (which is exactly the greedy choice,
+ * see matchParts). Each literal is searched once, right to left, so a match costs at most
+ * (value length + 1) × (pattern length + 1) character comparisons: no backtracking.
+ */
+export function compilePattern(source: string, meter?: StepMeter): Matcher {
   const names: string[] = [];
-  let re = '';
+  const literals: string[] = [''];
   for (const p of scan(source)) {
-    if ('text' in p) re += escapeRegex(p.text);
+    if ('text' in p) literals[literals.length - 1] += p.text;
     else {
       const name = p.inner.trim();
       if (!NAME.test(name)) throw new Error(`"{${p.inner}}" is not a capture name; write {name}`);
       if (names.includes(name))
         throw new Error(`capture {${name}} appears twice in ${JSON.stringify(source)}`);
       names.push(name);
-      re += `(?<${name}>.+)`;
+      literals.push('');
     }
   }
   if (names.length === 0) {
     return { captures: [], match: (v) => (v === source ? {} : undefined) };
   }
-  return regexMatcher(new RegExp(`^${re}$`, 's'), names);
-}
-
-export function compileRegex(source: string, ignoreCase: boolean): Matcher {
-  const re = new RegExp(`^(?:${source})$`, ignoreCase ? 'is' : 's');
-  const names = [...source.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g)].map((m) => m[1]!);
-  return regexMatcher(re, names);
-}
-
-function regexMatcher(re: RegExp, names: string[]): Matcher {
   return {
     captures: names,
     match(v) {
-      const m = re.exec(v);
-      if (!m) return undefined;
+      const cuts = matchParts(literals, v, meter);
+      if (!cuts) return undefined;
       const out: Record<string, string> = Object.create(null);
-      for (const n of names) out[n] = m.groups?.[n] ?? '';
+      names.forEach((n, i) => {
+        out[n] = v.slice(cuts[i]! + literals[i]!.length, cuts[i + 1]);
+      });
       return out;
     },
   };
+}
+
+/**
+ * Where each literal of `L0 (.+) L1 (.+) ... Lk` starts in `v`, or undefined when `v` does not match.
+ *
+ * Greedy captures take the longest first capture that lets the rest match, then the longest
+ * second, and so on. Whether the rest matches from a position only gets easier further left (a
+ * capture can take more), so the greedy L1 is its last occurrence that still leaves room for
+ * L2..Lk — and that is found by placing Lk, then Lk-1, ... each as far right as possible.
+ */
+function matchParts(
+  literals: readonly string[],
+  v: string,
+  meter: StepMeter | undefined,
+): number[] | undefined {
+  if (meter) meter.steps++;
+  const k = literals.length - 1;
+  const first = literals[0]!;
+  const last = literals[k]!;
+  const starts = new Array<number>(k + 1);
+  starts[0] = 0;
+  starts[k] = v.length - last.length;
+  if (starts[k]! < first.length + k || !occursAt(v, first, 0, meter) || !occursAt(v, last, starts[k]!, meter))
+    return undefined;
+  for (let j = k - 1; j >= 1; j--) {
+    const lit = literals[j]!;
+    // Lj must end at least one character (capture j+1) before Lj+1 starts.
+    let s = starts[j + 1]! - 1 - lit.length;
+    // ...and start at least one character (capture j) after Lj-1 could end: at least first + j chars in.
+    const lowest = first.length + j + sumLengths(literals, 1, j);
+    while (s >= lowest && !occursAt(v, lit, s, meter)) s--;
+    if (s < lowest) return undefined;
+    starts[j] = s;
+  }
+  return starts;
+}
+
+function sumLengths(literals: readonly string[], from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) n += literals[i]!.length;
+  return n;
+}
+
+function occursAt(v: string, lit: string, at: number, meter: StepMeter | undefined): boolean {
+  if (meter) meter.steps++;
+  for (let i = 0; i < lit.length; i++) {
+    if (meter) meter.steps++;
+    if (v.charCodeAt(at + i) !== lit.charCodeAt(i)) return false;
+  }
+  return true;
 }

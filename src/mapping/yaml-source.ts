@@ -2,7 +2,7 @@
 // mapping files and policy test suites both read through it, so both report file:line:column and
 // both refuse duplicate keys, alias bombs and prototype keys the same way.
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument, visit } from 'yaml';
+import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument, type Scalar, visit } from 'yaml';
 import type { MappingProblem } from '../errors.js';
 
 export type YamlPath = readonly (string | number)[];
@@ -15,6 +15,12 @@ export interface YamlSource {
   nodeAt(path: YamlPath): Node | undefined;
   /** The key node of `key` in the map at `path`. */
   keyAt(path: YamlPath, key: string): Node | undefined;
+  /**
+   * The text offset of character `index` of the string value at `path` (so a problem can point
+   * inside it), or of the value's start when its text does not map character by character (a
+   * block or multi-line scalar).
+   */
+  charAt(path: YamlPath, index: number): number | undefined;
 }
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -75,7 +81,37 @@ export function parseYamlSource(
     const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
     return pair && isScalar(pair.key) ? pair.key : undefined;
   };
-  return { source: { data, at, nodeAt, keyAt } };
+  const charAt = (path: YamlPath, index: number): number | undefined => {
+    const node = nodeAt(path);
+    if (!isScalar(node) || !node.range) return node?.range?.[0];
+    return scalarOffset(text, node, index) ?? node.range[0];
+  };
+  return { source: { data, at, nodeAt, keyAt, charAt } };
+}
+
+// Walks the scalar's source text until `index` characters of its value have gone by.
+function scalarOffset(text: string, node: Scalar, index: number): number | undefined {
+  const type = node.type;
+  if (type !== 'PLAIN' && type !== 'QUOTE_DOUBLE' && type !== 'QUOTE_SINGLE') return undefined;
+  let r = node.range![0] + (type === 'PLAIN' ? 0 : 1);
+  for (let v = 0; v < index; ) {
+    const c = text[r];
+    if (c === undefined || c === '\n' || c === '\r') return undefined;
+    if (type === 'QUOTE_DOUBLE' && c === '\\') {
+      const e = text[r + 1];
+      if (e === undefined || e === '\n' || e === '\r') return undefined;
+      const digits = e === 'x' ? 2 : e === 'u' ? 4 : e === 'U' ? 8 : 0;
+      v += digits === 8 && Number.parseInt(text.slice(r + 2, r + 10), 16) > 0xffff ? 2 : 1;
+      r += 2 + digits;
+    } else if (type === 'QUOTE_SINGLE' && c === "'") {
+      v++;
+      r += 2;
+    } else {
+      v++;
+      r++;
+    }
+  }
+  return r;
 }
 
 /** Schema errors as positioned problems; `describe` words each one for the file's readers. */

@@ -2,6 +2,25 @@ import { PolicyError } from '../errors.js';
 import { formatBound, parseBound } from './time.js';
 import type { Effect, Policy, PolicyRule, RoleLink } from './types.js';
 
+interface WellFormedString {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
+
+/**
+ * The canonical form of every string that goes into a policy: lone UTF-16 surrogates replaced by
+ * U+FFFD. Policy files are UTF-8, which cannot hold a lone surrogate (the encoder writes U+FFFD),
+ * so a value compiled in any other form would read back different from itself: its rule could
+ * never be matched to its provenance or removed by a later sync. Returns `s` itself when it is
+ * already well formed.
+ *
+ * @example wellFormed('a\uD800b') // 'a\uFFFDb'
+ */
+export function wellFormed(s: string): string {
+  const w = s as unknown as WellFormedString;
+  return w.isWellFormed() ? s : w.toWellFormed();
+}
+
 // Casbin's CSV dialect: one rule per line, fields separated by ", ". A field is quoted (RFC 4180,
 // quotes doubled) when it holds a comma, a quote, a line break, or leading/trailing whitespace, so
 // every value round-trips exactly and no value can start a new rule or add a column.

@@ -70,7 +70,7 @@ rules:
     actions: ["{action|shout}"]
 `);
     assert.equal(ps.length, 3);
-    assert.match(ps[0]!, /^m\.yaml:4:24: invalid matcher/);
+    assert.match(ps[0]!, /^m\.yaml:4:34: invalid matcher: missing closing \) `\(`/);
     assert.match(ps[1]!, /^m\.yaml:5:15: unknown variable \{area\}/);
     assert.match(ps[2]!, /^m\.yaml:6:15: unknown transform "shout"/);
   });
