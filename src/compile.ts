@@ -84,7 +84,14 @@ export function createVendorCompiler(
       provenance,
       unmatched: t.unmatched,
       skipped: t.skipped,
-      notices: [...data.notices, ...resolver.takeNotices()],
+      notices: [
+        ...data.notices,
+        ...resolver.takeNotices(),
+        ...t.repaired.map(
+          (r) =>
+            `${r.vendor} ${r.raw} (held by ${r.holder}): lone UTF-16 surrogates in ${r.parts.join(', ')} replaced with U+FFFD`,
+        ),
+      ],
       ruleHits: t.ruleHits,
       shadowHits: t.shadowHits,
       counts: {
