@@ -71,6 +71,8 @@ interface CompiledRoute {
 interface Reading {
   readonly keys: readonly string[];
   readonly values: readonly string[];
+  /** The keys are known to be lower-case (a plain path), so matching them with case is the same. */
+  readonly lower?: true;
 }
 
 const METHOD = /^[A-Z]+(?:-[A-Z]+)*$/;
@@ -154,7 +156,7 @@ export function compileRouteTable(
     if (all === undefined) return MALFORMED;
     const entries: CoveringEntry[] = [];
     for (const reading of all) {
-      const folds = caseMatters || reading.keys.some((k) => k !== k.toLowerCase());
+      const folds = caseMatters || (!reading.lower && reading.keys.some((k) => k !== k.toLowerCase()));
       for (const exactCase of folds ? [false, true] : [false]) {
         const hit = first(m, reading, exactCase);
         if (hit !== undefined && !entries.some((e) => e.resource === hit.resource && e.action === hit.action))
@@ -238,7 +240,7 @@ function readings(path: string): Reading[] | undefined {
   const q = path.indexOf('?');
   const p = q === -1 ? path : path.slice(0, q);
   const raw = p.split('/').filter((s) => s !== '');
-  if (PLAIN_PATH.test(p)) return [{ keys: raw, values: raw }];
+  if (PLAIN_PATH.test(p)) return [{ keys: raw, values: raw, lower: true }];
   const encoded = p.includes('%');
   let decoded = raw;
   let whole = p;
