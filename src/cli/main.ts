@@ -4,7 +4,7 @@ import { manualClock } from '../clock.js';
 import { compileSnapshot } from '../compile.js';
 import { loadConfig } from '../config.js';
 import { createAuthorizer, type Decision } from '../engine/authorizer.js';
-import { formatDecision } from '../engine/format.js';
+import { escapeControls, formatDecision, jsonForTerminal } from '../engine/format.js';
 import { ConfigError, isRbacError, MappingError, SuiteError } from '../errors.js';
 import { IdentitiesError, loadIdentities } from '../identities.js';
 import { loadMappings } from '../mapping/load.js';
@@ -111,7 +111,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
             ...(at !== undefined ? { clock: manualClock(at) } : {}),
           });
           const d: Decision = authz.explain(user, resource, action);
-          if (opts.json) io.out(`${JSON.stringify(d, null, 2)}\n`);
+          // Decisions carry vendor values: no control character reaches the terminal, JSON or not.
+          if (opts.json) io.out(`${jsonForTerminal(d)}\n`);
           else if (name === 'check') io.out(`${d.allowed ? 'allow' : 'deny'}\n`);
           else io.out(formatDecision(d));
           code = d.allowed ? EXIT.ok : EXIT.deny;
@@ -158,16 +159,21 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       err instanceof IdentitiesError ||
       err instanceof SuiteError
     ) {
-      io.err(`error: ${err.message}\n`);
+      io.err(`error: ${printable(err.message)}\n`);
       return EXIT.usage;
     }
     if (isRbacError(err)) {
-      io.err(`error: ${err.message}\n`);
+      io.err(`error: ${printable(err.message)}\n`);
       return EXIT.failure;
     }
-    io.err(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.err(`error: ${printable(err instanceof Error ? err.message : String(err))}\n`);
     return EXIT.failure;
   }
+}
+
+/** An error message for the terminal: its own lines kept, control characters in them escaped (they may quote policy values). */
+function printable(message: string): string {
+  return message.split('\n').map(escapeControls).join('\n');
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

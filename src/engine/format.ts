@@ -1,6 +1,42 @@
 import type { Decision } from './authorizer.js';
 
-/** A decision for people: verdict, rule, role path, vendor values and mapping lines, validity. */
+/**
+ * Characters a terminal may act on instead of printing: C0 controls (ESC, BEL, CR, LF, ...), DEL, C1
+ * controls (including the 8-bit CSI U+009B), the Unicode bidi controls (U+061C, U+200E/F,
+ * U+202A-U+202E, U+2066-U+2069) and the line/paragraph separators U+2028/U+2029.
+ */
+const TERMINAL_CONTROLS =
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/** The same, less the C0 controls: what JSON.stringify leaves unescaped inside strings. */
+const JSON_UNESCAPED_CONTROLS = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+const hex = (c: string, width: number) => (c.codePointAt(0) ?? 0).toString(16).padStart(width, '0');
+
+/**
+ * Text safe to print on a terminal: each control character becomes a visible escape, `\xNN` up to
+ * U+00FF (`\x1b` for ESC, `\x0a` for a line break) and `\uNNNN` above (`\u202e`). Everything else,
+ * backslashes included, is left as it is, so this is for display, not a reversible encoding.
+ *
+ * @example
+ * escapeControls('a\x1b[2Jb\u202e'); // 'a\\x1b[2Jb\\u202e'
+ */
+export function escapeControls(text: string): string {
+  return text.replace(TERMINAL_CONTROLS, (c) => (c <= '\u00ff' ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`));
+}
+
+/**
+ * `JSON.stringify(value, null, 2)` with the characters it leaves raw (DEL, C1 controls, bidi
+ * controls, U+2028/U+2029) written as `\uNNNN` escapes: the same JSON value, safe on a terminal.
+ */
+export function jsonForTerminal(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(JSON_UNESCAPED_CONTROLS, (c) => `\\u${hex(c, 4)}`);
+}
+
+/**
+ * A decision for people: verdict, rule, role path, vendor values and mapping lines, validity. Every
+ * value is printed through escapeControls, so a vendor value can neither drive the terminal nor
+ * start a line of its own.
+ */
 export function formatDecision(d: Decision): string {
   const lines: string[] = [];
   lines.push(`${d.allowed ? 'ALLOW' : 'DENY'}  ${d.subject} → ${d.action} on ${d.resource}  (at ${d.at})`);
@@ -28,5 +64,6 @@ export function formatDecision(d: Decision): string {
   lines.push(
     `  holds: ${d.validFrom ? `from ${d.validFrom} ` : ''}${d.validUntil ? `until ${d.validUntil}` : 'until the policy changes'}`,
   );
-  return `${lines.join('\n')}\n`;
+  // The fixed text has no control characters, so escaping whole lines escapes exactly the values.
+  return `${lines.map(escapeControls).join('\n')}\n`;
 }

@@ -2,7 +2,7 @@
 // either returns an outcome or throws (the framework layer turns a throw into 503).
 import type { Authorizer } from '../engine/authorizer.js';
 import { ConfigError } from '../errors.js';
-import { createRouteMap, type RouteTable } from './routes.js';
+import { compileRouteTable, type RouteTable } from './routes.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -32,25 +32,36 @@ export interface AuthorizeOptionsBase<Req> {
   readonly routes?: RouteTable;
   /** HTTP method → action for `routes`, over the defaults (GET → read, POST → write, ...). */
   readonly actions?: Readonly<Record<string, string>>;
-  /** A request that no route matches: 'deny' (403, default) or 'next' (not authorized here; passed on). */
+  /**
+   * A request no route entry covers: 'deny' (403, default) or 'next' (not authorized here; passed
+   * on). A request an entry covers is always decided, whatever this says.
+   */
   readonly unmatched?: 'deny' | 'next';
   /** Status when no decision could be made. Default 503. */
   readonly errorStatus?: number;
   /** Adds a header with the decision (`allow` / `deny; reason=...`) for debugging: true = `x-rbac-decision`, or a header name. Default false. */
   readonly decisionHeader?: boolean | string;
-  /** Receives any error caught while deciding (the request is then refused). Default: none. */
+  /**
+   * Receives any error caught while deciding (the request is then refused). May be async; if it
+   * throws or rejects, that is ignored and the answer stays the same. Default: none.
+   */
   readonly onError?: (error: unknown, req: Req) => void;
 }
 
 export type Outcome =
   | { readonly kind: 'unauthenticated' }
   | { readonly kind: 'unmatched' }
+  /** The path has an invalid percent-escape: 400, whatever `unmatched` says. */
+  | { readonly kind: 'malformed'; readonly header: string | undefined }
+  /** An entry covers the request but gives no action for its method: 403, whatever `unmatched` says. */
+  | { readonly kind: 'undecidable'; readonly header: string | undefined }
   | { readonly kind: 'decided'; readonly info: AuthorizationInfo; readonly header: string | undefined };
 
 const UNAUTHENTICATED: Outcome = { kind: 'unauthenticated' };
 const UNMATCHED: Outcome = { kind: 'unmatched' };
 
 export const BODIES = {
+  400: { error: 'bad request' },
   401: { error: 'unauthenticated' },
   403: { error: 'forbidden' },
   unavailable: { error: 'authorization unavailable' },
@@ -60,10 +71,18 @@ export interface Core<Req> {
   readonly errorStatus: number;
   readonly headerName: string | undefined;
   readonly unmatched: 'deny' | 'next';
-  /** Decides one request; synchronously when the request functions are. Throws (or rejects) when no decision can be made. */
+  /**
+   * Decides one request; synchronously when the request functions are, else with a real Promise.
+   * Throws (or rejects) when no decision can be made.
+   */
   decide(req: Req, method: string, path: string): Outcome | Promise<Outcome>;
-  /** Reports an error to onError without letting onError itself break the response. */
+  /** Reports an error to onError without letting onError itself (a throw or a rejection) break the response. */
   report(error: unknown, req: Req): void;
+}
+
+interface Target {
+  readonly resource: string;
+  readonly action: string;
 }
 
 /** Checks the options once and builds the per-request step. */
@@ -81,11 +100,11 @@ export function createCore<Req>(options: AuthorizeOptionsBase<Req>): Core<Req> {
   ] as const) {
     if (f !== undefined && typeof f !== 'function') throw new ConfigError(k, 'must be a function');
   }
-  const routeMap =
+  const resolve =
     routes === undefined
       ? undefined
-      : createRouteMap({ routes, ...(options.actions ? { actions: options.actions } : {}) });
-  if ((resource === undefined || action === undefined) && routeMap === undefined)
+      : compileRouteTable({ routes, ...(options.actions ? { actions: options.actions } : {}) });
+  if ((resource === undefined || action === undefined) && resolve === undefined)
     throw new ConfigError(
       resource === undefined ? 'resource' : 'action',
       'give both resource and action functions, or a routes table',
@@ -105,6 +124,20 @@ export function createCore<Req>(options: AuthorizeOptionsBase<Req>): Core<Req> {
       ? authorizer.enforceStrict.bind(authorizer)
       : authorizer.enforce.bind(authorizer);
   const onError = options.onError;
+  const invalid = headerName === undefined ? undefined : 'deny; reason=invalid-request';
+  const MALFORMED: Outcome = { kind: 'malformed', header: invalid };
+  const UNDECIDABLE: Outcome = { kind: 'undecidable', header: invalid };
+
+  /** The request functions' results; a rejection left behind by a later throw is handled, not leaked. */
+  function ask(req: Req): [MaybePromise<string> | undefined, MaybePromise<string> | undefined] {
+    const res = resource?.(req);
+    try {
+      return [res, action?.(req)];
+    } catch (err) {
+      if (isThenable(res)) Promise.resolve(res).catch(ignore);
+      throw err;
+    }
+  }
 
   function afterSubject(
     req: Req,
@@ -114,33 +147,68 @@ export function createCore<Req>(options: AuthorizeOptionsBase<Req>): Core<Req> {
   ): Outcome | Promise<Outcome> {
     if (sub === undefined || sub === null || sub === '') return UNAUTHENTICATED;
     if (typeof sub !== 'string') throw new TypeError('subject() must return a string');
-    let res: MaybePromise<string>;
-    let act: MaybePromise<string>;
-    if (resource !== undefined && action !== undefined) {
-      res = resource(req);
-      act = action(req);
-    } else {
-      const m = routeMap?.(method, path);
-      if (m === undefined) return UNMATCHED;
-      res = resource === undefined ? m.resource : resource(req);
-      act = action === undefined ? m.action : action(req);
+    let entries: readonly { readonly resource: string; readonly action: string | undefined }[] | undefined;
+    if (resource === undefined || action === undefined) {
+      const r = (resolve as NonNullable<typeof resolve>)(method, path);
+      if (r.kind === 'none') return UNMATCHED;
+      if (r.kind === 'malformed') return MALFORMED;
+      // An entry covers the request but nothing says which action it is: it cannot be decided.
+      if (action === undefined && r.entries.some((e) => e.action === undefined)) return UNDECIDABLE;
+      entries = r.entries;
     }
+    const [res, act] = ask(req);
     if (isThenable(res) || isThenable(act))
-      return Promise.all([res, act]).then(([r, a]) => finish(sub, r, a));
-    return finish(sub, res, act);
+      return Promise.all([res, act]).then(([r, a]) => finish(sub, targets(entries, r, a)));
+    return finish(sub, targets(entries, res, act));
   }
 
-  function finish(sub: string, res: string, act: string): Outcome {
-    if (typeof res !== 'string' || typeof act !== 'string')
-      throw new TypeError('resource() and action() must return strings');
-    const allowed = enforce(sub, res, act);
-    if (allowed !== true && allowed !== false) throw new TypeError('the authorizer did not answer a boolean');
+  /** What to enforce: the functions' results override each covering entry's resource or action. */
+  function targets(
+    entries: readonly { readonly resource: string; readonly action: string | undefined }[] | undefined,
+    res: string | undefined,
+    act: string | undefined,
+  ): Target[] {
+    // A function that is given must give a string; only a function not given leaves it to the entry.
+    if (resource !== undefined && typeof res !== 'string')
+      throw new TypeError('resource() must return a string');
+    if (action !== undefined && typeof act !== 'string') throw new TypeError('action() must return a string');
+    if (entries === undefined) return [{ resource: res as string, action: act as string }];
+    const out: Target[] = [];
+    for (const e of entries) {
+      const t = {
+        resource: resource === undefined ? e.resource : (res as string),
+        action: action === undefined ? (e.action as string) : (act as string),
+      };
+      if (!out.some((o) => o.resource === t.resource && o.action === t.action)) out.push(t);
+    }
+    return out;
+  }
+
+  /** Allowed only when every target is; the first denied target is the one reported. */
+  function finish(sub: string, all: readonly Target[]): Outcome {
+    let decided: Target | undefined;
+    let allowed = true;
+    for (const t of all) {
+      const ok = enforce(sub, t.resource, t.action);
+      if (ok !== true && ok !== false) throw new TypeError('the authorizer did not answer a boolean');
+      decided ??= t;
+      if (!ok) {
+        decided = t;
+        allowed = false;
+        break;
+      }
+    }
+    if (decided === undefined) throw new TypeError('no resource and action to decide');
     let header: string | undefined;
     if (headerName !== undefined) {
-      const reason = allowed ? undefined : authorizer.explain?.(sub, res, act).reason;
+      const reason = allowed ? undefined : authorizer.explain?.(sub, decided.resource, decided.action).reason;
       header = allowed ? 'allow' : reason ? `deny; reason=${reason}` : 'deny';
     }
-    return { kind: 'decided', info: { allowed, subject: sub, resource: res, action: act }, header };
+    return {
+      kind: 'decided',
+      info: { allowed, subject: sub, resource: decided.resource, action: decided.action },
+      header,
+    };
   }
 
   return {
@@ -149,7 +217,8 @@ export function createCore<Req>(options: AuthorizeOptionsBase<Req>): Core<Req> {
     unmatched,
     report(error, req) {
       try {
-        onError?.(error, req);
+        const r: unknown = onError?.(error, req);
+        if (isThenable(r as MaybePromise<unknown>)) Promise.resolve(r).catch(ignore);
       } catch {
         // A failing logger must not turn a refusal into something else.
       }
@@ -158,12 +227,14 @@ export function createCore<Req>(options: AuthorizeOptionsBase<Req>): Core<Req> {
       // Stays synchronous while the request functions are: no extra turns of the event loop per request.
       const sub = subject(req);
       return isThenable(sub)
-        ? sub.then((s) => afterSubject(req, method, path, s))
+        ? Promise.resolve(sub).then((s) => afterSubject(req, method, path, s))
         : afterSubject(req, method, path, sub);
     },
   };
 }
 
-function isThenable<T>(x: MaybePromise<T>): x is Promise<T> {
-  return typeof (x as { then?: unknown } | null)?.then === 'function';
+function ignore(): void {}
+
+function isThenable<T>(x: MaybePromise<T> | undefined): x is Promise<T> {
+  return typeof (x as { then?: unknown } | null | undefined)?.then === 'function';
 }

@@ -20,13 +20,17 @@ export {
 } from './routes.js';
 
 export interface ExpressAuthorizeOptions extends AuthorizeOptionsBase<Request> {
-  /** Writes the 403 response instead of the default `{"error":"forbidden"}`. Default: none. */
+  /**
+   * Writes the 403 response instead of the default `{"error":"forbidden"}`; may be async. If it
+   * throws or rejects, the answer is the 503 JSON (unless it already sent its headers). Default: none.
+   */
   readonly onDenied?: (req: Request, res: Response, info: AuthorizationInfo) => void | Promise<void>;
 }
 
 /**
- * Express middleware: 401 without a subject, 403 on deny, 503 when no decision can be made (and
- * `next` is never called), otherwise `next()` with the decision in `res.locals.authorization`.
+ * Express middleware: 401 without a subject, 403 on deny, 400 for a path with an invalid
+ * percent-escape, 503 JSON when no decision can be made or `onDenied` fails (and `next` is never
+ * called), otherwise `next()` with the decision in `res.locals.authorization`.
  *
  * @throws ConfigError naming the option when options are invalid (at construction, not per request).
  * @example
@@ -40,32 +44,82 @@ export function authorize(
   if (onDenied !== undefined && typeof onDenied !== 'function')
     throw new ConfigError('onDenied', 'must be a function');
   const refuse = (res: Response, status: number, body: object) => {
-    if (!res.headersSent) res.status(status).json(body);
+    // The content type is set outright: a failed onDenied may have set another one.
+    if (!res.headersSent) res.status(status).type('json').json(body);
+  };
+  const setHeader = (res: Response, header: string | undefined) => {
+    if (header !== undefined && core.headerName !== undefined) res.setHeader(core.headerName, header);
   };
 
   const failed = (req: Request, res: Response, err: unknown) => {
     core.report(err, req);
+    // An onDenied that already sent its headers and then failed: end what it started (still a refusal).
+    if (res.headersSent) {
+      if (!res.writableEnded) res.end();
+      return;
+    }
     refuse(res, core.errorStatus, BODIES.unavailable);
   };
-  /** Acts on an outcome; returns a promise only when a custom denial is asynchronous. */
-  const act = (req: Request, res: Response, next: NextFunction, outcome: Outcome): void | Promise<void> => {
-    if (outcome.kind === 'unauthenticated') return refuse(res, 401, BODIES[401]);
-    if (outcome.kind === 'unmatched') {
-      if (core.unmatched === 'deny') return refuse(res, 403, BODIES[403]);
-      return next();
+
+  /**
+   * Answers an outcome, or returns true when the request is to be passed on; a promise when a
+   * custom denial is asynchronous. Throws when onDenied throws.
+   */
+  const act = (req: Request, res: Response, outcome: Outcome): boolean | Promise<void> => {
+    switch (outcome.kind) {
+      case 'unauthenticated':
+        refuse(res, 401, BODIES[401]);
+        return false;
+      case 'unmatched':
+        if (core.unmatched === 'next') return true;
+        refuse(res, 403, BODIES[403]);
+        return false;
+      case 'malformed':
+        setHeader(res, outcome.header);
+        refuse(res, 400, BODIES[400]);
+        return false;
+      case 'undecidable':
+        setHeader(res, outcome.header);
+        refuse(res, 403, BODIES[403]);
+        return false;
     }
     const { info, header } = outcome;
-    if (header !== undefined && core.headerName !== undefined) res.setHeader(core.headerName, header);
-    if (!info.allowed) {
-      if (onDenied === undefined) return refuse(res, 403, BODIES[403]);
-      return Promise.resolve(onDenied(req, res, info)).then(
-        () => refuse(res, 403, BODIES[403]),
-        (err) => failed(req, res, err),
-      );
+    setHeader(res, header);
+    if (info.allowed) {
+      res.locals['authorization'] = info;
+      return true;
     }
-    res.locals.authorization = info;
-    // Errors from later handlers are theirs (Express handles them), not a failed decision.
-    return next();
+    if (onDenied === undefined) {
+      refuse(res, 403, BODIES[403]);
+      return false;
+    }
+    const custom = onDenied(req, res, info);
+    if (typeof (custom as { then?: unknown } | undefined)?.then !== 'function') {
+      refuse(res, 403, BODIES[403]);
+      return false;
+    }
+    return Promise.resolve(custom).then(() => refuse(res, 403, BODIES[403]));
+  };
+
+  /** Acts on an outcome; any throw or rejection on the way is a 503, and `next` runs only on a pass. */
+  const settle = (
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    outcome: Outcome,
+  ): void | Promise<void> => {
+    let passOn: boolean | Promise<void>;
+    try {
+      passOn = act(req, res, outcome);
+    } catch (err) {
+      return failed(req, res, err);
+    }
+    if (passOn === true) {
+      // Outside the try: errors from later handlers are theirs (Express handles them), not a failed decision.
+      next();
+      return;
+    }
+    if (passOn !== false) return passOn.then(undefined, (err) => failed(req, res, err));
   };
 
   // A plain function while the request functions are synchronous: Express then adds no promise
@@ -77,9 +131,9 @@ export function authorize(
     } catch (err) {
       return failed(req, res, err);
     }
-    if (!(pending instanceof Promise)) return act(req, res, next, pending);
+    if (!(pending instanceof Promise)) return settle(req, res, next, pending);
     return pending.then(
-      (outcome) => act(req, res, next, outcome),
+      (outcome) => settle(req, res, next, outcome),
       (err) => failed(req, res, err),
     );
   };

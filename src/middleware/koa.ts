@@ -14,13 +14,17 @@ export {
 } from './routes.js';
 
 export interface KoaAuthorizeOptions extends AuthorizeOptionsBase<Context> {
-  /** Sets the 403 response instead of the default `{"error":"forbidden"}`. Default: none. */
+  /**
+   * Sets the 403 response instead of the default `{"error":"forbidden"}`; may be async. If it
+   * throws or rejects, the answer is the 503 JSON. Default: none.
+   */
   readonly onDenied?: (ctx: Context, info: AuthorizationInfo) => void | Promise<void>;
 }
 
 /**
- * Koa middleware: 401 without a subject, 403 on deny, 503 when no decision can be made (and `next`
- * is never called), otherwise `next()` with the decision in `ctx.state.authorization`.
+ * Koa middleware: 401 without a subject, 403 on deny, 400 for a path with an invalid percent-escape,
+ * 503 JSON when no decision can be made or `onDenied` fails (and `next` is never called), otherwise
+ * `next()` with the decision in `ctx.state.authorization`.
  *
  * @throws ConfigError naming the option when options are invalid (at construction, not per request).
  * @example
@@ -31,8 +35,10 @@ export function authorize(options: KoaAuthorizeOptions): (ctx: Context, next: Ne
   const onDenied = options.onDenied;
   if (onDenied !== undefined && typeof onDenied !== 'function')
     throw new ConfigError('onDenied', 'must be a function');
-  const refuse = (ctx: Context, status: number, body: object) => {
+  const refuse = (ctx: Context, status: number, body: object, header?: string) => {
+    if (header !== undefined && core.headerName !== undefined) ctx.set(core.headerName, header);
     ctx.status = status;
+    // An object body is always sent as JSON, whatever content type a failed onDenied may have set.
     ctx.body = body;
   };
 
@@ -40,18 +46,26 @@ export function authorize(options: KoaAuthorizeOptions): (ctx: Context, next: Ne
     try {
       const pending = core.decide(ctx, ctx.method, ctx.path);
       const outcome = pending instanceof Promise ? await pending : pending;
-      if (outcome.kind === 'unauthenticated') return refuse(ctx, 401, BODIES[401]);
-      if (outcome.kind === 'unmatched') {
-        if (core.unmatched === 'deny') return refuse(ctx, 403, BODIES[403]);
-      } else {
-        const { info, header } = outcome;
-        if (header !== undefined && core.headerName !== undefined) ctx.set(core.headerName, header);
-        if (!info.allowed) {
-          refuse(ctx, 403, BODIES[403]);
-          if (onDenied !== undefined) await onDenied(ctx, info);
-          return;
+      switch (outcome.kind) {
+        case 'unauthenticated':
+          return refuse(ctx, 401, BODIES[401]);
+        case 'unmatched':
+          if (core.unmatched === 'deny') return refuse(ctx, 403, BODIES[403]);
+          break;
+        case 'malformed':
+          return refuse(ctx, 400, BODIES[400], outcome.header);
+        case 'undecidable':
+          return refuse(ctx, 403, BODIES[403], outcome.header);
+        case 'decided': {
+          const { info, header } = outcome;
+          if (!info.allowed) {
+            refuse(ctx, 403, BODIES[403], header);
+            if (onDenied !== undefined) await onDenied(ctx, info);
+            return;
+          }
+          if (header !== undefined && core.headerName !== undefined) ctx.set(core.headerName, header);
+          ctx.state['authorization'] = info;
         }
-        ctx.state['authorization'] = info;
       }
     } catch (err) {
       core.report(err, ctx);

@@ -14,7 +14,7 @@ export interface RouteTarget {
  */
 export type RouteTable = Readonly<Record<string, string | RouteTarget>>;
 
-/** The default action for each HTTP method. */
+/** The default action for each HTTP method. HEAD is always decided as GET, with GET's action. */
 export const DEFAULT_METHOD_ACTIONS: Readonly<Record<string, string>> = Object.freeze({
   GET: 'read',
   HEAD: 'read',
@@ -33,65 +33,145 @@ export interface RouteMatch {
 
 export interface RouteMapOptions {
   readonly routes: RouteTable;
-  /** HTTP method → action, merged over DEFAULT_METHOD_ACTIONS. */
+  /** HTTP method → action, merged over DEFAULT_METHOD_ACTIONS. `HEAD` always gets GET's action. */
   readonly actions?: Readonly<Record<string, string>>;
 }
 
 /** Maps an HTTP method and path to the resource and action to authorize, or undefined. */
 export type RouteMap = (method: string, path: string) => RouteMatch | undefined;
 
+/** An entry that covers a request; `action` is undefined when neither the entry nor `actions` gives one. */
+export interface CoveringEntry {
+  readonly resource: string;
+  readonly action: string | undefined;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/**
+ * What a route table says about one request: no entry covers it; its path cannot be decoded; or
+ * the entries that cover it, one per reading of the path (the first is the plain reading's).
+ */
+export type RouteResolution =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'malformed' }
+  | { readonly kind: 'covered'; readonly entries: readonly CoveringEntry[] };
+
 interface CompiledRoute {
   readonly method: string | undefined;
   /** Lowercased static segment, or a param name prefixed with ':'. */
   readonly segments: readonly string[];
+  /** The same segments with their case as written. */
+  readonly exact: readonly string[];
   readonly rest: boolean;
   readonly resource: readonly (string | { param: string })[];
   readonly action: string | undefined;
 }
 
-const METHOD = /^[A-Z]+$/;
+/** One way to read a path: `keys` are compared with static segments, `values` fill params. */
+interface Reading {
+  readonly keys: readonly string[];
+  readonly values: readonly string[];
+  /** The keys are known to be lower-case (a plain path), so matching them with case is the same. */
+  readonly lower?: true;
+}
+
+const METHOD = /^[A-Z]+(?:-[A-Z]+)*$/;
 const PARAM = /^:([A-Za-z_][A-Za-z0-9_]*)$/;
 const PLACEHOLDER = /\{([^{}]*)\}/g;
+/** A path made only of these reads one way: nothing to decode, no dot segments, no case to fold. */
+const PLAIN_PATH = /^[a-z0-9/\-_~!$&'()*+,:=@]*$/;
+const NONE: RouteResolution = { kind: 'none' };
+const MALFORMED: RouteResolution = { kind: 'malformed' };
 
 /**
  * Compiles a route table once. Static segments match case-insensitively and a trailing slash is
- * ignored (as Express and Koa routers do by default); params are percent-decoded. A path that
- * cannot be decoded matches nothing, so it is denied.
+ * ignored (as Express and Koa routers do by default); params are percent-decoded; HEAD is matched
+ * and decided as GET. A path that cannot be decoded, or a method without an action, matches nothing.
  *
- * @throws ConfigError naming `routes["KEY"]` when a key or template is malformed.
+ * @throws ConfigError naming `routes["KEY"]` when a key or template is malformed or its method has no
+ * action, or `actions.METHOD` when an action is not a non-empty string (or HEAD's is not GET's).
  * @example
  * const map = createRouteMap({ routes: { 'GET /recordings/:id': 'zoom:recording' } });
  * map('GET', '/recordings/42'); // { resource: 'zoom:recording', action: 'read', params: { id: '42' } }
  */
 export function createRouteMap(options: RouteMapOptions): RouteMap {
-  if (options === null || typeof options.routes !== 'object' || options.routes === null)
+  const resolve = compileRouteTable(options);
+  return (method, path) => {
+    const r = resolve(method, path);
+    if (r.kind !== 'covered') return undefined;
+    const first = r.entries[0];
+    return first?.action === undefined ? undefined : { ...first, action: first.action };
+  };
+}
+
+/**
+ * The route table as the middleware uses it: every entry that covers a request under any reading
+ * of its path (see readings()), so that a request a framework could route under a listed entry is
+ * always decided.
+ *
+ * @throws ConfigError as createRouteMap does.
+ */
+export function compileRouteTable(
+  options: RouteMapOptions,
+): (method: string, path: string) => RouteResolution {
+  if (
+    options === null ||
+    typeof options !== 'object' ||
+    typeof options.routes !== 'object' ||
+    options.routes === null
+  )
     throw new ConfigError('routes', 'must be an object of "METHOD /path" → resource');
-  const actions = { ...DEFAULT_METHOD_ACTIONS };
-  for (const [m, a] of Object.entries(options.actions ?? {})) {
+  const actions: Record<string, string> = { ...DEFAULT_METHOD_ACTIONS };
+  const given = options.actions ?? {};
+  for (const [m, a] of Object.entries(given)) {
     if (!METHOD.test(m) || typeof a !== 'string' || a === '')
       throw new ConfigError(`actions.${m}`, 'must map an upper-case HTTP method to a non-empty action');
     actions[m] = a;
   }
-  const compiled = Object.entries(options.routes).map(([key, target]) => compileRoute(key, target));
+  // Express and Koa routers run GET handlers for HEAD, so HEAD must never be decided differently.
+  if (Object.hasOwn(given, 'HEAD') && given['HEAD'] !== actions['GET'])
+    throw new ConfigError(
+      'actions.HEAD',
+      `HEAD is decided as GET (frameworks answer HEAD with the GET handler), whose action is "${actions['GET']}"; set actions.GET instead`,
+    );
+  actions['HEAD'] = actions['GET'] as string;
+  const compiled = Object.entries(options.routes).map(([key, target]) => compileRoute(key, target, actions));
+  const caseMatters = compiled.some((r) => r.segments.some((s, i) => s !== r.exact[i]));
 
-  return (method, path) => {
-    const m = method.toUpperCase();
-    const parts = splitPath(path);
-    if (parts === undefined) return undefined;
+  const first = (method: string, reading: Reading, exactCase: boolean): CoveringEntry | undefined => {
     for (const r of compiled) {
-      if (r.method !== undefined && r.method !== m) continue;
-      const params = matchSegments(r, parts);
+      if (r.method !== undefined && r.method !== method && !(method === 'HEAD' && r.method === 'GET'))
+        continue;
+      const params = matchSegments(r, reading, exactCase);
       if (params === undefined) continue;
-      const action = r.action ?? actions[m];
-      if (action === undefined) return undefined;
       const resource = r.resource.map((p) => (typeof p === 'string' ? p : (params[p.param] ?? ''))).join('');
-      return { resource, action, params };
+      return { resource, action: r.action ?? actions[method], params };
     }
     return undefined;
   };
+
+  return (method, path) => {
+    const m = method.toUpperCase();
+    const all = readings(path);
+    if (all === undefined) return MALFORMED;
+    const entries: CoveringEntry[] = [];
+    for (const reading of all) {
+      const folds = caseMatters || (!reading.lower && reading.keys.some((k) => k !== k.toLowerCase()));
+      for (const exactCase of folds ? [false, true] : [false]) {
+        const hit = first(m, reading, exactCase);
+        if (hit !== undefined && !entries.some((e) => e.resource === hit.resource && e.action === hit.action))
+          entries.push(hit);
+      }
+    }
+    return entries.length === 0 ? NONE : { kind: 'covered', entries };
+  };
 }
 
-function compileRoute(key: string, target: string | RouteTarget): CompiledRoute {
+function compileRoute(
+  key: string,
+  target: string | RouteTarget,
+  actions: Readonly<Record<string, string>>,
+): CompiledRoute {
   const where = `routes[${JSON.stringify(key)}]`;
   const [first, second, ...extra] = key.trim().split(/\s+/);
   const [method, pattern] = second === undefined ? [undefined, first] : [first, second];
@@ -103,7 +183,7 @@ function compileRoute(key: string, target: string | RouteTarget): CompiledRoute 
   const rest = raw.at(-1) === '*';
   if (rest) raw.pop();
   const names = new Set<string>();
-  const segments = raw.map((s) => {
+  const exact = raw.map((s) => {
     if (s.startsWith(':')) {
       const name = PARAM.exec(s)?.[1];
       if (name === undefined || names.has(name))
@@ -112,13 +192,19 @@ function compileRoute(key: string, target: string | RouteTarget): CompiledRoute 
       return `:${name}`;
     }
     if (s.includes('*')) throw new ConfigError(where, '"*" is only allowed as the last segment, as "/*"');
-    return s.toLowerCase();
+    return s;
   });
+  const segments = exact.map((s) => (s.startsWith(':') ? s : s.toLowerCase()));
   const t = typeof target === 'string' ? { resource: target } : target;
   if (t === null || typeof t !== 'object' || typeof t.resource !== 'string' || t.resource === '')
     throw new ConfigError(where, 'must be a resource string or { resource, action? }');
   if (t.action !== undefined && (typeof t.action !== 'string' || t.action === ''))
     throw new ConfigError(`${where}.action`, 'must be a non-empty string');
+  if (t.action === undefined && method !== undefined && method !== '*' && actions[method] === undefined)
+    throw new ConfigError(
+      where,
+      `${method} has no action: give the entry one ({ resource, action }) or add actions.${method}`,
+    );
   const resource: (string | { param: string })[] = [];
   let last = 0;
   for (const m of t.resource.matchAll(PLACEHOLDER)) {
@@ -135,31 +221,65 @@ function compileRoute(key: string, target: string | RouteTarget): CompiledRoute 
   return {
     method: method === '*' ? undefined : method,
     segments,
+    exact,
     rest,
     resource: resource.filter((p) => p !== ''),
     action: t.action,
   };
 }
 
-/** Path segments without the query and empty segments; undefined when not decodable. */
-function splitPath(path: string): string[] | undefined {
+/**
+ * The ways a framework, a static file server or a proxy behind it may read a path, or undefined when
+ * it has an invalid percent-escape. First the plain reading (segments, each percent-decoded); then
+ * the segments as sent, compared before decoding as Express's router does (params still decoded);
+ * then the decoded path split again on `/` and backslashes, `;params` cut from each segment and `.`/`..`
+ * resolved, as `send`/`serve-static` and servers behind a proxy read it. Empty segments are dropped
+ * in all of them (`//admin` is `/admin`).
+ */
+function readings(path: string): Reading[] | undefined {
   const q = path.indexOf('?');
-  const parts = (q === -1 ? path : path.slice(0, q)).split('/').filter((s) => s !== '');
-  try {
-    return parts.map((s) => decodeURIComponent(s));
-  } catch {
-    return undefined;
+  const p = q === -1 ? path : path.slice(0, q);
+  const raw = p.split('/').filter((s) => s !== '');
+  if (PLAIN_PATH.test(p)) return [{ keys: raw, values: raw, lower: true }];
+  const encoded = p.includes('%');
+  let decoded = raw;
+  let whole = p;
+  if (encoded) {
+    try {
+      decoded = raw.map((s) => decodeURIComponent(s));
+      whole = decodeURIComponent(p);
+    } catch {
+      return undefined;
+    }
   }
+  const all: Reading[] = [{ keys: decoded, values: decoded }];
+  if (encoded) all.push({ keys: raw, values: decoded });
+  if (encoded || p.includes(';') || p.includes('\\') || decoded.some((s) => s === '.' || s === '..')) {
+    const resolved: string[] = [];
+    for (const part of whole.split(/[/\\]/)) {
+      const s = part.split(';', 1)[0] as string;
+      if (s === '..') resolved.pop();
+      else if (s !== '' && s !== '.') resolved.push(s);
+    }
+    if (resolved.length !== decoded.length || resolved.some((s, i) => s !== decoded[i]))
+      all.push({ keys: resolved, values: resolved });
+  }
+  return all;
 }
 
-function matchSegments(r: CompiledRoute, parts: readonly string[]): Record<string, string> | undefined {
-  if (r.rest ? parts.length < r.segments.length : parts.length !== r.segments.length) return undefined;
+function matchSegments(
+  r: CompiledRoute,
+  reading: Reading,
+  exactCase: boolean,
+): Record<string, string> | undefined {
+  const { keys, values } = reading;
+  if (r.rest ? keys.length < r.segments.length : keys.length !== r.segments.length) return undefined;
   const params: Record<string, string> = Object.create(null);
   for (let i = 0; i < r.segments.length; i++) {
     const seg = r.segments[i] as string;
-    const part = parts[i] as string;
-    if (seg.startsWith(':')) params[seg.slice(1)] = part;
-    else if (seg !== part.toLowerCase()) return undefined;
+    const key = keys[i] as string;
+    if (seg.startsWith(':')) params[seg.slice(1)] = values[i] as string;
+    else if (exactCase ? r.exact[i] !== key : seg !== key.toLowerCase()) return undefined;
   }
   return params;
 }

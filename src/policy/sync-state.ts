@@ -25,23 +25,72 @@ export interface SyncState {
 
 export const holderKey = (vendor: string, holder: string) => `${vendor}:${holder}`;
 
-/** Reads sync-state.json; absent means no sync ran (nothing stale). */
+/**
+ * Reads sync-state.json and checks its whole shape once; absent means no sync ran (nothing stale).
+ * Fields other than those of SyncState are left out.
+ *
+ * @throws PolicyError naming the file (and the field, e.g. `"stale[0].vendor"`) when it cannot be
+ * read, is not JSON, or is not shaped as writeSyncState writes it.
+ */
 export async function readSyncState(dir: string): Promise<SyncState | undefined> {
   const file = join(dir, SYNC_STATE_FILE);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  try {
-    const s = JSON.parse(text) as SyncState;
-    if (typeof s !== 'object' || s === null || !Array.isArray(s.stale) || typeof s.lastSuccess !== 'object')
-      throw new Error('unexpected shape');
-    return s;
   } catch (err) {
-    throw new PolicyError('sync state is not readable JSON', { file }, { cause: err });
+    if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') return undefined;
+    throw new PolicyError('sync state cannot be read', { file }, { cause: err });
   }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new PolicyError('sync state is not JSON', { file }, { cause: err });
+  }
+  const problem = (field: string | undefined, expected: string): PolicyError =>
+    new PolicyError(`sync state ${field === undefined ? '' : `"${field}" `}must be ${expected}`, { file });
+  if (!isRecord(data)) throw problem(undefined, 'an object with updatedAt, lastSuccess and stale');
+  const updatedAt = data['updatedAt'];
+  if (!isTime(updatedAt)) throw problem('updatedAt', 'an ISO-8601 time');
+  const times = data['lastSuccess'];
+  if (!isRecord(times)) throw problem('lastSuccess', 'an object of "<vendor>:<holder>" → ISO-8601 time');
+  const lastSuccess: Record<string, string> = {};
+  for (const [key, at] of Object.entries(times)) {
+    if (!isTime(at)) throw problem(`lastSuccess[${JSON.stringify(key)}]`, 'an ISO-8601 time');
+    // defineProperty: a "__proto__" key stays a plain entry.
+    Object.defineProperty(lastSuccess, key, {
+      value: at,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  const list = data['stale'];
+  if (!Array.isArray(list)) throw problem('stale', 'an array');
+  const stale = list.map((h: unknown, i): StaleHolder => {
+    const at = `stale[${i}]`;
+    if (!isRecord(h)) throw problem(at, 'an object with vendor, holder, lastSuccess and error');
+    const { vendor, holder, lastSuccess: last, error } = h;
+    if (typeof vendor !== 'string' || vendor === '') throw problem(`${at}.vendor`, 'a non-empty string');
+    if (typeof holder !== 'string' || holder === '') throw problem(`${at}.holder`, 'a non-empty string');
+    if (last !== null && !isTime(last)) throw problem(`${at}.lastSuccess`, 'an ISO-8601 time or null');
+    if (typeof error !== 'string') throw problem(`${at}.error`, 'a string');
+    return { vendor, holder, lastSuccess: last, error };
+  });
+  return { updatedAt, lastSuccess, stale };
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** An ISO-8601 date-time with a zone, as toISOString writes it (other precisions and offsets accepted). */
+function isTime(x: unknown): x is string {
+  return (
+    typeof x === 'string' &&
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/.test(x) &&
+    Number.isFinite(Date.parse(x))
+  );
 }
 
 export async function writeSyncState(dir: string, state: SyncState): Promise<void> {

@@ -1,5 +1,5 @@
 // Reporters for policy test runs: spec (people), json (machines), junit (CI dashboards).
-import { formatDecision } from '../engine/format.js';
+import { escapeControls, formatDecision } from '../engine/format.js';
 import type { Check, RunResult } from './run.js';
 
 export type Reporter = 'spec' | 'json' | 'junit';
@@ -14,7 +14,9 @@ export function report(result: RunResult, reporter: Reporter): string {
 /** What went wrong in one check, with the explanation of the decision, for people. */
 export function describeFailure(f: Check): string {
   const why = f.listed ? '' : ' (not listed in the test, so expected deny)';
-  const head = `${f.principal} ${f.action} ${f.resource}: expected ${f.expected}${why}, got ${f.actual}`;
+  const head = escapeControls(
+    `${f.principal} ${f.action} ${f.resource}: expected ${f.expected}${why}, got ${f.actual}`,
+  );
   const explanation = formatDecision(f.decision)
     .trimEnd()
     .split('\n')
@@ -24,14 +26,16 @@ export function describeFailure(f: Check): string {
 }
 
 function spec(result: RunResult): string {
+  // Names, files and reasons come from suite files: printed through escapeControls, like decisions.
+  const e = escapeControls;
   const out: string[] = [];
   for (const s of result.suites) {
-    out.push(`${s.name}  (${s.file})`);
+    out.push(`${e(s.name)}  (${e(s.file)})`);
     for (const c of s.cases) {
-      if (c.status === 'pass') out.push(`  ✔ ${c.name}`);
-      else if (c.status === 'skip') out.push(`  - ${c.name}  # skipped: ${c.skipReason}`);
+      if (c.status === 'pass') out.push(`  ✔ ${e(c.name)}`);
+      else if (c.status === 'skip') out.push(`  - ${e(c.name)}  # skipped: ${e(c.skipReason ?? '')}`);
       else {
-        out.push(`  ✖ ${c.name}  (${s.file}:${c.line})`);
+        out.push(`  ✖ ${e(c.name)}  (${e(s.file)}:${c.line})`);
         for (const f of c.failures)
           out.push(
             describeFailure(f)

@@ -8,12 +8,12 @@ import { frameworksLoadedBy } from '../helpers/frameworks.js';
 import { listen } from '../helpers/server.js';
 import { middlewareSuite } from './suite.js';
 
-middlewareSuite('Koa', async ({ customDenial, fromHeaders, ...options }, handled) => {
+middlewareSuite('Koa', async ({ customDenial, failingDenial, fromHeaders, subject, ...options }, handled) => {
   const app = new Koa();
   app.silent = true;
   const opts: KoaAuthorizeOptions = {
     ...options,
-    subject: (ctx) => ctx.get('x-user'),
+    subject: subject ?? ((ctx) => ctx.get('x-user')),
     ...(fromHeaders
       ? {
           resource: async (ctx) => {
@@ -30,6 +30,7 @@ middlewareSuite('Koa', async ({ customDenial, fromHeaders, ...options }, handled
           },
         }
       : {}),
+    ...(failingDenial ? { onDenied: (ctx) => failingDenial((n, v) => ctx.set(n, v)) } : {}),
   };
   app.use(authorize(opts));
   app.use((ctx) => {

@@ -1,15 +1,26 @@
 // The behaviour both middlewares must have, run against real loopback servers of each framework.
 import assert from 'node:assert/strict';
+import { METHODS } from 'node:http';
 import { after, describe, test } from 'node:test';
 import { manualClock } from '../../src/clock.js';
 import { type Authorizer, createAuthorizer } from '../../src/engine/authorizer.js';
 import type { AuthorizeOptionsBase } from '../../src/middleware/core.js';
 import type { PolicyRule } from '../../src/policy/types.js';
+import { rawRequest } from '../helpers/raw-http.js';
 import type { Running } from '../helpers/server.js';
 
-/** Options the suite passes; `onDenied` is framework-specific and set by the harness when asked. */
-export type SuiteOptions = Omit<AuthorizeOptionsBase<unknown>, 'subject' | 'resource' | 'action'> & {
+/**
+ * Options the suite passes. The harness takes the subject from `x-user` unless `subject` is given;
+ * `onDenied` is framework-specific and set by the harness when asked.
+ */
+export type SuiteOptions = Omit<AuthorizeOptionsBase<unknown>, 'subject'> & {
+  subject?: AuthorizeOptionsBase<unknown>['subject'];
   customDenial?: boolean;
+  /**
+   * An `onDenied` that fails (throws or rejects) after setting headers through `setHeader`; the
+   * harness wraps it in its framework's signature.
+   */
+  failingDenial?: (setHeader: (name: string, value: string) => void) => void | Promise<void>;
   /** Resource and action from headers instead of routes. */
   fromHeaders?: boolean;
 };
@@ -37,7 +48,38 @@ const routes = {
   'GET /groups/:groupId/*': 'vonage:group:{groupId}',
   '/boom': 'zoom:recording',
   '/open': 'app:open',
+  '/admin/*': 'app:admin',
 };
+
+/** Spellings of paths under `/admin/*` that a framework, a static file server or a proxy may read as such. */
+const ADMIN_SPELLINGS = [
+  '/admin',
+  '/admin/x',
+  '//admin/x',
+  '/ADMIN/x',
+  '/Admin/',
+  '/admin/x/',
+  '/admin/../admin',
+  '/admin/./x',
+  '/./admin/x',
+  '/x/../admin/y',
+  '/%2e%2e/admin/x',
+  '/x/..%2fadmin',
+  '/admin%2Fx',
+  '/admin%2fx',
+  '/%61dmin/x',
+  '/admin;x=1/y',
+  '/admin/x;y=1',
+  '/public/..;/admin/x',
+  '/admin\\x',
+  'http://example.test/admin/x',
+  '/admin/x?next=/elsewhere',
+];
+
+/** Methods a Node server accepts that the default actions map does not name. */
+const UNMAPPED_METHODS = METHODS.filter(
+  (m) => !['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE', 'CONNECT'].includes(m),
+);
 
 export function middlewareSuite(framework: string, start: StartApp): void {
   describe(`${framework} middleware`, () => {
@@ -56,6 +98,7 @@ export function middlewareSuite(framework: string, start: StartApp): void {
             rule('alice', 'zoom:recording', 'edit'),
             rule('alice', 'vonage:group:g 1', 'read'),
             rule('alice', 'app:open', 'write'),
+            rule('alice', 'app:admin', 'read'),
             rule('bob', 'zoom:recording', 'read', { eft: 'deny' }),
             rule('carol', 'zoom:recording', 'read', {
               from: Date.parse(T0) - 1000,
@@ -116,9 +159,9 @@ export function middlewareSuite(framework: string, start: StartApp): void {
 
     test('denies a route no table entry matches, or passes it on when told to', async () => {
       const deny = await app();
-      assert.equal((await get(`${deny}/admin`, 'alice')).status, 403);
+      assert.equal((await get(`${deny}/elsewhere`, 'alice')).status, 403);
       const pass = await app({ unmatched: 'next' });
-      assert.equal((await get(`${pass}/admin`, 'alice')).status, 200);
+      assert.equal((await get(`${pass}/elsewhere`, 'alice')).status, 200);
       assert.equal((await get(`${pass}/recordings/1`, 'bob')).status, 403);
     });
 
@@ -202,5 +245,157 @@ export function middlewareSuite(framework: string, start: StartApp): void {
       assert.equal((await get(`${url}/whatever`, 'alice', { headers: h })).status, 200);
       assert.equal((await get(`${url}/whatever`, 'bob', { headers: h })).status, 403);
     });
+
+    const raw = (url: string, path: string, user: string | undefined, method = 'GET') =>
+      rawRequest(url, { method, path, headers: user === undefined ? {} : { 'x-user': user } });
+
+    test('decides HEAD on a GET route as GET, with the same action, never passing it on', async () => {
+      const url = await app({ unmatched: 'next', decisionHeader: true });
+      const before = handled.n;
+      const mallory = await raw(url, '/recordings/7', 'mallory', 'HEAD');
+      assert.equal(mallory.status, 403);
+      assert.equal(mallory.headers['x-rbac-decision'], 'deny; reason=no-matching-rule');
+      assert.equal((await raw(url, '/recordings/7', 'bob', 'HEAD')).status, 403, 'bob is denied read');
+      assert.equal(handled.n, before);
+      const alice = await raw(url, '/recordings/7', 'alice', 'HEAD');
+      assert.equal(alice.status, 200);
+      assert.equal(alice.headers['x-rbac-decision'], 'allow');
+      assert.equal(handled.n, before + 1);
+    });
+
+    test('decides every spelling of a path under a listed entry, never passing it on', async () => {
+      const url = await app({ unmatched: 'next' });
+      const before = handled.n;
+      for (const path of ADMIN_SPELLINGS) {
+        const res = await raw(url, path, 'mallory');
+        assert.equal(res.status, 403, `${path} → ${res.status} ${res.body}`);
+        assert.deepEqual(JSON.parse(res.body), { error: 'forbidden' }, path);
+      }
+      for (const path of ['/RECORDINGS/7/', '/recordings//7', '/x/../recordings/7', '/recordings/7;v=1']) {
+        const res = await raw(url, path, 'mallory');
+        assert.equal(res.status, 403, `${path} → ${res.status} ${res.body}`);
+      }
+      assert.equal(handled.n, before, 'no request under a listed entry reached the handler');
+      assert.equal(
+        (await raw(url, '/x/../admin/y', 'alice')).status,
+        200,
+        'and an allowed one is let through',
+      );
+    });
+
+    test('still passes on requests outside every entry when told to', async () => {
+      const url = await app({ unmatched: 'next' });
+      for (const path of ['/elsewhere', '/administrator', '/public/admin', '/adminx/y', '/elsewhere;admin']) {
+        const res = await raw(url, path, 'mallory');
+        assert.equal(res.status, 200, `${path} → ${res.status} ${res.body}`);
+      }
+    });
+
+    test('answers 400 and never passes on a path with an invalid percent-escape', async () => {
+      const before = handled.n;
+      for (const unmatched of ['next', 'deny'] as const) {
+        const url = await app({ unmatched });
+        for (const path of ['/admin/%E0%A4%A', '/admin%E0', '/recordings/%E0', '/elsewhere/%zz']) {
+          const res = await raw(url, path, 'alice');
+          assert.equal(res.status, 400, `${unmatched} ${path} → ${res.status} ${res.body}`);
+          assert.deepEqual(JSON.parse(res.body), { error: 'bad request' });
+        }
+      }
+      assert.equal(handled.n, before);
+    });
+
+    test('denies a method the actions map does not name on an any-method entry, never passing it on', async () => {
+      const url = await app({ unmatched: 'next' });
+      const before = handled.n;
+      for (const method of UNMAPPED_METHODS) {
+        // alice may write app:open and read app:admin, but these methods are neither.
+        for (const path of ['/open', '/admin/x']) {
+          const res = await raw(url, path, 'alice', method);
+          assert.equal(res.status, 403, `${method} ${path} → ${res.status} ${res.body}`);
+        }
+      }
+      assert.equal(handled.n, before);
+      const mapped = await app({ unmatched: 'next', actions: { PURGE: 'write' } });
+      assert.equal((await raw(mapped, '/open', 'alice', 'PURGE')).status, 200, 'PURGE decided as write');
+      assert.equal((await raw(mapped, '/admin/x', 'alice', 'PURGE')).status, 403);
+    });
+
+    test('decides a request whose subject() gives a thenable that is not a Promise', async () => {
+      const thenable = (user: string) =>
+        ({
+          // biome-ignore lint/suspicious/noThenProperty: a thenable that is not a Promise is the point of the test
+          then(ok: (v: string) => void) {
+            ok(user);
+          },
+        }) as never;
+      const allowed = await app({ subject: () => thenable('alice') });
+      assert.equal((await get(`${allowed}/recordings/7`)).status, 200);
+      const denied = await app({ subject: () => thenable('dave') });
+      assert.equal((await get(`${denied}/recordings/7`)).status, 403);
+    });
+
+    const boom = (what: string) => () => {
+      throw new Error(`${what} failed: secret-token-123`);
+    };
+    const reject = (what: string) => async () => {
+      throw new Error(`${what} failed: secret-token-123`);
+    };
+    const failing: [string, Partial<SuiteOptions>, string][] = [
+      ['onDenied throws', { failingDenial: boom('onDenied') }, 'dave'],
+      ['onDenied rejects', { failingDenial: reject('onDenied') }, 'dave'],
+      ['subject() throws', { subject: boom('subject') }, 'alice'],
+      ['subject() rejects', { subject: reject('subject') }, 'alice'],
+      [
+        'subject() gives a thenable that rejects',
+        {
+          subject: () =>
+            ({
+              // biome-ignore lint/suspicious/noThenProperty: a thenable that is not a Promise is the point of the test
+              then: (_ok: unknown, fail: (e: unknown) => void) => fail(new Error('no')),
+            }) as never,
+        },
+        'alice',
+      ],
+      ['resource() throws', { resource: boom('resource') }, 'alice'],
+      ['action() throws', { action: boom('action') }, 'alice'],
+      [
+        'resource() rejects while action() throws',
+        { resource: reject('resource'), action: boom('action') },
+        'alice',
+      ],
+      ['resource() gives a non-string', { resource: () => 42 as never }, 'alice'],
+      ['resource() gives undefined beside a routes table', { resource: () => undefined as never }, 'alice'],
+      [
+        'onDenied sets an HTML content type and throws',
+        {
+          failingDenial: (setHeader) => {
+            setHeader('content-type', 'text/html');
+            boom('onDenied')();
+          },
+        },
+        'dave',
+      ],
+      ['onError throws', { authorizer: { enforce: boom('enforce') }, onError: boom('onError') }, 'alice'],
+      ['onError rejects', { authorizer: { enforce: boom('enforce') }, onError: reject('onError') }, 'alice'],
+      [
+        'onDenied and onError both throw',
+        { failingDenial: boom('onDenied'), onError: boom('onError') },
+        'dave',
+      ],
+      ['onDenied rejects and onError rejects', { failingDenial: reject('x'), onError: reject('y') }, 'dave'],
+    ];
+    for (const [name, options, user] of failing) {
+      test(`answers the documented 503 JSON, never the handler, when ${name}`, async () => {
+        const url = await app(options);
+        const before = handled.n;
+        const res = await get(`${url}/recordings/7`, user);
+        assert.equal(res.status, 503);
+        assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+        const body = await res.text();
+        assert.deepEqual(JSON.parse(body), { error: 'authorization unavailable' });
+        assert.doesNotMatch(body, /secret-token/);
+        assert.equal(handled.n, before);
+      });
+    }
   });
 }
