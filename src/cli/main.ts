@@ -71,11 +71,16 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       io.out(
         `compiled ${result.counts.vendorGrants} vendor grants of ${result.counts.users} accounts into ${result.counts.rules} rules and ${result.counts.links} role links → ${config.policies}\n`,
       );
-      for (const n of result.notices) io.err(`notice: ${n}\n`);
+      // Vendor values are printed escaped: a value must not drive the terminal or fake a line.
+      for (const n of result.notices) io.err(`notice: ${escapeControls(n)}\n`);
       for (const u of result.unmatched)
-        io.err(`warning: no mapping rule for ${u.vendor} ${u.kind} ${u.raw} (held by ${u.holder})\n`);
+        io.err(
+          `warning: no mapping rule for ${u.vendor} ${u.kind} ${escapeControls(`${u.raw} (held by ${u.holder})`)}\n`,
+        );
       for (const s of result.skipped)
-        io.err(`warning: skipped ${s.vendor} ${s.raw} (held by ${s.holder}, rule ${s.rule}): ${s.reason}\n`);
+        io.err(
+          `warning: skipped ${s.vendor} ${escapeControls(`${s.raw} (held by ${s.holder}, rule ${s.rule}): ${s.reason}`)}\n`,
+        );
     });
 
   const decisionCommand = (name: 'check' | 'explain', description: string) =>

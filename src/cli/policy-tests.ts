@@ -1,10 +1,12 @@
 // CLI commands for proving mappings offline: test, coverage, diff.
+
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { compileVendorData } from '../compile.js';
 import { loadConfig } from '../config.js';
 import { type AccessChange, diffAccess } from '../engine/access.js';
+import { escapeControls } from '../engine/format.js';
 import { ConfigError } from '../errors.js';
 import { loadIdentities } from '../identities.js';
 import { loadMappings } from '../mapping/load.js';
@@ -130,7 +132,7 @@ export function registerPolicyTestCommands(program: Command, ctx: CommandContext
           lines.push('');
           for (const [k, v] of figures) lines.push(`${k}: ${v.toFixed(1)}%`);
           for (const [k, v] of below) lines.push(`FAIL: ${k} ${v.toFixed(1)}% < ${failUnder}%`);
-          io.out(`${lines.join('\n')}\n`);
+          io.out(`${lines.map(escapeControls).join('\n')}\n`);
         }
         ctx.setExit(below.length ? 1 : 0);
       },
@@ -217,7 +219,7 @@ export function registerPolicyTestCommands(program: Command, ctx: CommandContext
           lines.push(
             diff.length ? `${gain} subject(s) gain access, ${lose} lose access` : 'no change in access',
           );
-          io.out(`${lines.join('\n')}\n`);
+          io.out(`${lines.map(escapeControls).join('\n')}\n`);
         }
         ctx.setExit(opts.exitCode && diff.length ? 1 : 0);
       },

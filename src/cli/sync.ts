@@ -1,4 +1,5 @@
 // CLI commands that talk to vendors (or the emulator): sync, emulate, zoom push-role.
+
 import { readFile, writeFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import { type Command, Option } from 'commander';
@@ -6,6 +7,7 @@ import { createZoomAdapter } from '../adapters/zoom.js';
 import { loadConfig } from '../config.js';
 import { identitiesYaml, seededDataset, snapshotDataset } from '../emulator/dataset.js';
 import { EMULATOR_CREDENTIALS, type Faults, startEmulator } from '../emulator/server.js';
+import { escapeControls } from '../engine/format.js';
 import { ConfigError, MappingError } from '../errors.js';
 import { VENDORS, type Vendor } from '../grants.js';
 import { loadIdentities } from '../identities.js';
@@ -142,7 +144,7 @@ export function registerSyncCommands(program: Command, ctx: CommandContext & { i
                   ? 'dry run: nothing sent'
                   : 'nothing to send',
           );
-          io.out(`${lines.join('\n')}\n`);
+          io.out(`${lines.map(escapeControls).join('\n')}\n`);
         }
         ctx.setExit(plan.unmapped.length ? 1 : 0);
       },
@@ -305,7 +307,7 @@ export function formatSummary(s: SyncSummary, policies: string): string {
       : `policy: ${s.rules} rules, ${s.links} links → ${policies} (${Math.round(s.durationMs)} ms)`,
   );
   if (!s.ok) lines.push('some data could not be fetched: exit 1 (the rules of what failed were kept)');
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(escapeControls).join('\n')}\n`;
 }
 
 /** Progress on a TTY: one bar per vendor with users done of total, rate, retries and ETA. */

@@ -136,3 +136,38 @@ describe('CLI output with hostile vendor values', () => {
       assert.ok(r.out.includes(shown), `${shown} in:\n${r.out}`);
   });
 });
+
+test('the sync summary prints vendor values escaped (a failure, a skipped grant, a notice)', async () => {
+  const { formatSummary } = await import('../../src/cli/sync.js');
+  const text = formatSummary(
+    {
+      ok: false,
+      dryRun: false,
+      vendors: [
+        {
+          vendor: 'vonage',
+          status: 'partial',
+          units: 2,
+          failures: [{ unit: 'user', id: 'u\u001b[2J', error: 'bad\rbody' }],
+          problems: [{ file: 'vonage/x.json', field: 'a\u0007', message: 'm\u202e', effect: 'skipped' }],
+          problemCount: 1,
+          notices: ['no mapping rule for access \u001b]0;pwned\u0007'],
+          requests: 1,
+          retries: 0,
+          rateLimited: 0,
+        },
+      ],
+      diff: { addRules: [], removeRules: [], addLinks: [], removeLinks: [] },
+      changes: { addRules: 0, removeRules: 0, addLinks: 0, removeLinks: 0 },
+      invalidatedSubjects: 0,
+      stale: [],
+      rules: 0,
+      links: 0,
+      durationMs: 1,
+    },
+    'policies',
+  );
+  assert.doesNotMatch(text, /[\u0000-\u0009\u000b-\u001f\u007f\u202e]/);
+  assert.match(text, /u\\x1b\[2J/);
+  assert.match(text, /\\x1b\]0;pwned\\x07/);
+});
