@@ -37,6 +37,99 @@ export interface VendorFetchOptions {
   readonly events?: HttpEvents;
   /** For tests: randomness of the jitter. Default Math.random. */
   readonly random?: () => number;
+  /**
+   * The clock and the waits: backoff, Retry-After (dates are read against `now()`), the client-side
+   * rate limiter and per-request timeouts. Default `realTimers`; tests pass `virtualTimers()`.
+   */
+  readonly timers?: Timers;
+}
+
+/** Time as the vendor fetch sees it, injectable so that tests never wait for real time. */
+export interface Timers {
+  /** The time in epoch ms. */
+  now(): number;
+  /** Resolves after `ms`; rejects with `signal.reason` as soon as `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Arms a per-request timeout: `fire` runs after `ms` unless the returned function disarms it first. */
+  timeout(ms: number, fire: () => void): () => void;
+}
+
+/** The system clock and setTimeout. */
+export const realTimers: Timers = {
+  now: () => Date.now(),
+  sleep: (ms, signal) => sleep(ms, signal),
+  timeout: (ms, fire) => {
+    const t = setTimeout(fire, ms);
+    return () => clearTimeout(t);
+  },
+};
+
+/** Timers whose clock only moves when a wait ends (or `advance` is called), for tests. */
+export interface VirtualTimers extends Timers {
+  /** Every wait asked for, in order (backoff, Retry-After and rate-limiter waits alike). */
+  readonly waits: readonly number[];
+  /** Moves the clock forward without a wait. */
+  advance(ms: number): void;
+}
+
+/**
+ * A virtual clock: each `sleep(ms)` is recorded in `waits` and ends after a turn of the event loop,
+ * earliest due first, moving the clock to its due time (waits that overlap in time overlap here
+ * too). A whole sync with Retry-After waits and rate limits thus runs at once. Per-request timeouts
+ * stay on real timers unless `options.timeout` is given: a virtual clock moved by other requests'
+ * waits would otherwise time out requests that are merely in flight.
+ *
+ * @example const timers = virtualTimers(); await runSync(ctx, { timers }); timers.waits // [1000, ...]
+ */
+export function virtualTimers(
+  options: { readonly start?: number; readonly timeout?: Timers['timeout'] } = {},
+): VirtualTimers {
+  let t = options.start ?? Date.now();
+  let seq = 0;
+  const waits: number[] = [];
+  const pending: { due: number; seq: number; end: () => void }[] = [];
+  const tick = () => {
+    let first = 0;
+    for (let i = 1; i < pending.length; i++) {
+      const a = pending[i] as (typeof pending)[number];
+      const b = pending[first] as (typeof pending)[number];
+      if (a.due < b.due || (a.due === b.due && a.seq < b.seq)) first = i;
+    }
+    const [next] = pending.splice(first, 1);
+    if (!next) return;
+    t = Math.max(t, next.due);
+    next.end();
+  };
+  return {
+    waits,
+    now: () => t,
+    advance: (ms) => {
+      t += ms;
+    },
+    sleep: (ms, signal) => {
+      waits.push(ms);
+      return new Promise((resolve, reject) => {
+        if (signal?.aborted) return reject(signal.reason);
+        const entry = {
+          due: t + Math.max(0, ms),
+          seq: seq++,
+          end: () => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+          },
+        };
+        const onAbort = () => {
+          const i = pending.indexOf(entry);
+          if (i >= 0) pending.splice(i, 1);
+          reject(signal?.reason);
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        pending.push(entry);
+        setImmediate(tick);
+      });
+    },
+    timeout: options.timeout ?? realTimers.timeout,
+  };
 }
 
 /** One attempt about to be sent. `prepare` sets its auth headers (and signatures) in place. */
@@ -95,9 +188,10 @@ export function createVendorFetch(
     signal,
     events,
     random = Math.random,
+    timers = realTimers,
   } = options;
   const send = options.fetch ? viaFetch(options.fetch) : viaUndici;
-  const limiter = createRateLimiter(options.perSecond, options.burst);
+  const limiter = createRateLimiter(options.perSecond, options.burst, timers);
   const backoff = (attempt: number) =>
     Math.floor(random() * Math.min(backoffMs[1], backoffMs[0] * 2 ** attempt));
 
@@ -119,7 +213,7 @@ export function createVendorFetch(
       const wait = async (reason: string, ms: number, error: VendorError) => {
         if (attempt >= retries) throw error;
         events?.retry?.({ reason, waitMs: ms, attempt: attempt + 1 });
-        await sleep(ms, signal).catch((e) => {
+        await timers.sleep(ms, signal).catch((e) => {
           throw fail('aborted', 'cancelled', { cause: e });
         });
       };
@@ -137,7 +231,7 @@ export function createVendorFetch(
       // One timer per attempt, cleared as soon as the whole body is in: AbortSignal.timeout() would keep
       // every request (and its response) alive for the full timeout.
       const timeout = new AbortController();
-      const timer = setTimeout(() => timeout.abort(new Error('timeout')), timeoutMs);
+      const disarm = timers.timeout(timeoutMs, () => timeout.abort(new Error('timeout')));
       const onAbort = () => timeout.abort(signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
       let raw: RawAnswer;
@@ -156,11 +250,11 @@ export function createVendorFetch(
         await wait(timedOut ? 'timeout' : 'network', backoff(attempt), error);
         continue;
       } finally {
-        clearTimeout(timer);
+        disarm();
         signal?.removeEventListener('abort', onAbort);
       }
       if (raw.status === 429) {
-        const after = retryAfterMs(raw.headers.get('retry-after'), Date.now());
+        const after = retryAfterMs(raw.headers.get('retry-after'), timers.now());
         if (after !== undefined && after > maxRetryAfterMs) {
           throw fail('rate-limited', `rate limited; the vendor asks to wait ${Math.round(after / 1000)} s`, {
             status: 429,
@@ -272,25 +366,28 @@ export function retryAfterMs(value: string | null, now: number): number | undefi
   return Number.isFinite(t) ? Math.max(0, t - now) : undefined;
 }
 
-/** A token bucket: `perSecond` refill, `burst` capacity. take() waits for a token, in order. */
-export function createRateLimiter(perSecond: number, burst?: number) {
+/**
+ * A token bucket: `perSecond` refill, `burst` capacity. take() waits for a token, in order.
+ * Time comes from `timers` (default the system clock); a clock that steps back refills nothing.
+ */
+export function createRateLimiter(perSecond: number, burst?: number, timers: Timers = realTimers) {
   if (!(perSecond > 0)) throw new RangeError('perSecond must be > 0');
   const capacity = Math.max(1, burst ?? Math.ceil(perSecond / 10));
   let tokens = capacity;
-  let last = performance.now();
+  let last = timers.now();
   let queue = Promise.resolve();
   return {
     take(signal?: AbortSignal): Promise<void> {
       const turn = queue.then(async () => {
         for (;;) {
-          const now = performance.now();
-          tokens = Math.min(capacity, tokens + ((now - last) / 1000) * perSecond);
+          const now = timers.now();
+          tokens = Math.min(capacity, tokens + (Math.max(0, now - last) / 1000) * perSecond);
           last = now;
           if (tokens >= 1) {
             tokens -= 1;
             return;
           }
-          await sleep(((1 - tokens) / perSecond) * 1000, signal);
+          await timers.sleep(((1 - tokens) / perSecond) * 1000, signal);
         }
       });
       queue = turn.catch(() => {});
