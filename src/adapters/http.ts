@@ -1,12 +1,18 @@
 // What every vendor adapter does the same way: a client-side rate limit, retries (429 with
 // Retry-After, 5xx and network errors with jittered backoff, bounded), per-request timeouts,
 // cancellation, one token renewal on an expired-token answer, and tokens cached with single flight.
-// Used as the `fetch` of each openapi-fetch client.
+// A daily limit (or a Retry-After beyond what is worth waiting) stops the vendor's fetch: nothing more
+// is sent to that vendor until the time it named. Used as the `fetch` of each openapi-fetch client.
 import { type Dispatcher, request as undiciRequest } from 'undici';
 import { VendorError, type VendorFailure } from '../errors.js';
 
-/** How a vendor answer should be treated, beyond HTTP status (some vendors answer errors with 200). */
-export type Verdict = 'ok' | 'auth-expired' | 'retry';
+/**
+ * How a vendor answer should be treated, beyond HTTP status (some vendors answer errors with 200):
+ * `auth-expired` renews the token and sends again, once; `resend` sends again at once, once, when
+ * the answer corrected what the request was built from (Tuya's clock offset); `retry` waits a
+ * backoff of at least a second (a vendor "busy" code) and counts as a retry.
+ */
+export type Verdict = 'ok' | 'auth-expired' | 'resend' | 'retry';
 
 export interface HttpEvents {
   /** A retry is about to happen (429, 5xx, network, vendor "busy"). */
@@ -28,7 +34,10 @@ export interface VendorFetchOptions {
   readonly retries?: number;
   /** Backoff base and cap in ms (full jitter). Default 500 / 20000. */
   readonly backoffMs?: readonly [number, number];
-  /** A Retry-After longer than this (e.g. a daily limit) fails at once instead of waiting. Default 60000. */
+  /**
+   * A Retry-After longer than this fails at once instead of waiting, and nothing more is sent
+   * through this fetch until that time (like a daily limit, which also stops it). Default 60000.
+   */
   readonly maxRetryAfterMs?: number;
   /** Per attempt. Default 30000. */
   readonly timeoutMs?: number;
@@ -155,8 +164,11 @@ export interface VendorFetchHooks {
   readonly prepare?: (request: OutgoingRequest) => Promise<void> | void;
   /** Says whether an answer is fine, an expired token, or worth a retry (some vendors answer errors with 200). */
   readonly classify?: (answer: VendorAnswer) => Promise<Verdict> | Verdict;
-  /** Drops the cached token after an expired-token answer. */
-  readonly renewAuth?: () => void;
+  /**
+   * Drops the cached token after an expired-token answer to `request` (the attempt that carried
+   * it), unless another request has already renewed it.
+   */
+  readonly renewAuth?: (request: OutgoingRequest) => void;
   /** The templated endpoint and user, for error messages. Default: the URL path. */
   readonly describe?: (request: Request) => { endpoint: string; user?: string | undefined };
 }
@@ -194,6 +206,8 @@ export function createVendorFetch(
   const limiter = createRateLimiter(options.perSecond, options.burst, timers);
   const backoff = (attempt: number) =>
     Math.floor(random() * Math.min(backoffMs[1], backoffMs[0] * 2 ** attempt));
+  // Set by a daily limit or an over-long Retry-After: until then, every call fails without a request.
+  let stopped: { until: number; why: string } | undefined;
 
   return async (input, init) => {
     const original = input instanceof Request && init === undefined ? input : new Request(input, init);
@@ -209,7 +223,9 @@ export function createVendorFetch(
         { cause: extra.cause },
       );
     let renewed = false;
+    let resent = false;
     for (let attempt = 0; ; attempt++) {
+      if (stopped && timers.now() < stopped.until) throw fail('rate-limited', `not sent: ${stopped.why}`);
       const wait = async (reason: string, ms: number, error: VendorError) => {
         if (attempt >= retries) throw error;
         events?.retry?.({ reason, waitMs: ms, attempt: attempt + 1 });
@@ -254,15 +270,23 @@ export function createVendorFetch(
         signal?.removeEventListener('abort', onAbort);
       }
       if (raw.status === 429) {
-        const after = retryAfterMs(raw.headers.get('retry-after'), timers.now());
-        if (after !== undefined && after > maxRetryAfterMs) {
-          throw fail('rate-limited', `rate limited; the vendor asks to wait ${Math.round(after / 1000)} s`, {
-            status: 429,
-          });
+        const now = timers.now();
+        const after = retryAfterMs(raw.headers.get('retry-after'), now);
+        // A daily quota (Zoom says so in X-RateLimit-Type) is not worth waiting for, whatever
+        // Retry-After says (it may be missing, or the next midnight a few seconds away).
+        const daily = /daily/i.test(raw.headers.get('x-ratelimit-type') ?? '');
+        if (daily || (after !== undefined && after > maxRetryAfterMs)) {
+          const until = after === undefined ? Number.POSITIVE_INFINITY : now + after;
+          const why = `${daily ? 'daily rate limit reached' : 'rate limited'}${
+            after === undefined ? '' : `; the vendor asks to wait ${Math.round(after / 1000)} s`
+          }${Number.isFinite(until) ? ` (until ${new Date(until).toISOString()})` : ''}`;
+          stopped = { until, why };
+          throw fail('rate-limited', why, { status: 429 });
         }
+        // Without Retry-After, wait at least one window of a per-second limit.
         await wait(
           '429',
-          after ?? backoff(attempt),
+          after ?? Math.max(1000, backoff(attempt)),
           fail('rate-limited', 'rate limited (429)', { status: 429 }),
         );
         continue;
@@ -279,8 +303,13 @@ export function createVendorFetch(
       const verdict: Verdict = hooks.classify ? await hooks.classify(answer) : 'ok';
       if (verdict === 'auth-expired' && !renewed) {
         renewed = true;
-        hooks.renewAuth?.();
+        hooks.renewAuth?.(request);
         attempt--; // a token renewal is not a retry
+        continue;
+      }
+      if (verdict === 'resend' && !resent) {
+        resent = true;
+        attempt--; // nor is sending again what the answer corrected
         continue;
       }
       if (verdict === 'retry') {
@@ -421,8 +450,13 @@ export function createTokenCache<T>(options: {
         });
       return inflight;
     },
-    /** Forget the token (after the vendor said it expired); the next get() fetches a new one. */
-    invalidate(): void {
+    /**
+     * Forgets the token (after the vendor said it expired); the next get() fetches a new one. With
+     * `rejected`, only when the cached token is the one the vendor refused: a request that carried
+     * an older token, refused after another request renewed it, must not throw the new one away.
+     */
+    invalidate(rejected?: (value: T) => boolean): void {
+      if (current && rejected && !rejected(current.value)) return;
       current = undefined;
     },
     /** The cached value, if any (no renewal). */

@@ -108,10 +108,136 @@ describe('vendor fetch', () => {
     assert.equal(s.seen.length, 3);
   });
 
-  test('refuses to wait out a Retry-After beyond the limit (a daily quota)', async () => {
-    const s = scripted([() => new Response('', { status: 429, headers: { 'retry-after': '86400' } })]);
-    const f = createVendorFetch({ ...fast, fetch: s.fetch });
-    await assert.rejects(f('https://vendor.test/x'), /asks to wait 86400 s/);
+  test('refuses to wait out a Retry-After beyond the limit, and sends nothing more until that time', async () => {
+    const s = scripted([
+      () => new Response('', { status: 429, headers: { 'retry-after': '86400' } }),
+      () => new Response('{}'),
+    ]);
+    const timers = virtualTimers();
+    const f = createVendorFetch({ ...fast, fetch: s.fetch, timers });
+    await assert.rejects(
+      f('https://vendor.test/x'),
+      /HTTP 429 rate limited; the vendor asks to wait 86400 s/,
+    );
+    await assert.rejects(f('https://vendor.test/y'), (e: unknown) => {
+      assert.ok(isVendorError(e));
+      assert.equal(e.failure, 'rate-limited');
+      assert.match(e.message, /^test \/y: not sent: rate limited; the vendor asks to wait 86400 s \(until /);
+      return true;
+    });
+    assert.equal(s.seen.length, 1, 'the second call sent nothing');
+    assert.deepEqual(timers.waits, [], 'and nothing was waited for');
+    timers.advance(86_400_000);
+    assert.equal((await f('https://vendor.test/z')).status, 200, 'once the time has come, calls go again');
+  });
+
+  test('a daily limit stops the vendor at once, even with a Retry-After short enough to wait', async () => {
+    const s = scripted([
+      () =>
+        new Response('', {
+          status: 429,
+          headers: { 'retry-after': '30', 'x-ratelimit-type': 'Daily-limit' },
+        }),
+    ]);
+    const f = createVendorFetch({ ...fast, fetch: s.fetch, timers: virtualTimers() });
+    await assert.rejects(
+      f('https://vendor.test/a'),
+      /daily rate limit reached; the vendor asks to wait 30 s/,
+    );
+    await assert.rejects(f('https://vendor.test/b'), /not sent: daily rate limit reached/);
+    assert.equal(s.seen.length, 1);
+  });
+
+  test('a daily limit without Retry-After stops the vendor for the rest of the run', async () => {
+    const s = scripted([
+      () => new Response('', { status: 429, headers: { 'x-ratelimit-type': 'Daily-limit' } }),
+    ]);
+    const timers = virtualTimers();
+    const f = createVendorFetch({ ...fast, fetch: s.fetch, timers });
+    await assert.rejects(f('https://vendor.test/a'), /: HTTP 429 daily rate limit reached$/);
+    timers.advance(7 * 86_400_000);
+    await assert.rejects(f('https://vendor.test/b'), /not sent: daily rate limit reached$/);
+    assert.equal(s.seen.length, 1);
+  });
+
+  test('a 429 without Retry-After waits at least one second, the window of a per-second limit', async () => {
+    const s = scripted([
+      () => new Response('', { status: 429 }),
+      () => new Response('', { status: 429 }),
+      () => new Response('', { status: 429 }),
+      () => new Response('{}'),
+    ]);
+    const timers = virtualTimers();
+    const f = createVendorFetch({
+      vendor: 'test',
+      perSecond: 1000,
+      fetch: s.fetch,
+      timers,
+      random: () => 0.9,
+    });
+    assert.equal((await f('https://vendor.test/x')).status, 200);
+    // Backoff alone would be 0.9 × 500, 0.9 × 1000, 0.9 × 2000.
+    assert.deepEqual(timers.waits, [1000, 1000, 1800]);
+  });
+
+  test('an answer that corrects the request (a clock offset) is sent again at once, once, and is no retry', async () => {
+    const s = scripted([
+      () => new Response('{"code":1013}'),
+      () => new Response('{"code":1013}'),
+      () => new Response('{"ok":true}'),
+    ]);
+    const retries: string[] = [];
+    const timers = virtualTimers();
+    const f = createVendorFetch(
+      { ...fast, fetch: s.fetch, timers, retries: 0, events: { retry: (i) => retries.push(i.reason) } },
+      { classify: (a) => ((a.json() as { code?: number }).code === 1013 ? 'resend' : 'ok') },
+    );
+    const res = await f('https://vendor.test/x');
+    assert.equal(await res.text(), '{"code":1013}', 'a second refusal is handed to the adapter to report');
+    assert.equal(s.seen.length, 2);
+    assert.deepEqual([retries, timers.waits], [[], []]);
+  });
+
+  test('a request refused with a token another request already renewed keeps the new token', async () => {
+    let issued = 0;
+    const tokens = createTokenCache({
+      now: () => 0,
+      fetchToken: async () => ({ value: `T${++issued}`, expiresAt: 3_600_000 }),
+    });
+    // Two requests go out with T1; the second one's refusal arrives only after the first has renewed.
+    let releaseSecond = () => {};
+    const secondHeld = new Promise<void>((r) => {
+      releaseSecond = r;
+    });
+    let n = 0;
+    const sent: string[] = [];
+    const f = createVendorFetch(
+      {
+        ...fast,
+        timers: virtualTimers(),
+        fetch: (async (req: Request) => {
+          const auth = req.headers.get('authorization') ?? '';
+          sent.push(auth);
+          const mine = ++n;
+          if (auth === 'Bearer T1') {
+            if (mine === 2) await secondHeld;
+            return new Response('', { status: 401 });
+          }
+          releaseSecond();
+          return new Response('{}');
+        }) as unknown as typeof fetch,
+      },
+      {
+        prepare: async (r) => {
+          r.headers.set('authorization', `Bearer ${await tokens.get()}`);
+        },
+        classify: (a) => (a.status === 401 ? 'auth-expired' : 'ok'),
+        renewAuth: (r) => tokens.invalidate((t) => r.headers.get('authorization') === `Bearer ${t}`),
+      },
+    );
+    await Promise.all([f('https://vendor.test/a'), f('https://vendor.test/b')]);
+    assert.equal(issued, 2, 'one renewal for both refusals');
+    assert.deepEqual(sent, ['Bearer T1', 'Bearer T1', 'Bearer T2', 'Bearer T2']);
   });
 
   test('renews the token once on an expired-token answer, and signs every attempt', async () => {
