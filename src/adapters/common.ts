@@ -8,6 +8,8 @@ import {
   createVendorFetch,
   type HttpEvents,
   parsedBody,
+  realTimers,
+  type Timers,
   type VendorFetchOptions,
 } from './http.js';
 
@@ -246,6 +248,8 @@ export interface TransportOptions {
   readonly signal?: AbortSignal;
   /** Retry and request callbacks (progress, counters). */
   readonly events?: HttpEvents;
+  /** The clock and the waits (backoff, Retry-After, rate limit, timeouts). Default the real ones; for tests. */
+  readonly timers?: Timers;
 }
 
 /** Checks required string settings (naming `vendors.<vendor>.<key>`) and builds the vendor fetch options. */
@@ -267,6 +271,7 @@ export function transport(
     ...(options.retries !== undefined ? { retries: options.retries } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.events ? { events: options.events } : {}),
+    ...(options.timers ? { timers: options.timers } : {}),
   };
 }
 
@@ -281,7 +286,9 @@ export function oauthTokens(
   defaultTtlSeconds: number,
 ) {
   const tokenFetch = createVendorFetch({ ...common, perSecond: 2, burst: 2 });
+  const now = (common.timers ?? realTimers).now;
   return createTokenCache({
+    now,
     fetchToken: async () => {
       let res: Response;
       try {
@@ -296,7 +303,7 @@ export function oauthTokens(
       const body = s.object(parseBody(where, text));
       const token = s.string(body, 'access_token') as string;
       const expiresIn = s.number(body, 'expires_in', true) ?? defaultTtlSeconds;
-      return { value: token, expiresAt: Date.now() + expiresIn * 1000 };
+      return { value: token, expiresAt: now() + expiresIn * 1000 };
     },
   });
 }

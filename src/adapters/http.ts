@@ -1,12 +1,18 @@
 // What every vendor adapter does the same way: a client-side rate limit, retries (429 with
 // Retry-After, 5xx and network errors with jittered backoff, bounded), per-request timeouts,
 // cancellation, one token renewal on an expired-token answer, and tokens cached with single flight.
-// Used as the `fetch` of each openapi-fetch client.
+// A daily limit (or a Retry-After beyond what is worth waiting) stops the vendor's fetch: nothing more
+// is sent to that vendor until the time it named. Used as the `fetch` of each openapi-fetch client.
 import { type Dispatcher, request as undiciRequest } from 'undici';
 import { VendorError, type VendorFailure } from '../errors.js';
 
-/** How a vendor answer should be treated, beyond HTTP status (some vendors answer errors with 200). */
-export type Verdict = 'ok' | 'auth-expired' | 'retry';
+/**
+ * How a vendor answer should be treated, beyond HTTP status (some vendors answer errors with 200):
+ * `auth-expired` renews the token and sends again, once; `resend` sends again at once, once, when
+ * the answer corrected what the request was built from (Tuya's clock offset); `retry` waits a
+ * backoff of at least a second (a vendor "busy" code) and counts as a retry.
+ */
+export type Verdict = 'ok' | 'auth-expired' | 'resend' | 'retry';
 
 export interface HttpEvents {
   /** A retry is about to happen (429, 5xx, network, vendor "busy"). */
@@ -28,7 +34,10 @@ export interface VendorFetchOptions {
   readonly retries?: number;
   /** Backoff base and cap in ms (full jitter). Default 500 / 20000. */
   readonly backoffMs?: readonly [number, number];
-  /** A Retry-After longer than this (e.g. a daily limit) fails at once instead of waiting. Default 60000. */
+  /**
+   * A Retry-After longer than this fails at once instead of waiting, and nothing more is sent
+   * through this fetch until that time (like a daily limit, which also stops it). Default 60000.
+   */
   readonly maxRetryAfterMs?: number;
   /** Per attempt. Default 30000. */
   readonly timeoutMs?: number;
@@ -37,6 +46,99 @@ export interface VendorFetchOptions {
   readonly events?: HttpEvents;
   /** For tests: randomness of the jitter. Default Math.random. */
   readonly random?: () => number;
+  /**
+   * The clock and the waits: backoff, Retry-After (dates are read against `now()`), the client-side
+   * rate limiter and per-request timeouts. Default `realTimers`; tests pass `virtualTimers()`.
+   */
+  readonly timers?: Timers;
+}
+
+/** Time as the vendor fetch sees it, injectable so that tests never wait for real time. */
+export interface Timers {
+  /** The time in epoch ms. */
+  now(): number;
+  /** Resolves after `ms`; rejects with `signal.reason` as soon as `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Arms a per-request timeout: `fire` runs after `ms` unless the returned function disarms it first. */
+  timeout(ms: number, fire: () => void): () => void;
+}
+
+/** The system clock and setTimeout. */
+export const realTimers: Timers = {
+  now: () => Date.now(),
+  sleep: (ms, signal) => sleep(ms, signal),
+  timeout: (ms, fire) => {
+    const t = setTimeout(fire, ms);
+    return () => clearTimeout(t);
+  },
+};
+
+/** Timers whose clock only moves when a wait ends (or `advance` is called), for tests. */
+export interface VirtualTimers extends Timers {
+  /** Every wait asked for, in order (backoff, Retry-After and rate-limiter waits alike). */
+  readonly waits: readonly number[];
+  /** Moves the clock forward without a wait. */
+  advance(ms: number): void;
+}
+
+/**
+ * A virtual clock: each `sleep(ms)` is recorded in `waits` and ends after a turn of the event loop,
+ * earliest due first, moving the clock to its due time (waits that overlap in time overlap here
+ * too). A whole sync with Retry-After waits and rate limits thus runs at once. Per-request timeouts
+ * stay on real timers unless `options.timeout` is given: a virtual clock moved by other requests'
+ * waits would otherwise time out requests that are merely in flight.
+ *
+ * @example const timers = virtualTimers(); await runSync(ctx, { timers }); timers.waits // [1000, ...]
+ */
+export function virtualTimers(
+  options: { readonly start?: number; readonly timeout?: Timers['timeout'] } = {},
+): VirtualTimers {
+  let t = options.start ?? Date.now();
+  let seq = 0;
+  const waits: number[] = [];
+  const pending: { due: number; seq: number; end: () => void }[] = [];
+  const tick = () => {
+    let first = 0;
+    for (let i = 1; i < pending.length; i++) {
+      const a = pending[i] as (typeof pending)[number];
+      const b = pending[first] as (typeof pending)[number];
+      if (a.due < b.due || (a.due === b.due && a.seq < b.seq)) first = i;
+    }
+    const [next] = pending.splice(first, 1);
+    if (!next) return;
+    t = Math.max(t, next.due);
+    next.end();
+  };
+  return {
+    waits,
+    now: () => t,
+    advance: (ms) => {
+      t += ms;
+    },
+    sleep: (ms, signal) => {
+      waits.push(ms);
+      return new Promise((resolve, reject) => {
+        if (signal?.aborted) return reject(signal.reason);
+        const entry = {
+          due: t + Math.max(0, ms),
+          seq: seq++,
+          end: () => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+          },
+        };
+        const onAbort = () => {
+          const i = pending.indexOf(entry);
+          if (i >= 0) pending.splice(i, 1);
+          reject(signal?.reason);
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        pending.push(entry);
+        setImmediate(tick);
+      });
+    },
+    timeout: options.timeout ?? realTimers.timeout,
+  };
 }
 
 /** One attempt about to be sent. `prepare` sets its auth headers (and signatures) in place. */
@@ -62,8 +164,11 @@ export interface VendorFetchHooks {
   readonly prepare?: (request: OutgoingRequest) => Promise<void> | void;
   /** Says whether an answer is fine, an expired token, or worth a retry (some vendors answer errors with 200). */
   readonly classify?: (answer: VendorAnswer) => Promise<Verdict> | Verdict;
-  /** Drops the cached token after an expired-token answer. */
-  readonly renewAuth?: () => void;
+  /**
+   * Drops the cached token after an expired-token answer to `request` (the attempt that carried
+   * it), unless another request has already renewed it.
+   */
+  readonly renewAuth?: (request: OutgoingRequest) => void;
   /** The templated endpoint and user, for error messages. Default: the URL path. */
   readonly describe?: (request: Request) => { endpoint: string; user?: string | undefined };
 }
@@ -95,11 +200,14 @@ export function createVendorFetch(
     signal,
     events,
     random = Math.random,
+    timers = realTimers,
   } = options;
   const send = options.fetch ? viaFetch(options.fetch) : viaUndici;
-  const limiter = createRateLimiter(options.perSecond, options.burst);
+  const limiter = createRateLimiter(options.perSecond, options.burst, timers);
   const backoff = (attempt: number) =>
     Math.floor(random() * Math.min(backoffMs[1], backoffMs[0] * 2 ** attempt));
+  // Set by a daily limit or an over-long Retry-After: until then, every call fails without a request.
+  let stopped: { until: number; why: string } | undefined;
 
   return async (input, init) => {
     const original = input instanceof Request && init === undefined ? input : new Request(input, init);
@@ -115,11 +223,13 @@ export function createVendorFetch(
         { cause: extra.cause },
       );
     let renewed = false;
+    let resent = false;
     for (let attempt = 0; ; attempt++) {
+      if (stopped && timers.now() < stopped.until) throw fail('rate-limited', `not sent: ${stopped.why}`);
       const wait = async (reason: string, ms: number, error: VendorError) => {
         if (attempt >= retries) throw error;
         events?.retry?.({ reason, waitMs: ms, attempt: attempt + 1 });
-        await sleep(ms, signal).catch((e) => {
+        await timers.sleep(ms, signal).catch((e) => {
           throw fail('aborted', 'cancelled', { cause: e });
         });
       };
@@ -137,7 +247,7 @@ export function createVendorFetch(
       // One timer per attempt, cleared as soon as the whole body is in: AbortSignal.timeout() would keep
       // every request (and its response) alive for the full timeout.
       const timeout = new AbortController();
-      const timer = setTimeout(() => timeout.abort(new Error('timeout')), timeoutMs);
+      const disarm = timers.timeout(timeoutMs, () => timeout.abort(new Error('timeout')));
       const onAbort = () => timeout.abort(signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
       let raw: RawAnswer;
@@ -156,19 +266,27 @@ export function createVendorFetch(
         await wait(timedOut ? 'timeout' : 'network', backoff(attempt), error);
         continue;
       } finally {
-        clearTimeout(timer);
+        disarm();
         signal?.removeEventListener('abort', onAbort);
       }
       if (raw.status === 429) {
-        const after = retryAfterMs(raw.headers.get('retry-after'), Date.now());
-        if (after !== undefined && after > maxRetryAfterMs) {
-          throw fail('rate-limited', `rate limited; the vendor asks to wait ${Math.round(after / 1000)} s`, {
-            status: 429,
-          });
+        const now = timers.now();
+        const after = retryAfterMs(raw.headers.get('retry-after'), now);
+        // A daily quota (Zoom says so in X-RateLimit-Type) is not worth waiting for, whatever
+        // Retry-After says (it may be missing, or the next midnight a few seconds away).
+        const daily = /daily/i.test(raw.headers.get('x-ratelimit-type') ?? '');
+        if (daily || (after !== undefined && after > maxRetryAfterMs)) {
+          const until = after === undefined ? Number.POSITIVE_INFINITY : now + after;
+          const why = `${daily ? 'daily rate limit reached' : 'rate limited'}${
+            after === undefined ? '' : `; the vendor asks to wait ${Math.round(after / 1000)} s`
+          }${Number.isFinite(until) ? ` (until ${new Date(until).toISOString()})` : ''}`;
+          stopped = { until, why };
+          throw fail('rate-limited', why, { status: 429 });
         }
+        // Without Retry-After, wait at least one window of a per-second limit.
         await wait(
           '429',
-          after ?? backoff(attempt),
+          after ?? Math.max(1000, backoff(attempt)),
           fail('rate-limited', 'rate limited (429)', { status: 429 }),
         );
         continue;
@@ -185,8 +303,13 @@ export function createVendorFetch(
       const verdict: Verdict = hooks.classify ? await hooks.classify(answer) : 'ok';
       if (verdict === 'auth-expired' && !renewed) {
         renewed = true;
-        hooks.renewAuth?.();
+        hooks.renewAuth?.(request);
         attempt--; // a token renewal is not a retry
+        continue;
+      }
+      if (verdict === 'resend' && !resent) {
+        resent = true;
+        attempt--; // nor is sending again what the answer corrected
         continue;
       }
       if (verdict === 'retry') {
@@ -272,25 +395,28 @@ export function retryAfterMs(value: string | null, now: number): number | undefi
   return Number.isFinite(t) ? Math.max(0, t - now) : undefined;
 }
 
-/** A token bucket: `perSecond` refill, `burst` capacity. take() waits for a token, in order. */
-export function createRateLimiter(perSecond: number, burst?: number) {
+/**
+ * A token bucket: `perSecond` refill, `burst` capacity. take() waits for a token, in order.
+ * Time comes from `timers` (default the system clock); a clock that steps back refills nothing.
+ */
+export function createRateLimiter(perSecond: number, burst?: number, timers: Timers = realTimers) {
   if (!(perSecond > 0)) throw new RangeError('perSecond must be > 0');
   const capacity = Math.max(1, burst ?? Math.ceil(perSecond / 10));
   let tokens = capacity;
-  let last = performance.now();
+  let last = timers.now();
   let queue = Promise.resolve();
   return {
     take(signal?: AbortSignal): Promise<void> {
       const turn = queue.then(async () => {
         for (;;) {
-          const now = performance.now();
-          tokens = Math.min(capacity, tokens + ((now - last) / 1000) * perSecond);
+          const now = timers.now();
+          tokens = Math.min(capacity, tokens + (Math.max(0, now - last) / 1000) * perSecond);
           last = now;
           if (tokens >= 1) {
             tokens -= 1;
             return;
           }
-          await sleep(((1 - tokens) / perSecond) * 1000, signal);
+          await timers.sleep(((1 - tokens) / perSecond) * 1000, signal);
         }
       });
       queue = turn.catch(() => {});
@@ -324,8 +450,13 @@ export function createTokenCache<T>(options: {
         });
       return inflight;
     },
-    /** Forget the token (after the vendor said it expired); the next get() fetches a new one. */
-    invalidate(): void {
+    /**
+     * Forgets the token (after the vendor said it expired); the next get() fetches a new one. With
+     * `rejected`, only when the cached token is the one the vendor refused: a request that carried
+     * an older token, refused after another request renewed it, must not throw the new one away.
+     */
+    invalidate(rejected?: (value: T) => boolean): void {
+      if (current && rejected && !rejected(current.value)) return;
       current = undefined;
     },
     /** The cached value, if any (no renewal). */

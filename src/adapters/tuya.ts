@@ -19,6 +19,7 @@ import {
   createTokenCache,
   createVendorFetch,
   type OutgoingRequest,
+  realTimers,
   type VendorAnswer,
   type Verdict,
 } from './http.js';
@@ -65,7 +66,10 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
   const baseUrl = checkUrl(options.baseUrl, 'vendors.tuya.baseUrl');
   const pageSize = options.pageSize ?? 100;
   let offset = 0; // server time - local time, learned from each answer's `t`
+  // Signatures carry the wall clock, which is what Tuya checks; token expiry follows the injected
+  // clock, as Zoom's and Vonage's do.
   const now = () => Date.now() + offset;
+  const clock = (common.timers ?? realTimers).now;
 
   const sign = (req: OutgoingRequest, accessToken?: string): void => {
     const t = String(Math.round(now()));
@@ -95,11 +99,15 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
     const body = answer.json() as Record<string, unknown> | undefined;
     // Not a JSON object: the caller reports the malformed body.
     if (typeof body !== 'object' || body === null) return 'ok';
-    if (typeof body['t'] === 'number') offset = body['t'] - Date.now();
+    const serverTime = typeof body['t'] === 'number';
+    if (serverTime) offset = (body['t'] as number) - Date.now();
     if (body['success'] !== false) return 'ok';
     const code = Number(body['code'] ?? body['error_code']);
     if (TOKEN_EXPIRED.has(code)) return 'auth-expired';
-    if (BUSY.has(code) || code === TIME_INVALID) return 'retry';
+    if (BUSY.has(code)) return 'retry';
+    // Clock skew: the offset is now learned from `t`, so sign again and send at once (once). Without
+    // a `t` there is nothing to correct from, and waiting would not help: the caller reports it.
+    if (code === TIME_INVALID) return serverTime ? 'resend' : 'ok';
     return 'ok';
   };
 
@@ -110,6 +118,7 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
   const tokenClient = createClient<paths>({ baseUrl, fetch: tokenFetch });
   let refreshToken: string | undefined;
   const tokens = createTokenCache<TokenState>({
+    now: clock,
     fetchToken: async () => {
       // A refresh token is single-use; if refreshing fails, start over with grant_type=1.
       if (refreshToken !== undefined) {
@@ -144,7 +153,7 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
     const refresh = s.string(result, 'refresh_token') as string;
     const seconds = s.number(result, 'expire_time', true) ?? s.number(result, 'expire', true) ?? 7200;
     refreshToken = refresh;
-    return { value: { access, refresh }, expiresAt: Date.now() + seconds * 1000 };
+    return { value: { access, refresh }, expiresAt: clock() + seconds * 1000 };
   }
 
   /** The JSON envelope of a successful call, or VendorError with Tuya's code and message. */
@@ -164,7 +173,9 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
     if (body['success'] !== true) {
       const code = body['code'] ?? body['error_code'];
       const msg = body['msg'] ?? body['error_msg'];
-      const failure = [1001, 1004, 1005].includes(Number(code))
+      const text = typeof msg === 'string' ? msg.slice(0, 300) : 'success is not true';
+      const credentials = [1001, 1004, 1005].includes(Number(code));
+      const failure = credentials
         ? 'auth'
         : Number(code) === 1106
           ? 'forbidden'
@@ -172,12 +183,20 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
             ? 'auth'
             : BUSY.has(Number(code))
               ? 'rate-limited'
-              : 'invalid-response';
+              : Number(code) === TIME_INVALID
+                ? 'invalid-request'
+                : 'invalid-response';
       throw new VendorError({
         ...where,
         failure,
         vendorCode: typeof code === 'number' || typeof code === 'string' ? code : undefined,
-        message: typeof msg === 'string' ? msg.slice(0, 300) : 'success is not true',
+        // Secret invalid, sign invalid and clientId invalid all come from the credentials (a wrong
+        // secret signs wrongly): name the settings to check, never their values.
+        message: credentials
+          ? `${text} (credentials refused: check vendors.tuya.clientId and vendors.tuya.clientSecret)`
+          : Number(code) === TIME_INVALID
+            ? `${text}: this machine's clock and Tuya's differ by more than Tuya accepts and could not be corrected from the answer's server time ("t"); check the system clock`
+            : text,
       });
     }
     return { body, text };
@@ -186,7 +205,9 @@ export function createTuyaAdapter(options: TuyaOptions): VendorAdapter {
   const apiFetch = createVendorFetch(common, {
     prepare: async (req) => sign(req, (await tokens.get()).access),
     classify,
-    renewAuth: () => tokens.invalidate(),
+    // Only the token this request carried: renewing again would spend the single-use refresh token
+    // and invalidate the pair another request just got.
+    renewAuth: (req) => tokens.invalidate((t) => req.headers.get('access_token') === t.access),
   });
   const client = createClient<paths>({ baseUrl, fetch: apiFetch });
 

@@ -88,7 +88,8 @@ export function createVonageAdapter(options: VonageOptions): VendorAdapter {
       req.headers.set('accept', VONAGE_ACCEPT);
     },
     classify: (res) => (res.status === 401 ? 'auth-expired' : 'ok'),
-    renewAuth: () => tokens.invalidate(),
+    // Only the token this request carried: another request may have renewed it already.
+    renewAuth: (req) => tokens.invalidate((t) => req.headers.get('authorization') === `Bearer ${t}`),
   });
   const client = createClient<paths>({ baseUrl, fetch: apiFetch, headers: { accept: VONAGE_ACCEPT } });
 

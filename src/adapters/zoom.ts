@@ -83,7 +83,8 @@ export function createZoomAdapter(options: ZoomOptions): ZoomAdapter {
     },
     // Zoom: 401 with code 124 is an expired or invalid token; renew once and retry.
     classify: async (res) => (res.status === 401 ? 'auth-expired' : 'ok'),
-    renewAuth: () => tokens.invalidate(),
+    // Only the token this request carried: another request may have renewed it already.
+    renewAuth: (req) => tokens.invalidate((t) => req.headers.get('authorization') === `Bearer ${t}`),
   });
   const client = createClient<paths>({ baseUrl, fetch: apiFetch });
 

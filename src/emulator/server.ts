@@ -45,6 +45,35 @@ export interface Faults {
   vonageFirstPage: 0 | 1;
   /** Zoom plan: "free" accounts cannot change roles. */
   zoomPlan: 'free' | 'pro';
+  /**
+   * Per vendor, a countdown: once that many more API requests (token requests not counted) have
+   * been answered, every token the vendor issued stops working, once (expiry in the middle of a run).
+   */
+  expireTokensAfter: Partial<Record<EmulatedVendor, number>>;
+  /**
+   * Per vendor, a countdown: the next `count` API answers (token requests not counted) are `status`:
+   * 429 as the vendor reports its rate limit (Tuya: code 1110), 503 as a bare Service Unavailable.
+   */
+  burst: Partial<Record<EmulatedVendor, { status: 429 | 503; count: number }>>;
+  /**
+   * Retry-After on 429 answers: undefined = the rest of the current one-second window, a number of
+   * seconds, or 'none' for no header (Zoom is reported to omit it).
+   */
+  retryAfter: number | 'none' | undefined;
+  /**
+   * A countdown: once that many more Zoom API requests have been answered, Zoom answers every API
+   * request with its daily-limit 429 (X-RateLimit-Type: Daily-limit, Retry-After: the next 00:00
+   * UTC as an ISO-8601 date). undefined = no daily limit.
+   */
+  zoomDailyLimitAfter: number | undefined;
+  /** Vendors that answer every request, token requests included, with a 503 (down for the whole run). */
+  down: EmulatedVendor[];
+  /** User ids (or Zoom role ids) → ms: their API answers come that much later (slower than a timeout). */
+  slowUnits: Record<string, number>;
+  /** How far the Tuya server's clock is ahead of the real one, ms: it checks `t` against it and reports it. */
+  tuyaClockOffsetMs: number;
+  /** Tuya answers carry no `t`, so a client cannot learn the server's clock from them. */
+  tuyaOmitTime: boolean;
 }
 
 export const DEFAULT_FAULTS: Faults = {
@@ -57,6 +86,14 @@ export const DEFAULT_FAULTS: Faults = {
   failUsers: [],
   vonageFirstPage: 1,
   zoomPlan: 'pro',
+  expireTokensAfter: {},
+  burst: {},
+  retryAfter: undefined,
+  zoomDailyLimitAfter: undefined,
+  down: [],
+  slowUnits: {},
+  tuyaClockOffsetMs: 0,
+  tuyaOmitTime: false,
 };
 
 export interface EmulatorStats {
@@ -180,9 +217,42 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const vendor = vendors.find((v) => pathname === `/${v}` || pathname.startsWith(`/${v}/`));
       if (!vendor) return write(res, { status: 404, body: { message: 'no such vendor' } });
       state.stats.requests[vendor]++;
+      const f = state.faults;
+      if (f.down.includes(vendor)) {
+        state.stats.errors++;
+        return write(res, UNAVAILABLE);
+      }
       if (state.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, state.faults.latencyMs));
       const ctx: Ctx = { req, url, path: pathname.slice(vendor.length + 1) || '/', body, rawBody, state };
       const isToken = /token/i.test(ctx.path);
+      const slow = ctx.path
+        .split('/')
+        .reduce((ms, seg) => Math.max(ms, f.slowUnits[safeDecode(seg)] ?? 0), 0);
+      if (!isToken && slow > 0) await pause(slow, res);
+      if (!isToken) {
+        const expiring = f.expireTokensAfter[vendor];
+        if (expiring !== undefined && expiring <= 0) {
+          state.tokens[vendor].clear();
+          delete f.expireTokensAfter[vendor];
+        } else if (expiring !== undefined) f.expireTokensAfter[vendor] = expiring - 1;
+        const burst = f.burst[vendor];
+        if (burst && burst.count > 0) {
+          burst.count--;
+          if (burst.status === 429) {
+            state.stats.rateLimited[vendor]++;
+            return write(res, rateLimited(vendor, 1000 - (Date.now() % 1000), state));
+          }
+          state.stats.errors++;
+          return write(res, UNAVAILABLE);
+        }
+        if (vendor === 'zoom' && f.zoomDailyLimitAfter !== undefined) {
+          if (f.zoomDailyLimitAfter <= 0) {
+            state.stats.rateLimited.zoom++;
+            return write(res, zoomDailyLimit());
+          }
+          f.zoomDailyLimitAfter--;
+        }
+      }
       // Rate limit (fixed one-second windows), as the vendor reports it.
       const limit = state.faults.rateLimit === false ? undefined : state.faults.rateLimit[vendor];
       if (limit !== undefined) {
@@ -194,7 +264,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         }
         if (++w.count > limit) {
           state.stats.rateLimited[vendor]++;
-          return write(res, rateLimited(vendor, 1000 - (Date.now() % 1000)));
+          return write(res, rateLimited(vendor, 1000 - (Date.now() % 1000), state));
         }
       }
       if (!isToken && state.random() < state.faults.errorRate) {
@@ -262,13 +332,27 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
 }
 
-function rateLimited(vendor: EmulatedVendor, waitMs: number): Answer {
-  const seconds = String(Math.max(1, Math.ceil(waitMs / 1000)));
+const UNAVAILABLE: Answer = {
+  status: 503,
+  text: 'Service Unavailable',
+  headers: { 'content-type': 'text/plain' },
+};
+
+function rateLimited(vendor: EmulatedVendor, waitMs: number, state: State): Answer {
+  const { retryAfter } = state.faults;
+  const seconds = String(retryAfter ?? Math.max(1, Math.ceil(waitMs / 1000)));
+  const after: Record<string, string> = retryAfter === 'none' ? {} : { 'retry-after': seconds };
   if (vendor === 'tuya') {
     // Tuya reports over-limit as code 1110 in a 200 answer.
     return {
       status: 200,
-      body: { success: false, code: 1110, msg: 'concurrent request over limit', t: Date.now(), tid: tid() },
+      body: {
+        success: false,
+        code: 1110,
+        msg: 'concurrent request over limit',
+        ...tuyaTime(state),
+        tid: tid(),
+      },
     };
   }
   if (vendor === 'zoom') {
@@ -278,10 +362,45 @@ function rateLimited(vendor: EmulatedVendor, waitMs: number): Answer {
         code: 429,
         message: 'You have reached the maximum per-second rate limit for this API. Try again later.',
       },
-      headers: { 'retry-after': seconds, 'x-ratelimit-type': 'QPS' },
+      headers: { ...after, 'x-ratelimit-type': 'QPS' },
     };
   }
-  return { status: 429, body: { message: 'Too Many Requests' }, headers: { 'retry-after': seconds } };
+  return { status: 429, body: { message: 'Too Many Requests' }, headers: after };
+}
+
+/** Zoom's daily-limit answer (reference §1.5): Retry-After is the next 00:00 UTC, as an ISO-8601 date. */
+function zoomDailyLimit(): Answer {
+  const midnight = new Date();
+  midnight.setUTCHours(24, 0, 0, 0);
+  return {
+    status: 429,
+    body: {
+      code: 429,
+      message:
+        'You have reached the maximum daily rate limit for this API. Refer to the response header for details on when you can make another request.',
+    },
+    headers: {
+      'retry-after': midnight.toISOString().replace('.000Z', 'Z'),
+      'x-ratelimit-type': 'Daily-limit',
+      'x-ratelimit-category': 'Medium',
+    },
+  };
+}
+
+/** The `t` of a Tuya answer: the Tuya server's clock (offset by the fault knob), unless omitted. */
+export function tuyaTime(state: State): { t?: number } {
+  return state.faults.tuyaOmitTime ? {} : { t: Date.now() + state.faults.tuyaClockOffsetMs };
+}
+
+/** Waits `ms`, or less if the client gives up on the request first (nothing lingers after a timeout). */
+function pause(ms: number, res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    res.once('close', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
 }
 
 function write(res: ServerResponse, a: Answer): void {

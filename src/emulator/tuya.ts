@@ -3,7 +3,7 @@
 // false, a developer token with single-use refresh tokens, and the IAM permission list with
 // last_row_key paging (snake_case or the camelCase of Tuya's own request example).
 import { createHash, createHmac } from 'node:crypto';
-import { type Answer, type Ctx, tid } from './server.js';
+import { type Answer, type Ctx, tid, tuyaTime } from './server.js';
 
 const PAGE_MAX = 50; // like the reference's example, the server may serve fewer than asked for
 const SKEW_MS = 5 * 60_000;
@@ -12,11 +12,11 @@ export async function tuyaRoutes(ctx: Ctx): Promise<Answer> {
   const { path, req, url, state } = ctx;
   const fail = (code: number, msg: string): Answer => ({
     status: 200,
-    body: { success: false, code, msg, t: Date.now(), tid: tid() },
+    body: { success: false, code, msg, ...tuyaTime(state), tid: tid() },
   });
   const ok = (result: unknown): Answer => ({
     status: 200,
-    body: { success: true, result, t: Date.now(), tid: tid() },
+    body: { success: true, result, ...tuyaTime(state), tid: tid() },
   });
   const h = (name: string) => {
     const v = req.headers[name];
@@ -29,7 +29,8 @@ export async function tuyaRoutes(ctx: Ctx): Promise<Answer> {
   if (!clientId) return fail(1005, 'clientId invalid');
   if (clientId !== state.credentials.tuya.clientId) return fail(1005, 'clientId invalid');
   if (!t || !sign || h('sign_method') !== 'HMAC-SHA256') return fail(1105, 'header is missing');
-  if (!/^\d{13}$/.test(t) || Math.abs(Number(t) - Date.now()) > SKEW_MS)
+  const serverNow = Date.now() + state.faults.tuyaClockOffsetMs; // the clock-skew knob
+  if (!/^\d{13}$/.test(t) || Math.abs(Number(t) - serverNow) > SKEW_MS)
     return fail(1013, 'request time is invalid');
   const isToken = path === '/v1.0/token' || path.startsWith('/v1.0/token/');
   const expected = signature(state.credentials.tuya.clientSecret, {

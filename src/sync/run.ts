@@ -6,7 +6,7 @@ import { setMaxListeners } from 'node:events';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import type { HttpEvents } from '../adapters/http.js';
+import type { HttpEvents, Timers } from '../adapters/http.js';
 import { createTuyaAdapter } from '../adapters/tuya.js';
 import type {
   FetchedUnit,
@@ -82,6 +82,11 @@ export interface SyncOptions {
   /** Per-request timeout (ms) and retries for the adapters. */
   readonly timeoutMs?: number;
   readonly retries?: number;
+  /**
+   * Internal, for tests: the adapters' clock and waits (backoff, Retry-After, rate limit, timeouts),
+   * e.g. `virtualTimers()` so a sync with retries runs without waiting. Default the real ones.
+   */
+  readonly timers?: Timers;
 }
 
 export interface VendorOutcome {
@@ -438,6 +443,7 @@ function vendorAdapters(
       signal,
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.retries !== undefined ? { retries: options.retries } : {}),
+      ...(options.timers ? { timers: options.timers } : {}),
     };
     const s = settings[vendor];
     if (!s) {
