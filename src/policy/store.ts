@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, type FileHandle, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { access, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PolicyError } from '../errors.js';
 import type { Provenance } from '../grants.js';
 import { type PolicyEntry, parseCsv, parsePolicyCsv, policyCsvLines, policyEntry } from './csv.js';
+import { createChunkedWriter, renameFile } from './durable.js';
 import { MODEL_TEXT } from './model.js';
 import { formatBound } from './time.js';
 import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from './types.js';
@@ -13,6 +14,8 @@ import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from '.
 export const POLICY_FILE = 'policy.csv';
 export const PROVENANCE_FILE = 'provenance.jsonl';
 export const MODEL_FILE = 'model.conf';
+
+export { createChunkedWriter };
 
 /** Provenance per rule and link, keyed by ruleKey()/linkKey(). */
 export type ProvenanceIndex = ReadonlyMap<string, readonly Provenance[]>;
@@ -64,7 +67,7 @@ export async function createAtomicWriter(path: string): Promise<AtomicWriter> {
         await fh.sync();
         closed = true;
         await fh.close();
-        await rename(tmp, path);
+        await renameFile(tmp, path);
       } catch (err) {
         closed = false;
         await abort();
@@ -72,30 +75,6 @@ export async function createAtomicWriter(path: string): Promise<AtomicWriter> {
       }
     },
     abort,
-  };
-}
-
-/**
- * Pieces of text encoded into one reused buffer and written to `fh` when it fills, so a large file
- * is never joined into one string. Call flush() at the end.
- */
-export function createChunkedWriter(fh: FileHandle, size = 1 << 20) {
-  const buf = Buffer.allocUnsafe(size);
-  let used = 0;
-  return {
-    async write(piece: string): Promise<void> {
-      const bytes = Buffer.byteLength(piece);
-      if (used + bytes > buf.length) {
-        await fh.write(buf, 0, used);
-        used = 0;
-      }
-      if (bytes > buf.length) await fh.write(piece, null, 'utf8');
-      else used += buf.write(piece, used);
-    },
-    async flush(): Promise<void> {
-      if (used > 0) await fh.write(buf, 0, used);
-      used = 0;
-    },
   };
 }
 

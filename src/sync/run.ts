@@ -3,7 +3,7 @@
 // written under temporary names and replace the old ones (by rename) only once everything is
 // decided, so a crash leaves the previous policy.
 import { setMaxListeners } from 'node:events';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { HttpEvents } from '../adapters/http.js';
@@ -25,6 +25,7 @@ import { VENDORS, type Vendor } from '../grants.js';
 import { type Identities, roleSubject } from '../identities.js';
 import type { MappingSet } from '../mapping/load.js';
 import { diffPolicies, type PolicyDiff } from '../policy/diff.js';
+import { makeTempDir } from '../policy/durable.js';
 import {
   holderKey,
   readSyncState,
@@ -164,7 +165,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   // become direct grants for the rest.
   const zoomRolePrivileges = new Map<string, Set<string>>();
   const zoomMemberRoles = new Map<string, string[]>();
-  const spillDir = await mkdtemp(join(tmpdir(), 'rbac-normalizer-sync-'));
+  const spillDir = await makeTempDir(join(tmpdir(), 'rbac-normalizer-sync-'));
   let output: MergeOutput | undefined;
   let recorder: Recorder | undefined;
   try {
