@@ -14,7 +14,8 @@ export type ErrorCode =
   | 'IDENTITIES_INVALID'
   | 'DECISION_FAILED'
   | 'SUITE_INVALID'
-  | 'VENDOR_ERROR';
+  | 'VENDOR_ERROR'
+  | 'POLICY_LOCKED';
 
 /** Base of every error this library throws on purpose. `code` is stable; `message` is for people. */
 export class RbacError extends Error {
@@ -144,6 +145,38 @@ export class PolicyError extends RbacError {
   }
 }
 
+/** Who holds a policies folder's lock, as written in its `.lock` file. */
+export interface PolicyLockHolder {
+  readonly pid: number;
+  readonly hostname: string;
+  /** ISO time the holder took the lock. */
+  readonly startedAt: string;
+  /** What it is doing: `sync`, `compile` (writePolicy), or `recover` (tidying up after a crash). */
+  readonly purpose: string;
+}
+
+/**
+ * Another process holds the lock of the policies folder (`<policies>/.lock`), so this run changed
+ * nothing. A lock whose process is gone from this host, or another host's that has not been renewed
+ * for 2 minutes, is taken over without this error; `holder` is undefined when the lock file cannot
+ * be read. The CLI's `sync` exits 3 on it.
+ */
+export class PolicyLockError extends RbacError {
+  readonly lockFile: string;
+  readonly holder: PolicyLockHolder | undefined;
+  constructor(lockFile: string, holder: PolicyLockHolder | undefined, options?: { cause?: unknown }) {
+    const who = holder
+      ? `another ${holder.purpose} (pid ${holder.pid} on ${holder.hostname}, since ${holder.startedAt})`
+      : 'another process (its lock file cannot be read)';
+    const then = holder
+      ? 'Run again once it has finished (a lock whose process is gone is taken over by the next run)'
+      : `If no sync or compile is running, delete ${lockFile}`;
+    super('POLICY_LOCKED', `${who} holds the lock ${lockFile}: nothing was changed. ${then}`, options);
+    this.lockFile = lockFile;
+    this.holder = holder;
+  }
+}
+
 /** One unusable body (or skipped item) of a snapshot: the file and, when known, the field. */
 export interface SnapshotFileProblem {
   readonly file: string;
@@ -206,3 +239,4 @@ export const isSnapshotError = (e: unknown): e is SnapshotError => e instanceof 
 export const isDecisionError = (e: unknown): e is DecisionError => e instanceof DecisionError;
 export const isSuiteError = (e: unknown): e is SuiteError => e instanceof SuiteError;
 export const isVendorError = (e: unknown): e is VendorError => e instanceof VendorError;
+export const isPolicyLockError = (e: unknown): e is PolicyLockError => e instanceof PolicyLockError;

@@ -8,12 +8,13 @@ import { loadConfig } from '../config.js';
 import { identitiesYaml, seededDataset, snapshotDataset } from '../emulator/dataset.js';
 import { EMULATOR_CREDENTIALS, type Faults, startEmulator } from '../emulator/server.js';
 import { escapeControls } from '../engine/format.js';
-import { ConfigError, MappingError } from '../errors.js';
+import { ConfigError, MappingError, PolicyLockError } from '../errors.js';
 import { VENDORS, type Vendor } from '../grants.js';
 import { loadIdentities } from '../identities.js';
 import { loadMappings } from '../mapping/load.js';
 import { parseYamlSource } from '../mapping/yaml-source.js';
 import { ruleToCasbin } from '../policy/store.js';
+import { checkRecordTarget, recordGuards } from '../sync/record.js';
 import { runSync, type SyncProgress, type SyncSummary } from '../sync/run.js';
 import { vendorSettings } from '../sync/settings.js';
 import { type Permission, pushRole } from '../zoom/push-role.js';
@@ -50,6 +51,8 @@ export function registerSyncCommands(program: Command, ctx: CommandContext & { i
         json?: boolean;
       }) => {
         const config = await loadConfig(opts.config);
+        if (opts.record !== undefined)
+          await checkRecordTarget(opts.record, recordGuards(config, opts.dryRun ?? false), '--record');
         const [mappings, identities] = await Promise.all([
           loadMappings(config.mappings),
           loadIdentities(config.identities, { optional: !config.identitiesRequired }),
@@ -76,6 +79,11 @@ export function registerSyncCommands(program: Command, ctx: CommandContext & { i
               signal: interrupt.signal,
             },
           );
+        } catch (err) {
+          if (!(err instanceof PolicyLockError)) throw err;
+          io.err(`error: ${err.message} (exit ${EXIT_LOCKED})\n`);
+          ctx.setExit(EXIT_LOCKED);
+          return;
         } finally {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
@@ -248,6 +256,9 @@ export function emulatorConfig(url: string): string {
     `  tuya: { baseUrl: ${url}/tuya, clientId: ${c.tuya.clientId}, clientSecret: ${c.tuya.clientSecret} }`,
   ].join('\n');
 }
+
+/** Exit code of `sync` when another process holds the policies folder's lock (nothing was changed). */
+export const EXIT_LOCKED = 3;
 
 /** Changes a dry run prints (and, by default, the most of each kind a sync keeps for its summary). */
 const SHOWN_CHANGES = 200;

@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, type FileHandle, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { access, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PolicyError } from '../errors.js';
 import type { Provenance } from '../grants.js';
+import { beginCommit, type PolicyCommit, recoverFolder } from './commit.js';
 import { type PolicyEntry, parseCsv, parsePolicyCsv, policyCsvLines, policyEntry } from './csv.js';
+import { createChunkedWriter, renameFile, syncDir } from './durable.js';
+import { lockPolicies } from './lock.js';
 import { MODEL_TEXT } from './model.js';
+import { openPolicies } from './recover.js';
 import { formatBound } from './time.js';
 import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from './types.js';
 
@@ -13,6 +17,8 @@ import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from '.
 export const POLICY_FILE = 'policy.csv';
 export const PROVENANCE_FILE = 'provenance.jsonl';
 export const MODEL_FILE = 'model.conf';
+
+export { createChunkedWriter };
 
 /** Provenance per rule and link, keyed by ruleKey()/linkKey(). */
 export type ProvenanceIndex = ReadonlyMap<string, readonly Provenance[]>;
@@ -64,7 +70,8 @@ export async function createAtomicWriter(path: string): Promise<AtomicWriter> {
         await fh.sync();
         closed = true;
         await fh.close();
-        await rename(tmp, path);
+        await renameFile(tmp, path);
+        await syncDir(dirname(path));
       } catch (err) {
         closed = false;
         await abort();
@@ -76,35 +83,15 @@ export async function createAtomicWriter(path: string): Promise<AtomicWriter> {
 }
 
 /**
- * Pieces of text encoded into one reused buffer and written to `fh` when it fills, so a large file
- * is never joined into one string. Call flush() at the end.
+ * Reads `policy.csv` from a policies folder (finishing first a commit a crash interrupted, see
+ * openPolicies).
  */
-export function createChunkedWriter(fh: FileHandle, size = 1 << 20) {
-  const buf = Buffer.allocUnsafe(size);
-  let used = 0;
-  return {
-    async write(piece: string): Promise<void> {
-      const bytes = Buffer.byteLength(piece);
-      if (used + bytes > buf.length) {
-        await fh.write(buf, 0, used);
-        used = 0;
-      }
-      if (bytes > buf.length) await fh.write(piece, null, 'utf8');
-      else used += buf.write(piece, used);
-    },
-    async flush(): Promise<void> {
-      if (used > 0) await fh.write(buf, 0, used);
-      used = 0;
-    },
-  };
-}
-
-/** Reads `policy.csv` from a policies folder. */
 export async function readPolicy(dir: string): Promise<Policy> {
   const file = join(dir, POLICY_FILE);
+  const view = await openPolicies(dir);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readFirst(view.paths(POLICY_FILE));
   } catch (err) {
     throw new PolicyError(
       `cannot read the compiled policy (run "rbac-normalizer compile" first)`,
@@ -136,7 +123,11 @@ export async function scanProvenance(
   visit: (key: string, from: Provenance[]) => void | Promise<void>,
 ): Promise<void> {
   const file = join(dir, PROVENANCE_FILE);
-  const rows = await readLines(file, 'cannot read provenance');
+  const rows = await readLines(
+    file,
+    'cannot read provenance',
+    (await openPolicies(dir)).paths(PROVENANCE_FILE),
+  );
   if (!rows) return;
   let line = 0;
   for await (const row of rows) {
@@ -167,7 +158,11 @@ export async function scanPolicy(
   visit: (entry: PolicyEntry) => void | Promise<void>,
 ): Promise<boolean> {
   const file = join(dir, POLICY_FILE);
-  const rows = await readLines(file, 'cannot read the compiled policy');
+  const rows = await readLines(
+    file,
+    'cannot read the compiled policy',
+    (await openPolicies(dir)).paths(POLICY_FILE),
+  );
   if (!rows) return false;
   // A quoted field may hold line breaks: a record ends on a line where the quotes balance.
   let record = '';
@@ -193,19 +188,38 @@ export async function scanPolicy(
 
 /**
  * The lines of a text file (split on LF only, so a CR inside a quoted field survives), or
- * undefined when the file does not exist.
+ * undefined when the file does not exist. `from`: paths to try in turn for it (the first that
+ * exists is read); default the file itself.
  *
- * @throws PolicyError (`what`) when it exists but cannot be opened.
+ * @throws PolicyError (`what`, naming `file`) when it exists but cannot be opened.
  */
-export async function readLines(file: string, what: string): Promise<AsyncIterable<string> | undefined> {
-  const input = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 });
-  const opened = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-    input.once('ready', () => resolve(undefined));
-    input.once('error', (err) => resolve(err));
-  });
-  if (opened?.code === 'ENOENT') return undefined;
-  if (opened) throw new PolicyError(what, { file }, { cause: opened });
-  return splitLines(input);
+export async function readLines(
+  file: string,
+  what: string,
+  from: readonly string[] = [file],
+): Promise<AsyncIterable<string> | undefined> {
+  for (const path of from) {
+    const input = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 16 });
+    const opened = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      input.once('ready', () => resolve(undefined));
+      input.once('error', (err) => resolve(err));
+    });
+    if (opened?.code === 'ENOENT') continue;
+    if (opened) throw new PolicyError(what, { file }, { cause: opened });
+    return splitLines(input);
+  }
+  return undefined;
+}
+
+/** The text of the first of `paths` that exists (the last one's error when none does). */
+async function readFirst(paths: readonly string[]): Promise<string> {
+  for (let i = 0; ; i++) {
+    try {
+      return await readFile(paths[i] as string, 'utf8');
+    } catch (err) {
+      if (i >= paths.length - 1 || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
 }
 
 async function* splitLines(chunks: AsyncIterable<string>): AsyncGenerator<string> {
@@ -223,24 +237,38 @@ async function* splitLines(chunks: AsyncIterable<string>): AsyncGenerator<string
 }
 
 /**
- * Writes a compiled policy (and its provenance) into a folder: provenance first, then the policy,
- * each atomically, and `model.conf` when the folder has none. A crash leaves the previous policy.
+ * Writes a compiled policy (and its provenance) into a folder as one unit (see commit.ts), with
+ * `model.conf` when the folder has none, holding the folder's lock: a crash leaves the previous
+ * files or the new ones, never a mix. Without `provenance`, provenance.jsonl is left as it is.
+ *
+ * @throws PolicyLockError when another process holds the lock (calls in this process wait).
  */
 export async function writePolicy(dir: string, policy: Policy, provenance?: ProvenanceIndex): Promise<void> {
-  await ensureModel(dir);
-  if (provenance) await writeFileAtomic(join(dir, PROVENANCE_FILE), provenanceLines(policy, provenance));
-  await writeFileAtomic(join(dir, POLICY_FILE), policyCsvLines(policy));
+  const lock = await lockPolicies(dir, 'compile');
+  try {
+    await recoverFolder(dir);
+    const commit = beginCommit(dir, { lock });
+    try {
+      await stageModel(commit);
+      if (provenance) await commit.put(PROVENANCE_FILE, provenanceLines(policy, provenance));
+      await commit.put(POLICY_FILE, policyCsvLines(policy));
+      await commit.commit();
+    } catch (err) {
+      await commit.abort();
+      throw err;
+    }
+  } finally {
+    await lock.release();
+  }
 }
 
-/** Creates the folder, and `model.conf` in it when it has none. */
-export async function ensureModel(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const model = join(dir, MODEL_FILE);
-  const hasModel = await access(model).then(
+/** Adds `model.conf` to a commit when its folder has none. */
+export async function stageModel(commit: PolicyCommit): Promise<void> {
+  const hasModel = await access(join(commit.dir, MODEL_FILE)).then(
     () => true,
     () => false,
   );
-  if (!hasModel) await writeFileAtomic(model, MODEL_TEXT);
+  if (!hasModel) await commit.put(MODEL_FILE, MODEL_TEXT);
 }
 
 /** One JSON line per rule and link that has provenance, in the policy's order (stable output). */

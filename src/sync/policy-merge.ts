@@ -3,20 +3,19 @@
 // sort in policy order; reading it back groups all that is known about one rule or link, which is
 // then decided (kept, added, removed) and written out in order, one at a time.
 
-import { join } from 'node:path';
 import type { Provenance } from '../grants.js';
+import { beginCommit, type PolicyCommit } from '../policy/commit.js';
 import { byLink, byRule } from '../policy/compile.js';
 import { type PolicyEntry, policyCsvHeader, policyCsvLine } from '../policy/csv.js';
 import type { PolicyDiff } from '../policy/diff.js';
 import {
-  createAtomicWriter,
-  ensureModel,
   POLICY_FILE,
   PROVENANCE_FILE,
   type ProvenanceIndex,
   provenanceLine,
   scanPolicy,
   scanProvenance,
+  stageModel,
 } from '../policy/store.js';
 import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from '../policy/types.js';
 import { createExternalSort } from './external-sort.js';
@@ -250,29 +249,28 @@ export interface MergeOutput {
   readonly links: number;
   /** The whole new policy, when asked for (`keep`). */
   readonly policy?: { policy: Policy; provenance: ProvenanceIndex };
-  /** Puts the written files in place: provenance first, then the policy (no-op when not writing). */
+  /**
+   * Puts the written files in place as one unit, with whatever else was staged in the commit given
+   * as `write` and `model.conf` when the folder has none (no-op when not writing).
+   */
   commit(): Promise<void>;
   /** Removes the written temporary files (no-op when not writing or after commit). */
   abort(): Promise<void>;
 }
 
 /**
- * Consumes merged entries: counts the changes, keeps up to `diffLimit` of each kind, and writes
- * policy.csv and provenance.jsonl of `write` (a policies folder) to temporary files that commit()
- * puts in place; `keep` also holds the whole new policy (for a live authorizer).
+ * Consumes merged entries: counts the changes, keeps up to `diffLimit` of each kind, and stages
+ * policy.csv and provenance.jsonl in `write` (a commit, or a policies folder to start one in) that
+ * commit() puts in place; `keep` also holds the whole new policy (for a live authorizer).
  */
 export async function finishMerge(
   entries: AsyncIterable<MergedEntry>,
-  options: { write?: string; keep?: boolean; diffLimit: number },
+  options: { write?: string | PolicyCommit; keep?: boolean; diffLimit: number },
 ): Promise<MergeOutput> {
-  const writers = options.write
-    ? await Promise.all([
-        createAtomicWriter(join(options.write, PROVENANCE_FILE)),
-        createAtomicWriter(join(options.write, POLICY_FILE)),
-      ])
-    : undefined;
+  const tx = typeof options.write === 'string' ? beginCommit(options.write) : options.write;
+  const writers = tx ? ([await tx.stage(PROVENANCE_FILE), await tx.stage(POLICY_FILE)] as const) : undefined;
   const abort = async () => {
-    await Promise.all(writers?.map((w) => w.abort()) ?? []);
+    await tx?.abort();
   };
   const diff = {
     addRules: [] as PolicyRule[],
@@ -329,9 +327,9 @@ export async function finishMerge(
       ? { policy: { policy: { rules: kept.rules, links: kept.links }, provenance: kept.provenance } }
       : {}),
     async commit() {
-      if (!writers) return;
-      await ensureModel(options.write as string);
-      for (const w of writers) await w.commit();
+      if (!tx) return;
+      await stageModel(tx);
+      await tx.commit();
     },
     abort,
   };

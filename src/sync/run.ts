@@ -1,11 +1,9 @@
 // sync: list users → fetch → map → diff against the current policy → apply the diff incrementally.
 // A vendor, user or role that fails keeps its previous rules (flagged stale); the new files are
-// written under temporary names and replace the old ones (by rename) only once everything is
-// decided, so a crash leaves the previous policy.
+// written under temporary names and put in place as one commit (policy/commit.ts) only once
+// everything is decided, holding the policies folder's lock throughout, so a crash leaves the
+// previous policy or the new one and two syncs never overwrite each other's change.
 import { setMaxListeners } from 'node:events';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
 import type { HttpEvents, Timers } from '../adapters/http.js';
 import { createTuyaAdapter } from '../adapters/tuya.js';
 import type {
@@ -24,13 +22,16 @@ import { ConfigError, VendorError } from '../errors.js';
 import { VENDORS, type Vendor } from '../grants.js';
 import { type Identities, roleSubject } from '../identities.js';
 import type { MappingSet } from '../mapping/load.js';
+import { beginCommit, type PolicyCommit, recoverFolder } from '../policy/commit.js';
 import { diffPolicies, type PolicyDiff } from '../policy/diff.js';
+import { removeTree } from '../policy/durable.js';
+import { lockPolicies } from '../policy/lock.js';
 import {
   holderKey,
   readSyncState,
   type StaleHolder,
+  SYNC_STATE_FILE,
   type SyncState,
-  writeSyncState,
 } from '../policy/sync-state.js';
 import {
   type FetchedBody,
@@ -42,7 +43,9 @@ import {
   type VendorUser,
 } from '../snapshot/read.js';
 import { createPolicySpill, finishMerge, type MergeOutput, type PolicyChangeCounts } from './policy-merge.js';
+import { checkRecordTarget, type Recorder, recordGuards, startRecording } from './record.js';
 import { vendorSettings } from './settings.js';
+import { createSpillDir } from './spill-dir.js';
 
 /** Progress callbacks (the CLI draws them on a TTY). */
 export interface SyncProgress {
@@ -69,7 +72,11 @@ export interface SyncOptions {
    * `SyncSummary.changes` always counts all of them. Default: all.
    */
   readonly diffLimit?: number;
-  /** Also write the raw responses as a snapshot folder that `compile` can use offline. */
+  /**
+   * Also write the raw responses as a snapshot folder that `compile` can use offline; the folder is
+   * replaced whole, so it must be new, empty or an earlier recording, and clear of the policies
+   * folder and the project (see checkRecordTarget). Not with `dryRun`.
+   */
   readonly record?: string;
   readonly signal?: AbortSignal;
   /** For tests: the fetch the adapters use. */
@@ -147,15 +154,21 @@ export interface SyncContext {
 }
 
 /**
- * Runs one sync.
+ * Runs one sync, holding the policies folder's lock from before the first request to the end
+ * (calls in this process wait for each other; see policy/lock.ts), after finishing any commit a
+ * crash interrupted and removing what killed syncs left.
  *
- * @throws ConfigError before any request when vendor settings are wrong.
+ * @throws ConfigError before any request when vendor settings or `record` are wrong.
+ * @throws PolicyLockError before any request when another process holds the lock.
  */
 export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Promise<SyncSummary> {
   const started = performance.now();
   const now = options.now ?? Date.now;
   const wanted = options.vendors ?? VENDORS;
   const accounts = options.users ? accountsOf(options.users, ctx.identities) : undefined;
+  const dir = ctx.config.policies;
+  const guards = recordGuards(ctx.config, options.dryRun ?? false);
+  if (options.record !== undefined) await checkRecordTarget(options.record, guards);
   // A unit that cannot be compiled (e.g. a value no mapping rule matches, with "unmatched: error")
   // stops every vendor's fetch: the run fails and nothing is written.
   const stop = new AbortController();
@@ -176,12 +189,16 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   // become direct grants for the rest.
   const zoomRolePrivileges = new Map<string, Set<string>>();
   const zoomMemberRoles = new Map<string, string[]>();
-  const spillDir = await mkdtemp(join(tmpdir(), 'rbac-normalizer-sync-'));
+  const lock = await lockPolicies(dir, 'sync', options.signal);
+  let spillDir: string | undefined;
   let output: MergeOutput | undefined;
   let recorder: Recorder | undefined;
+  let commit: PolicyCommit | undefined;
   try {
+    await recoverFolder(dir);
+    spillDir = await createSpillDir();
     const spill = createPolicySpill(spillDir);
-    if (options.record) recorder = await startRecording(options.record);
+    if (options.record) recorder = await startRecording(options.record, guards);
     const onUnit = async (unit: FetchedUnit) => {
       if (recorder) await recorder.write(unit.files);
       const data = await readSnapshot(MEMORY_ROOT, {
@@ -249,7 +266,6 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     // What stays from before: vendors not fetched (not asked, not configured, or failed) and failed
     // units. No policy yet (first sync) is an empty one; an unreadable one stops the run, since
     // carrying failed users' rules over needs it.
-    const dir = ctx.config.policies;
     const previousState = await readSyncState(dir);
     await spill.addPrevious(dir);
     const fetchedVendors = new Set<string>(results.filter((r) => r.result).map((r) => r.vendor));
@@ -263,6 +279,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     const failedVendorNames = new Set<string>(failedVendors.map((o) => o.vendor));
     // On a full sync, every holder of a vendor that failed as a whole is stale.
     const staleHolders = new Map<string, { vendor: string; holder: string }>();
+    if (!options.dryRun) commit = beginCommit(dir, { lock });
     output = await finishMerge(
       spill.merge({
         fetchedVendors,
@@ -280,7 +297,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
         },
       }),
       {
-        ...(options.dryRun ? {} : { write: dir }),
+        ...(commit ? { write: commit } : {}),
         keep: ctx.authorizer !== undefined && !options.dryRun,
         diffLimit: options.diffLimit ?? Number.POSITIVE_INFINITY,
       },
@@ -300,8 +317,9 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     const recorded = await recorder?.finish();
     let invalidatedSubjects = 0;
     if (!options.dryRun) {
+      // sync-state.json belongs to the same commit (as writeSyncState writes it).
+      await commit?.put(SYNC_STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
       await output.commit();
-      await writeSyncState(dir, state);
       if (ctx.authorizer && output.policy) {
         const next = output.policy;
         const live = diffPolicies(ctx.authorizer.getPolicy(), next.policy);
@@ -329,10 +347,14 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   } catch (err) {
     // Nothing half-recorded or half-written is left behind (what committed is already in place).
     await recorder?.discard();
-    await output?.abort();
+    await commit?.abort();
     throw err;
   } finally {
-    await rm(spillDir, { recursive: true, force: true });
+    try {
+      if (spillDir) await removeTree(spillDir);
+    } finally {
+      await lock.release();
+    }
   }
 }
 
@@ -596,32 +618,4 @@ function* grantHolderKeys(data: VendorData): Iterable<string> {
   for (const g of data.grants)
     yield holderKey(g.vendor, g.holder.type === 'user' ? g.holder.vendorUserId : `role:${g.holder.roleId}`);
   for (const l of data.links) yield holderKey(l.vendor, `role:${l.roleId}`);
-}
-
-/**
- * Records fetched responses as a snapshot folder, unit by unit, into a temporary folder beside the
- * target that replaces it whole (by rename) once the run is done.
- */
-type Recorder = Awaited<ReturnType<typeof startRecording>>;
-
-async function startRecording(target: string) {
-  const tmp = join(dirname(target), `.${basename(target)}-${Date.now()}-${process.pid}.recording`);
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp, { recursive: true });
-  return {
-    async write(files: ReadonlyMap<string, FetchedBody>): Promise<void> {
-      for (const [rel, { text }] of files) {
-        const file = join(tmp, ...rel.split('/'));
-        await mkdir(dirname(file), { recursive: true });
-        // The body exactly as the vendor sent it (what compile checks again, offline).
-        await writeFile(file, text.endsWith('\n') ? text : `${text}\n`);
-      }
-    },
-    async finish(): Promise<string> {
-      await rm(target, { recursive: true, force: true });
-      await rename(tmp, target);
-      return target;
-    },
-    discard: () => rm(tmp, { recursive: true, force: true }),
-  };
 }
