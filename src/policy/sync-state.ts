@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PolicyError } from '../errors.js';
+import { openPolicies } from './recover.js';
 import { writeFileAtomic } from './store.js';
 
 export const SYNC_STATE_FILE = 'sync-state.json';
@@ -33,14 +34,21 @@ export const holderKey = (vendor: string, holder: string) => `${vendor}:${holder
  * read, is not JSON, or is not shaped as writeSyncState writes it.
  */
 export async function readSyncState(dir: string): Promise<SyncState | undefined> {
-  const file = join(dir, SYNC_STATE_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') return undefined;
-    throw new PolicyError('sync state cannot be read', { file }, { cause: err });
+  // Through openPolicies, like the policy and its provenance: after a crash (or while a writer
+  // commits) the state read is the one of the same commit.
+  let file = join(dir, SYNC_STATE_FILE);
+  let text: string | undefined;
+  for (const path of (await openPolicies(dir)).paths(SYNC_STATE_FILE)) {
+    try {
+      text = await readFile(path, 'utf8');
+      file = path;
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') continue;
+      throw new PolicyError('sync state cannot be read', { file: path }, { cause: err });
+    }
   }
+  if (text === undefined) return undefined;
   let data: unknown;
   try {
     data = JSON.parse(text);
