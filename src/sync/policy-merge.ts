@@ -1,22 +1,14 @@
 // The end of a sync without the policy in memory: every fetched rule and link, every row of the
-// previous policy.csv and every line of the previous provenance.jsonl goes through one external
-// sort in policy order; reading it back groups all that is known about one rule or link, which is
-// then decided (kept, added, removed) and written out in order, one at a time.
+// store's current policy and every provenance line goes through one external sort in policy order;
+// reading it back groups all that is known about one rule or link, which is then decided (kept,
+// added, removed) and put into the store's change in order, one at a time.
 
 import type { Provenance } from '../grants.js';
-import { beginCommit, type PolicyCommit } from '../policy/commit.js';
 import { byLink, byRule } from '../policy/compile.js';
-import { type PolicyEntry, policyCsvHeader, policyCsvLine } from '../policy/csv.js';
+import type { PolicyEntry } from '../policy/csv.js';
 import type { PolicyDiff } from '../policy/diff.js';
-import {
-  POLICY_FILE,
-  PROVENANCE_FILE,
-  type ProvenanceIndex,
-  provenanceLine,
-  scanPolicy,
-  scanProvenance,
-  stageModel,
-} from '../policy/store.js';
+import type { PolicyStore, StoreChange } from '../policy/policy-store.js';
+import type { ProvenanceIndex } from '../policy/store.js';
 import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from '../policy/types.js';
 import { createExternalSort } from './external-sort.js';
 
@@ -62,7 +54,7 @@ export interface PolicySpill {
    *
    * @throws PolicyError when either file exists but cannot be read.
    */
-  addPrevious(dir: string): Promise<void>;
+  addPrevious(store: PolicyStore): Promise<void>;
   /** Every rule and link of the union, in policy order (rules, then links), decided. Call once. */
   merge(rules: CarryOverRules): AsyncGenerator<MergedEntry>;
 }
@@ -83,11 +75,13 @@ export function createPolicySpill(dir: string, options: { runItems?: number } = 
       for (const link of policy.links)
         await sort.add({ src: FETCHED, vendor, entry: { link }, from: provenance.get(linkKey(link)) ?? [] });
     },
-    async addPrevious(dir) {
-      await scanPolicy(dir, (entry) => sort.add({ src: PREVIOUS_ROW, vendor: '', entry, from: [] }));
-      await scanProvenance(dir, async (k, from) => {
-        const entry = entryOfKey(k);
-        if (entry && from.length > 0) await sort.add({ src: PREVIOUS_PROVENANCE, vendor: '', entry, from });
+    async addPrevious(store) {
+      await store.scan({
+        entry: (entry) => sort.add({ src: PREVIOUS_ROW, vendor: '', entry, from: [] }),
+        provenance: async (k, from) => {
+          const entry = entryOfKey(k);
+          if (entry && from.length > 0) await sort.add({ src: PREVIOUS_PROVENANCE, vendor: '', entry, from });
+        },
       });
     },
     async *merge(rules) {
@@ -249,29 +243,17 @@ export interface MergeOutput {
   readonly links: number;
   /** The whole new policy, when asked for (`keep`). */
   readonly policy?: { policy: Policy; provenance: ProvenanceIndex };
-  /**
-   * Puts the written files in place as one unit, with whatever else was staged in the commit given
-   * as `write` and `model.conf` when the folder has none (no-op when not writing).
-   */
-  commit(): Promise<void>;
-  /** Removes the written temporary files (no-op when not writing or after commit). */
-  abort(): Promise<void>;
 }
 
 /**
- * Consumes merged entries: counts the changes, keeps up to `diffLimit` of each kind, and stages
- * policy.csv and provenance.jsonl in `write` (a commit, or a policies folder to start one in) that
- * commit() puts in place; `keep` also holds the whole new policy (for a live authorizer).
+ * Consumes merged entries: counts the changes, keeps up to `diffLimit` of each kind, puts every
+ * entry (removed ones included) into `change` when given (the store's change, which the caller
+ * commits or aborts), and with `keep` also holds the whole new policy (for a live authorizer).
  */
 export async function finishMerge(
   entries: AsyncIterable<MergedEntry>,
-  options: { write?: string | PolicyCommit; keep?: boolean; diffLimit: number },
+  options: { change?: StoreChange; keep?: boolean; diffLimit: number },
 ): Promise<MergeOutput> {
-  const tx = typeof options.write === 'string' ? beginCommit(options.write) : options.write;
-  const writers = tx ? ([await tx.stage(PROVENANCE_FILE), await tx.stage(POLICY_FILE)] as const) : undefined;
-  const abort = async () => {
-    await tx?.abort();
-  };
   const diff = {
     addRules: [] as PolicyRule[],
     removeRules: [] as PolicyRule[],
@@ -288,35 +270,25 @@ export async function finishMerge(
     : undefined;
   let rules = 0;
   let links = 0;
-  try {
-    await writers?.[1].write(policyCsvHeader());
-    for await (const { entry, from, change } of entries) {
-      if (change !== 'same') {
-        const kind =
-          `${change === 'added' ? 'add' : 'remove'}${'rule' in entry ? 'Rules' : 'Links'}` as const;
-        if (changes[kind]++ < options.diffLimit) {
-          if ('rule' in entry) (diff[kind] as PolicyRule[]).push(entry.rule);
-          else (diff[kind] as RoleLink[]).push(entry.link);
-        }
-        if (change === 'removed') continue;
+  for await (const { entry, from, change } of entries) {
+    await options.change?.put(entry, from, change);
+    if (change !== 'same') {
+      const kind = `${change === 'added' ? 'add' : 'remove'}${'rule' in entry ? 'Rules' : 'Links'}` as const;
+      if (changes[kind]++ < options.diffLimit) {
+        if ('rule' in entry) (diff[kind] as PolicyRule[]).push(entry.rule);
+        else (diff[kind] as RoleLink[]).push(entry.link);
       }
-      const key = 'rule' in entry ? ruleKey(entry.rule) : linkKey(entry.link);
-      if ('rule' in entry) {
-        rules++;
-        kept?.rules.push(entry.rule);
-      } else {
-        links++;
-        kept?.links.push(entry.link);
-      }
-      if (kept && from.length > 0) kept.provenance.set(key, from);
-      if (writers) {
-        await writers[1].write(policyCsvLine(entry));
-        await writers[0].write(provenanceLine(key, from));
-      }
+      if (change === 'removed') continue;
     }
-  } catch (err) {
-    await abort();
-    throw err;
+    if ('rule' in entry) {
+      rules++;
+      kept?.rules.push(entry.rule);
+    } else {
+      links++;
+      kept?.links.push(entry.link);
+    }
+    if (kept && from.length > 0)
+      kept.provenance.set('rule' in entry ? ruleKey(entry.rule) : linkKey(entry.link), from);
   }
   return {
     diff,
@@ -326,11 +298,5 @@ export async function finishMerge(
     ...(kept
       ? { policy: { policy: { rules: kept.rules, links: kept.links }, provenance: kept.provenance } }
       : {}),
-    async commit() {
-      if (!tx) return;
-      await stageModel(tx);
-      await tx.commit();
-    },
-    abort,
   };
 }

@@ -22,17 +22,10 @@ import { ConfigError, VendorError } from '../errors.js';
 import { VENDORS, type Vendor } from '../grants.js';
 import { type Identities, roleSubject } from '../identities.js';
 import type { MappingSet } from '../mapping/load.js';
-import { beginCommit, type PolicyCommit, recoverFolder } from '../policy/commit.js';
 import { diffPolicies, type PolicyDiff } from '../policy/diff.js';
 import { removeTree } from '../policy/durable.js';
-import { lockPolicies } from '../policy/lock.js';
-import {
-  holderKey,
-  readSyncState,
-  type StaleHolder,
-  SYNC_STATE_FILE,
-  type SyncState,
-} from '../policy/sync-state.js';
+import { createFileStore, type PolicyStore, type StoreChange } from '../policy/policy-store.js';
+import { holderKey, type StaleHolder, type SyncState } from '../policy/sync-state.js';
 import {
   type FetchedBody,
   MEMORY_ROOT,
@@ -143,6 +136,8 @@ export interface SyncSummary {
   readonly links: number;
   readonly durationMs: number;
   readonly recorded?: string;
+  /** The version the store committed (stores with a change feed, such as PostgreSQL). */
+  readonly version?: number;
 }
 
 export interface SyncContext {
@@ -151,6 +146,8 @@ export interface SyncContext {
   readonly identities: Identities;
   /** A live authorizer to update incrementally; optional (the CLI writes files only). */
   readonly authorizer?: Pick<Authorizer, 'applyChanges' | 'getPolicy' | 'setStale'>;
+  /** Where the policy is kept. Default: the file store of `config.policies`. */
+  readonly store?: PolicyStore;
 }
 
 /**
@@ -166,7 +163,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   const now = options.now ?? Date.now;
   const wanted = options.vendors ?? VENDORS;
   const accounts = options.users ? accountsOf(options.users, ctx.identities) : undefined;
-  const dir = ctx.config.policies;
+  const store = ctx.store ?? createFileStore(ctx.config.policies);
   const guards = recordGuards(ctx.config, options.dryRun ?? false);
   if (options.record !== undefined) await checkRecordTarget(options.record, guards);
   // A unit that cannot be compiled (e.g. a value no mapping rule matches, with "unmatched: error")
@@ -189,13 +186,13 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   // become direct grants for the rest.
   const zoomRolePrivileges = new Map<string, Set<string>>();
   const zoomMemberRoles = new Map<string, string[]>();
-  const lock = await lockPolicies(dir, 'sync', options.signal);
+  const writer = await store.lock('sync', options.signal);
   let spillDir: string | undefined;
   let output: MergeOutput | undefined;
   let recorder: Recorder | undefined;
-  let commit: PolicyCommit | undefined;
+  let change: StoreChange | undefined;
+  let version: number | undefined;
   try {
-    await recoverFolder(dir);
     spillDir = await createSpillDir();
     const spill = createPolicySpill(spillDir);
     if (options.record) recorder = await startRecording(options.record, guards);
@@ -266,8 +263,8 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     // What stays from before: vendors not fetched (not asked, not configured, or failed) and failed
     // units. No policy yet (first sync) is an empty one; an unreadable one stops the run, since
     // carrying failed users' rules over needs it.
-    const previousState = await readSyncState(dir);
-    await spill.addPrevious(dir);
+    const previousState = await store.readState();
+    await spill.addPrevious(store);
     const fetchedVendors = new Set<string>(results.filter((r) => r.result).map((r) => r.vendor));
     const fetchedHolders = new Set<string>();
     for (const v of fetchedVendors) for (const key of holders.get(v as Vendor) ?? []) fetchedHolders.add(key);
@@ -279,7 +276,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     const failedVendorNames = new Set<string>(failedVendors.map((o) => o.vendor));
     // On a full sync, every holder of a vendor that failed as a whole is stale.
     const staleHolders = new Map<string, { vendor: string; holder: string }>();
-    if (!options.dryRun) commit = beginCommit(dir, { lock });
+    if (!options.dryRun) change = writer.begin();
     output = await finishMerge(
       spill.merge({
         fetchedVendors,
@@ -297,7 +294,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
         },
       }),
       {
-        ...(commit ? { write: commit } : {}),
+        ...(change ? { change } : {}),
         keep: ctx.authorizer !== undefined && !options.dryRun,
         diffLimit: options.diffLimit ?? Number.POSITIVE_INFINITY,
       },
@@ -317,9 +314,9 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     const recorded = await recorder?.finish();
     let invalidatedSubjects = 0;
     if (!options.dryRun) {
-      // sync-state.json belongs to the same commit (as writeSyncState writes it).
-      await commit?.put(SYNC_STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
-      await output.commit();
+      // The sync state belongs to the same commit as the policy.
+      await change?.state(state);
+      version = (await change?.commit())?.version;
       if (ctx.authorizer && output.policy) {
         const next = output.policy;
         const live = diffPolicies(ctx.authorizer.getPolicy(), next.policy);
@@ -343,17 +340,18 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       links: output.links,
       durationMs: performance.now() - started,
       ...(recorded ? { recorded } : {}),
+      ...(version !== undefined ? { version } : {}),
     };
   } catch (err) {
     // Nothing half-recorded or half-written is left behind (what committed is already in place).
     await recorder?.discard();
-    await commit?.abort();
+    await change?.abort();
     throw err;
   } finally {
     try {
       if (spillDir) await removeTree(spillDir);
     } finally {
-      await lock.release();
+      await writer.release();
     }
   }
 }

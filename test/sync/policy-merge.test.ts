@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Provenance, Vendor } from '../../src/grants.js';
 import { formatPolicyCsv } from '../../src/policy/csv.js';
+import { createFileStore } from '../../src/policy/policy-store.js';
 import { readPolicy, readProvenance, writePolicy } from '../../src/policy/store.js';
 import { linkKey, type Policy, type PolicyRule, ruleKey } from '../../src/policy/types.js';
 import { type CarryOverRules, createPolicySpill, finishMerge } from '../../src/sync/policy-merge.js';
@@ -67,25 +68,28 @@ async function merged(dir: string, write: boolean, diffLimit = Number.POSITIVE_I
     policy: { rules: [lost], links: [] },
     provenance: new Map([[ruleKey(lost), [prov('vonage', 'u9')]]]),
   });
-  await spill.addPrevious(dir);
+  const store = createFileStore(dir);
+  await spill.addPrevious(store);
   const seen: string[] = [];
   const rules = carryOver(new Set(['zoom', 'tuya'].filter((v) => v !== failed)));
+  const writer = write ? await store.lock('sync') : undefined;
+  const change = writer?.begin();
   const out = await finishMerge(
     spill.merge({ ...rules, seen: (p) => seen.push(`${p.vendor}:${p.holder}`) }),
-    {
-      ...(write ? { write: dir } : {}),
-      diffLimit,
-      keep: true,
-    },
+    { ...(change ? { change } : {}), diffLimit, keep: true },
   );
-  return { out, seen };
+  const done = async (f?: () => Promise<unknown>) => {
+    await f?.();
+    await writer?.release();
+  };
+  return { out, seen, commit: () => done(change?.commit), abort: () => done(change?.abort) };
 }
 
 describe('merging a sync on disk', () => {
   test('replaces what the fetched vendors hold and carries over the rest, hostile names byte for byte', async () => {
     const { dir, policy } = await previousFolder();
-    const { out, seen } = await merged(dir, true);
-    await out.commit();
+    const { out, seen, commit } = await merged(dir, true);
+    await commit();
     const next = await readPolicy(dir);
     assert.deepEqual(next.rules, [
       rule('alice', 'zoom:recording', 'edit'),
@@ -115,8 +119,8 @@ describe('merging a sync on disk', () => {
       join(dir, 'policy.csv'),
       formatPolicyCsv({ rules: [...policy.rules].reverse(), links: policy.links }),
     );
-    const { out } = await merged(dir, true);
-    await out.commit();
+    const { out, commit } = await merged(dir, true);
+    await commit();
     const expected = await mkdtemp(join(tmpdir(), 'rbac-merge-'));
     await writePolicy(expected, out.policy!.policy, out.policy!.provenance);
     for (const f of ['policy.csv', 'provenance.jsonl'])
@@ -134,8 +138,8 @@ describe('merging a sync on disk', () => {
   test('a dry run writes nothing, and the diff keeps at most diffLimit of each kind with exact counts', async () => {
     const { dir } = await previousFolder();
     const before = await readFile(join(dir, 'policy.csv'), 'utf8');
-    const { out } = await merged(dir, false, 0);
-    await out.commit();
+    const { out, commit } = await merged(dir, false, 0);
+    await commit();
     assert.equal(await readFile(join(dir, 'policy.csv'), 'utf8'), before);
     assert.deepEqual(out.diff, { addRules: [], removeRules: [], addLinks: [], removeLinks: [] });
     assert.deepEqual(out.changes, { addRules: 1, removeRules: 1, addLinks: 0, removeLinks: 0 });
@@ -144,8 +148,8 @@ describe('merging a sync on disk', () => {
   test('an aborted merge leaves the previous files and no temporary file', async () => {
     const { dir } = await previousFolder();
     const before = await readFile(join(dir, 'policy.csv'), 'utf8');
-    const { out } = await merged(dir, true);
-    await out.abort();
+    const { abort } = await merged(dir, true);
+    await abort();
     assert.equal(await readFile(join(dir, 'policy.csv'), 'utf8'), before);
     assert.deepEqual((await readdir(dir)).sort(), ['model.conf', 'policy.csv', 'provenance.jsonl']);
   });
