@@ -1,6 +1,6 @@
 // `npm run bench`: ours vs plain casbin (CommonJS build, enforceSync, same model and data), one run,
 // side by side with ratios. Each measurement runs in a fresh process. Never gated in CI.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writePolicy } from '../src/policy/store.js';
@@ -121,6 +121,31 @@ if (process.env['BENCH_HTTP'] !== '0') {
       `${f(h.authz / h.bare, 2)} of bare`,
     );
   }
+}
+if (process.env['BENCH_LOAD'] !== '0') {
+  // Load test (issue 12, bench/load.ts): the example Express app at saturation while a sync applies
+  // changes every second. It prints its own summary; any 5xx or wrong decision fails the bench.
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'load.ts')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 24,
+  });
+  const lines = run.stdout.trim().split('\n');
+  console.log(`${lines.slice(0, -1).join('\n')}\n`);
+  let l: Record<string, number> & { ok?: boolean; problems?: string[] } = {};
+  try {
+    l = JSON.parse(lines.at(-1) ?? '{}');
+  } catch {}
+  if (run.status !== 0 || !l.ok) process.exitCode = 1;
+  row(
+    'load: Express app + sync every 1 s',
+    `${l.seconds ?? '?'} s at saturation (autocannon ${l.connections ?? '?'} conns, no rate cap), ${f(l.people ?? 0, 0)} people per vendor`,
+    l.ok
+      ? `${f(l.reqPerSec!, 0)} req/s, p99 ${f(l.p99!, 0)} ms, ${l.s5xx} 5xx, ${l.wrong} wrong of ${f(l.checked!, 0)} checked (${l.straddling} straddling), ${l.syncs} syncs`
+      : `FAILED (exit ${run.status}): ${(l.problems ?? ['no result']).join(', ')}`,
+    l.ok ? `syncs ${f(l.syncMeanMs! / 1000, 1)} s each under load (${f(l.syncIdleMs!, 0)} ms idle)` : '',
+    '',
+  );
 }
 const header = ['data', 'measure', 'rbac-normalizer', 'plain casbin', 'ours vs casbin'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
