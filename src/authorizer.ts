@@ -11,7 +11,7 @@ import { ConfigError } from './errors.js';
 import { type Identities, loadIdentities } from './identities.js';
 import { loadMappings, type MappingSet } from './mapping/load.js';
 import { diffPolicies } from './policy/diff.js';
-import { writePolicy } from './policy/store.js';
+import { createFileStore, isPolicyStore, type PolicyStore, replacePolicy } from './policy/policy-store.js';
 import { runSync, type SyncOptions, type SyncSummary } from './sync/run.js';
 
 export interface CreateAuthorizerOptions extends AuthorizerOptions {
@@ -24,6 +24,11 @@ export interface CreateAuthorizerOptions extends AuthorizerOptions {
   readonly mappings?: string;
   /** Identities file, used by compileSnapshot(). Default: the config's, else "identities.yaml" if present. */
   readonly identities?: string;
+  /**
+   * Where the policy is kept and where sync() and compileSnapshot({ write }) put it: a PolicyStore
+   * (e.g. `createPostgresStore(...)`). Default: the file store of the policies folder.
+   */
+  readonly store?: PolicyStore;
 }
 
 export interface FullAuthorizer extends Authorizer {
@@ -70,6 +75,8 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
   const mappingsPath = options.mappings ?? config.mappings;
   const identitiesPath = options.identities ?? config.identities;
   const policiesDir = typeof options.policies === 'string' ? options.policies : config.policies;
+  if (options.store !== undefined && !isPolicyStore(options.store))
+    throw new ConfigError('store', 'must be a PolicyStore (createFileStore(dir), createPostgresStore(...))');
   const explicit =
     options.config !== undefined || options.mappings !== undefined || config.file !== undefined;
   const [mappings, identities] = await Promise.all([
@@ -78,12 +85,18 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
       optional: options.identities === undefined && !config.identitiesRequired,
     }),
   ]);
-  const engine = await createEngine({ ...options, policies: options.policies ?? config.policies });
+  const store =
+    options.store ?? (isPolicyStore(options.policies) ? options.policies : createFileStore(policiesDir));
+  const engine = await createEngine({
+    ...options,
+    policies: options.store ?? options.policies ?? config.policies,
+  });
   const syncContext = {
     config: { ...config, policies: policiesDir },
     mappings,
     identities,
     authorizer: engine,
+    store,
   };
   return Object.assign(engine, {
     sync: (opts: SyncOptions = {}) => runSync(syncContext, opts),
@@ -122,7 +135,7 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
     identities,
     async compileSnapshot(dir: string, opts: { write?: boolean } = {}) {
       const result = await compileSnapshot(dir, mappings, identities);
-      if (opts.write) await writePolicy(policiesDir, result.policy, result.provenance);
+      if (opts.write) await replacePolicy(store, result.policy, result.provenance);
       const change = engine.applyChanges({
         ...diffPolicies(engine.getPolicy(), result.policy),
         provenance: result.provenance,

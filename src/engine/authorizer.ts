@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from '../clock.js';
 import { ConfigError, DecisionError } from '../errors.js';
 import type { Provenance } from '../grants.js';
+import { isPolicyStore, type PolicyStore } from '../policy/policy-store.js';
 import { type ProvenanceIndex, readPolicy, readProvenance } from '../policy/store.js';
 import { holderKey, readSyncState, type StaleHolder } from '../policy/sync-state.js';
 import { formatBound } from '../policy/time.js';
@@ -76,8 +77,11 @@ export interface CacheOptions {
 }
 
 export interface AuthorizerOptions {
-  /** A policies folder (holding policy.csv, provenance.jsonl) or an in-memory Policy. Default: "policies". */
-  readonly policies?: string | Policy;
+  /**
+   * A policies folder (holding policy.csv, provenance.jsonl), an in-memory Policy, or a PolicyStore
+   * (the file store of a folder, or PostgreSQL). Default: "policies".
+   */
+  readonly policies?: string | Policy | PolicyStore;
   /** Provenance for explain() when `policies` is an in-memory Policy. */
   readonly provenance?: ProvenanceIndex;
   /** Time source in epoch ms. Default: the system clock. */
@@ -104,8 +108,12 @@ export interface Authorizer {
     action: string,
     options?: { at?: Date | string | number },
   ): Decision;
-  /** Replaces the whole policy (clears the cache). A folder path reloads its policy.csv and provenance. */
-  loadPolicy(policies: string | Policy, provenance?: ProvenanceIndex): Promise<void>;
+  /**
+   * Replaces the whole policy (clears the cache): a folder path reloads its policy.csv and
+   * provenance, a PolicyStore its current policy. The new index is built before it replaces the old
+   * one, so decisions never see an empty or half-loaded policy.
+   */
+  loadPolicy(policies: string | Policy | PolicyStore, provenance?: ProvenanceIndex): Promise<void>;
   /** Applies incremental changes, dropping only the affected subjects' cached decisions. */
   applyChanges(change: PolicyChange): ChangeResult;
   /** The current policy. */
@@ -343,13 +351,21 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
 }
 
 async function load(
-  source: string | Policy,
+  source: string | Policy | PolicyStore,
   prov: ProvenanceIndex | undefined,
 ): Promise<{
   index: PolicyIndex;
   provenance: Map<string, readonly Provenance[]>;
   stale: Map<string, StaleHolder>;
 }> {
+  if (isPolicyStore(source)) {
+    const stored = await source.load();
+    return {
+      index: new PolicyIndex(stored.policy),
+      provenance: new Map(prov ?? stored.provenance),
+      stale: new Map((stored.state?.stale ?? []).map((h) => [holderKey(h.vendor, h.holder), h])),
+    };
+  }
   if (typeof source === 'string') {
     const [policy, provenance, state] = await Promise.all([
       readPolicy(source),
