@@ -60,8 +60,7 @@ describe('the shipped config', () => {
   });
 
   test("plans the README's zoom push-role example against the emulator (exit 0)", async () => {
-    const permissions = join(dir, 'recording-editors.yaml');
-    await writeFile(permissions, 'zoom:recording: [read, edit]\nzoom:meeting: [join]\n');
+    const permissions = join(repo, 'examples', 'recording-editors.yaml');
     const r = await cli([
       'zoom',
       'push-role',
