@@ -1,18 +1,22 @@
 // `npm start`: the real path, with no vendor account. Starts the bundled vendor emulator (serving
 // the example data in examples/snapshot as Zoom, Vonage and Tuya would), syncs all three vendors
-// over HTTP into policies/, and prints a few explained decisions. The clock is pinned so the
-// temporary Tuya grants in the example data give the same answers on any day.
-import { createAuthorizer } from '../src/authorizer.js';
-import { manualClock } from '../src/clock.js';
-import { snapshotDataset } from '../src/emulator/dataset.js';
-import { EMULATOR_CREDENTIALS as C, startEmulator } from '../src/emulator/server.js';
-import { formatDecision } from '../src/engine/format.js';
+// over HTTP into the policies folder of rbac.config.yaml (.rbac/policies/, ignored by git), and
+// prints a few explained decisions. The clock is pinned so the temporary Tuya grants in the example
+// data give the same answers on any day. It uses only the package's public entry points.
+import { EMULATOR_CREDENTIALS as C, snapshotDataset, startEmulator } from '../src/emulator/index.js';
+import { createAuthorizer, formatDecision, manualClock } from '../src/index.js';
 
 const emulator = await startEmulator({ dataset: await snapshotDataset('examples/snapshot') });
 console.log(`Vendor emulator on ${emulator.url}; syncing Zoom, Vonage and Tuya over HTTP...\n`);
 try {
   const at = '2026-11-22T12:00:00.000Z';
-  const authz = await createAuthorizer({ config: 'rbac.config.yaml', clock: manualClock(at) });
+  // Starts from an empty policy (a fresh clone has none compiled yet); the sync writes the config's
+  // policies folder and applies what it fetched to this authorizer.
+  const authz = await createAuthorizer({
+    config: 'rbac.config.yaml',
+    policies: { rules: [], links: [] },
+    clock: manualClock(at),
+  });
   const url = emulator.url;
   const summary = await authz.sync({
     env: {
@@ -34,9 +38,9 @@ try {
     console.log(
       `  ${v.vendor.padEnd(7)} ${v.status.padEnd(8)} ${v.units} ${v.vendor === 'zoom' ? 'roles and users' : 'users'}, ${v.requests} requests`,
     );
-  const d = summary.diff;
+  const c = summary.changes;
   console.log(
-    `  policy: ${summary.rules} rules, ${summary.links} role links in policies/ (+${d.addRules.length + d.addLinks.length} / -${d.removeRules.length + d.removeLinks.length} this run)`,
+    `  policy: ${summary.rules} rules, ${summary.links} role links in .rbac/policies/ (+${c.addRules + c.addLinks} / -${c.removeRules + c.removeLinks} this run)`,
   );
   console.log(`\nDecisions as of ${at}:\n`);
   const questions: [string, string, string][] = [

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { type CompileResult, compileSnapshot } from './compile.js';
-import { loadConfig } from './config.js';
+import { type Config, loadConfig } from './config.js';
 import {
   type Authorizer,
   type AuthorizerOptions,
@@ -9,7 +10,7 @@ import {
 } from './engine/authorizer.js';
 import { ConfigError } from './errors.js';
 import { type Identities, loadIdentities } from './identities.js';
-import { loadMappings, type MappingSet } from './mapping/load.js';
+import { loadMappings, type MappingSet, PACKAGE_MAPPINGS } from './mapping/load.js';
 import { diffPolicies } from './policy/diff.js';
 import { createFileStore, isPolicyStore, type PolicyStore, replacePolicy } from './policy/policy-store.js';
 import { runSync, type SyncOptions, type SyncSummary } from './sync/run.js';
@@ -20,7 +21,11 @@ export interface CreateAuthorizerOptions extends AuthorizerOptions {
    * loaded unless the matching option is given. Default: none (use `policies`, default "policies").
    */
   readonly config?: string;
-  /** Mapping folder or files, used by compileSnapshot(). Default: the config's, else "mappings". */
+  /**
+   * Mapping folder or file, used by compileSnapshot() and sync(). Default: the config's `mappings`;
+   * when the config names none, "mappings" beside the config (or in the working directory) if that
+   * exists, else the package's own default mappings.
+   */
   readonly mappings?: string;
   /** Identities file, used by compileSnapshot(). Default: the config's, else "identities.yaml" if present. */
   readonly identities?: string;
@@ -72,15 +77,13 @@ export interface FullAuthorizer extends Authorizer {
  */
 export async function createAuthorizer(options: CreateAuthorizerOptions = {}): Promise<FullAuthorizer> {
   const config = await loadConfig(options.config, {});
-  const mappingsPath = options.mappings ?? config.mappings;
+  const mappingsPath = options.mappings ?? (await defaultMappings(config));
   const identitiesPath = options.identities ?? config.identities;
   const policiesDir = typeof options.policies === 'string' ? options.policies : config.policies;
   if (options.store !== undefined && !isPolicyStore(options.store))
     throw new ConfigError('store', 'must be a PolicyStore (createFileStore(dir), createPostgresStore(...))');
-  const explicit =
-    options.config !== undefined || options.mappings !== undefined || config.file !== undefined;
   const [mappings, identities] = await Promise.all([
-    explicit || (await stat(mappingsPath).catch(() => undefined)) ? loadMappings(mappingsPath) : new Map(),
+    loadMappings(mappingsPath),
     loadIdentities(identitiesPath, {
       optional: options.identities === undefined && !config.identitiesRequired,
     }),
@@ -143,4 +146,16 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
       return { ...result, change };
     },
   });
+}
+
+/**
+ * The config's mappings, or the package's own when the config names none and no "mappings" folder
+ * is where it would look (a new project that depends on the package). loadConfig does not say
+ * whether the path was named, so "named" is read as "not the default location": a config that
+ * names exactly `mappings/` and lacks it also gets the package's mappings.
+ */
+async function defaultMappings(config: Config): Promise<string> {
+  const defaultPath = resolve(config.file === undefined ? process.cwd() : dirname(config.file), 'mappings');
+  if (config.mappings !== defaultPath) return config.mappings;
+  return (await stat(defaultPath).catch(() => undefined)) ? defaultPath : PACKAGE_MAPPINGS;
 }

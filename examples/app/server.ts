@@ -1,15 +1,16 @@
-// Example app: the middleware in front of a few routes, on the example data (policies/ compiled by
-// `npm start`). Run: `npm run example` (Express) or `npm run example -- --koa`; then, e.g.
+// Example app: the middleware in front of a few routes, on the example data (the policy `npm start`
+// or `npx rbac-normalizer compile` writes to rbac.config.yaml's policies folder, .rbac/policies/).
+// Run: `npm run example` (Express) or `npm run example -- --koa`; then, e.g.
 //   curl -i -H 'x-user: carol' http://127.0.0.1:3000/recordings/42
 // The `x-user` header stands in for your real authentication; never trust it in production.
+// It imports only the package's public entry points (rbac-normalizer, /express, /koa).
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import express from 'express';
 import Koa from 'koa';
-import { createAuthorizer } from '../../src/authorizer.js';
+import { createAuthorizer, type RouteTable } from '../../src/index.js';
 import { authorize as expressAuthorize } from '../../src/middleware/express.js';
 import { authorize as koaAuthorize } from '../../src/middleware/koa.js';
-import type { RouteTable } from '../../src/middleware/routes.js';
 
 const { values } = parseArgs({
   options: {

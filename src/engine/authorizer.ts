@@ -8,6 +8,7 @@ import { formatBound } from '../policy/time.js';
 import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from '../policy/types.js';
 import { DecisionCache } from './decision-cache.js';
 import { PolicyIndex, type Validity } from './policy-index.js';
+import { checkPolicy, checkPolicyChange, checkProvenance } from './policy-input.js';
 
 /** Why a decision came out as it did. */
 export type DecisionReason = 'allowed' | 'denied-by-rule' | 'no-matching-rule' | 'invalid-request' | 'error';
@@ -299,6 +300,7 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
     },
 
     applyChanges(change) {
+      checkPolicyChange(change);
       const touched = new Set<string>();
       let added = 0;
       let removed = 0;
@@ -378,9 +380,8 @@ async function load(
       stale: new Map((state?.stale ?? []).map((h) => [holderKey(h.vendor, h.holder), h])),
     };
   }
-  if (!source || !Array.isArray(source.rules) || !Array.isArray(source.links)) {
-    throw new ConfigError('policies', 'must be a policies folder path or a { rules, links } policy');
-  }
+  checkPolicy(source, 'policies');
+  checkProvenance(prov, 'provenance');
   return { index: new PolicyIndex(source), provenance: new Map(prov ?? []), stale: new Map() };
 }
 

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { MappingError, type MappingProblem, type SourcePosition } from '../errors.js';
+import { ConfigError, MappingError, type MappingProblem, type SourcePosition } from '../errors.js';
 import type { Vendor } from '../grants.js';
 import type { Effect } from '../policy/types.js';
 import { KINDS, TEMPORARY } from './kinds.js';
@@ -48,6 +48,8 @@ interface ParsedFile {
 const here = dirname(fileURLToPath(import.meta.url));
 /** The JSON Schema for mapping files, shipped as mappings/schema.json. */
 export const MAPPING_SCHEMA_PATH = join(here, '..', '..', 'mappings', 'schema.json');
+/** The package's own mapping folder (the default mappings), beside its schema. */
+export const PACKAGE_MAPPINGS = dirname(MAPPING_SCHEMA_PATH);
 
 let validator: ValidateFunction | undefined;
 async function getValidator(): Promise<ValidateFunction> {
@@ -62,18 +64,26 @@ async function getValidator(): Promise<ValidateFunction> {
 /**
  * Loads every `*.yaml` / `*.yml` mapping file in a folder (or the given files), in name order.
  *
- * @throws MappingError listing every problem with file:line:column.
+ * @throws ConfigError (key `mappings`) when the path does not exist or the folder has no mapping
+ *   files; MappingError listing every problem in the files with file:line:column.
  */
 export async function loadMappings(
   source: string | readonly string[],
   options: { cwd?: string } = {},
 ): Promise<MappingSet> {
   let files: string[];
-  if (typeof source === 'string' && (await stat(source).catch(() => undefined))?.isDirectory()) {
+  const found = typeof source === 'string' ? await stat(source).catch(() => undefined) : undefined;
+  if (typeof source === 'string' && !found) {
+    // A wrong path is a configuration problem, not a position in a file.
+    throw new ConfigError('mappings', `no mapping folder or file at ${source}`);
+  }
+  if (typeof source === 'string' && found?.isDirectory()) {
     files = (await readdir(source))
       .filter((f) => /\.ya?ml$/.test(f))
       .sort()
       .map((f) => join(source, f));
+    if (files.length === 0)
+      throw new ConfigError('mappings', `no mapping files (*.yaml) in the folder ${source}`);
   } else {
     files = typeof source === 'string' ? [source] : [...source];
   }

@@ -141,7 +141,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     }
     const anyFailure = outcomes.some((o) => o.status === 'failed' || o.status === 'partial');
     return {
-      ok: !anyFailure,
+      ok: !anyFailure && outcomes.some((o) => o.status !== 'skipped'), // nothing fetched is not ok
       dryRun: options.dryRun ?? false,
       vendors: outcomes,
       diff: output.diff,

@@ -1,13 +1,40 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { after, describe, test } from 'node:test';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { main } from '../../src/cli/main.js';
+
+// The example's policy, compiled from the example snapshot into a temporary folder (the shipped
+// config's .rbac/policies/ is what `npm start` writes; test/examples/quickstart.test.ts runs that).
+let dir: string;
+let config: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rbac-example-app-'));
+  config = join(dir, 'rbac.config.yaml');
+  const repo = (p: string) => JSON.stringify(resolve(p));
+  await writeFile(
+    config,
+    `policies: policies/\nmappings: ${repo('mappings')}\nidentities: ${repo('examples/identities.yaml')}\nsnapshot: ${repo('examples/snapshot')}\n`,
+  );
+  let err = '';
+  const code = await main(['compile', '--config', config], {
+    out: () => {},
+    err: (t) => {
+      err += t;
+    },
+  });
+  assert.equal(code, 0, err);
+});
+after(() => rm(dir, { recursive: true, force: true }));
 
 /** Starts `examples/app/server.ts` on a free loopback port and returns its base URL. */
 function startExample(args: string[]): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'examples/app/server.ts', '--port', '0', ...args],
+    ['--import', 'tsx', 'examples/app/server.ts', '--port', '0', '--config', config, ...args],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
