@@ -51,6 +51,7 @@ export {
 } from './middleware/routes.js';
 export { createCasbinEnforcer, PolicyAdapter } from './policy/casbin.js';
 export type { PolicyDiff } from './policy/diff.js';
+export { createFileStore, type PolicyStore, type StoredPolicy } from './policy/policy-store.js';
 export type { ProvenanceIndex } from './policy/store.js';
 export type { StaleHolder } from './policy/sync-state.js';
 export type { Effect, Policy, PolicyRule, RoleLink } from './policy/types.js';
