@@ -124,15 +124,20 @@ export function subjectsOf(d: {
 export const MAX_MESSAGE_BYTES = 7000;
 
 /** The feed message for a version: subjects listed while the JSON stays under MAX_MESSAGE_BYTES, else null. */
-export function messageFor(version: number, subjects: readonly string[]): ChangeMessage {
+export function messageFor(version: number, subjects: readonly string[], origin: string): ChangeMessage {
+  const unlisted: ChangeMessage = { version, subjects: null, origin };
   // Each listed subject takes at least 3 bytes ("",), so a long list need not be encoded to know.
-  if (subjects.length * 3 > MAX_MESSAGE_BYTES) return { version, subjects: null };
-  const listed: ChangeMessage = { version, subjects };
-  return Buffer.byteLength(encodeMessage(listed)) <= MAX_MESSAGE_BYTES ? listed : { version, subjects: null };
+  if (subjects.length * 3 > MAX_MESSAGE_BYTES) return unlisted;
+  const listed: ChangeMessage = { version, subjects, origin };
+  return Buffer.byteLength(encodeMessage(listed)) <= MAX_MESSAGE_BYTES ? listed : unlisted;
 }
 
 export function encodeMessage(m: ChangeMessage): string {
-  return storableJson({ version: m.version, subjects: m.subjects });
+  return storableJson({
+    version: m.version,
+    subjects: m.subjects,
+    ...(m.origin ? { origin: m.origin } : {}),
+  });
 }
 
 /** A feed message, or undefined when the text is not one (the caller still treats it as a hint). */
@@ -144,11 +149,16 @@ export function decodeMessage(text: string): ChangeMessage | undefined {
     return undefined;
   }
   if (typeof m !== 'object' || m === null) return undefined;
-  const { version, subjects } = m as { version?: unknown; subjects?: unknown };
+  const { version, subjects, origin } = m as { version?: unknown; subjects?: unknown; origin?: unknown };
   if (!Number.isSafeInteger(version) || (version as number) < 0) return undefined;
   if (subjects !== null && !(Array.isArray(subjects) && subjects.every((s) => typeof s === 'string')))
     return undefined;
-  return { version: version as number, subjects: subjects as string[] | null };
+  if (origin !== undefined && typeof origin !== 'string') return undefined;
+  return {
+    version: version as number,
+    subjects: subjects as string[] | null,
+    ...(origin === undefined ? {} : { origin }),
+  };
 }
 
 /**

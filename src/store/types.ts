@@ -61,6 +61,8 @@ export interface ChangeDelta {
 export interface ChangeMessage {
   readonly version: number;
   readonly subjects: readonly string[] | null;
+  /** The committing store instance's `origin`, so that instance can tell its own commits. */
+  readonly origin?: string;
 }
 
 export interface CommitResult {

@@ -2,6 +2,7 @@
 // StoreError, with any password or connection string scrubbed from what is reported.
 import { type ClientBase, Client as PgClient, Pool as PgPool } from 'pg';
 import { ConfigError, StoreError, type StoreFailure } from '../../errors.js';
+import { scrubberFor } from '../redact.js';
 
 /** Where the database is: a connection URL (a pool is created and owned) or a pool you own. */
 export type PgTarget =
@@ -101,25 +102,6 @@ export function openDb(target: PgTarget, applicationName: string): Db {
 
 function closed(operation: string): StoreError {
   return new StoreError({ failure: 'closed', operation, message: 'the store was closed' });
-}
-
-/** Replaces the URL and its password wherever they appear in a text. */
-export function scrubberFor(url: string | undefined): (text: string) => string {
-  const secrets: string[] = [];
-  if (url) {
-    secrets.push(url);
-    try {
-      const u = new URL(url);
-      if (u.password) secrets.push(u.password, decodeURIComponent(u.password));
-    } catch {
-      const m = /:\/\/[^:/@]*:([^@]*)@/.exec(url);
-      if (m?.[1]) secrets.push(m[1]);
-    }
-    const kv = /password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)/i.exec(url);
-    if (kv?.[1]) secrets.push(kv[1]);
-  }
-  const list = secrets.filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
-  return (text) => list.reduce((t, s) => t.split(s).join('***'), text);
 }
 
 const UNAVAILABLE_MESSAGES = [

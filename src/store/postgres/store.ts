@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ClientBase, Pool } from 'pg';
 import { ConfigError } from '../../errors.js';
 import type { Policy } from '../../policy/types.js';
@@ -37,6 +38,11 @@ export type PostgresStoreOptions =
 
 export interface PostgresStore extends ChangeSource {
   readonly schema: string;
+  /**
+   * This store instance's id, carried by the messages of its commits. A follower given it as its
+   * `origin` leaves those messages to committed() instead of reading the store for them.
+   */
+  readonly origin: string;
   /** Creates or upgrades the tables; idempotent and safe to run from several instances at once. */
   migrate(): Promise<{ readonly applied: readonly number[]; readonly schemaVersion: number }>;
   /** The whole policy, provenance, sync state and version, from one snapshot. */
@@ -88,7 +94,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   )
     throw new ConfigError('notifyChannel', 'must be a channel name of 1 to 63 bytes');
   const db = openDb(options, 'rbac-normalizer');
-  const settings = { tables, batchSize, retention, notifyChannel };
+  const origin = randomUUID();
+  const settings = { tables, batchSize, retention, notifyChannel, origin };
 
   /** Runs fn on a pooled connection; a connection that failed mid-way is discarded, not reused. */
   async function withClient<T>(operation: string, fn: (c: ClientBase) => Promise<T>): Promise<T> {
@@ -107,6 +114,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
   return {
     schema: tables.schema,
+    origin,
     migrate: () =>
       withClient('migrate', async (c) => ({
         applied: await migrate(c, tables),

@@ -40,6 +40,8 @@ export interface WriteSettings {
   readonly retention: number;
   /** Channel to NOTIFY inside the transaction, if any. */
   readonly notifyChannel: string | undefined;
+  /** This store instance's id, put in every message. */
+  readonly origin: string;
 }
 
 /** Applies a change in one transaction on `client`. The caller has checked it (checkChange). */
@@ -188,7 +190,7 @@ export async function writeChange(
       [version, encodeDelta(body)],
     );
     await q(`DELETE FROM ${t.changeLog} WHERE version <= $1`, [version - s.retention]);
-    const message = messageFor(version, body.subjects);
+    const message = messageFor(version, body.subjects, s.origin);
     if (s.notifyChannel !== undefined) {
       await q('SELECT pg_notify($1, $2)', [s.notifyChannel, encodeMessage(message)]);
     }
