@@ -36,15 +36,17 @@ export function tablesIn(schema: string): Tables {
 }
 
 /**
- * SQL for a rule's identity, a 16-byte md5 over its six fields (columns prefixed with `p`, e.g.
- * `d.`), stored in rules.id. md5 of each text keeps the input unambiguous (fixed width) and the
- * index entry small whatever the values' length (a btree entry must stay under ~2.7 kB and vendor
- * values have no limit); every lookup compares the fields themselves too.
+ * SQL for a rule's identity: 16 bytes of md5 over its six fields (columns prefixed with `p`, e.g.
+ * `d.`), stored in rules.id. Each text is preceded by its length, so no two rules give the same
+ * input; the index entry stays small whatever the values' length (a btree entry must stay under
+ * ~2.7 kB and vendor values have no limit), and every lookup compares the fields themselves too.
  */
 export const ruleIdSql = (p = '') =>
-  `decode(md5(md5(${p}sub) || md5(${p}obj) || md5(${p}act) || ${p}eft || ':' || coalesce(${p}valid_from::text, '') || ':' || coalesce(${p}valid_until::text, '')), 'hex')`;
+  `decode(md5(${[`${p}sub`, `${p}obj`, `${p}act`].map((c) => `length(${c})::text || ':' || ${c}`).join(' || ')}` +
+  ` || ${p}eft || ':' || coalesce(${p}valid_from::text, '') || ':' || coalesce(${p}valid_until::text, '')), 'hex')`;
 
-export const linkIdSql = (p = '') => `decode(md5(md5(${p}member) || md5(${p}role)), 'hex')`;
+export const linkIdSql = (p = '') =>
+  `decode(md5(length(${p}member)::text || ':' || ${p}member || ${p}role), 'hex')`;
 
 interface Migration {
   readonly version: number;
