@@ -137,6 +137,7 @@ export async function createPolicyFollower(options: PolicyFollowerOptions): Prom
   }
 
   async function catchUp(): Promise<void> {
+    if (applied < 0) return reload(); // nothing loaded yet
     for (;;) {
       const r = await store.changesSince(applied, { limit: batch });
       if (closed) return;
@@ -185,11 +186,14 @@ export async function createPolicyFollower(options: PolicyFollowerOptions): Prom
     error: report,
   });
   try {
-    if (options.version === undefined) await reload();
-    else await sync().catch(report);
+    await sync();
   } catch (err) {
-    await unsubscribe?.().catch(() => {});
-    throw err;
+    // Without a loaded policy there is nothing to serve; with one, the poll will try again.
+    if (options.version === undefined) {
+      await unsubscribe?.().catch(() => {});
+      throw err;
+    }
+    report(err);
   }
   const stopPoll = scheduler.every(pollMs, trigger);
 

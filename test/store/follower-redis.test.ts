@@ -180,6 +180,33 @@ describe('a follower kept current over Redis pub/sub', { skip, timeout: 60_000 }
     await assert.rejects(never, (e: unknown) => e instanceof StoreError && e.failure === 'timeout');
   });
 
+  test('a follower told which version its authorizer holds catches up from there without a full load', async () => {
+    const snap = await reader.load();
+    const authz = await createAuthorizer({
+      policies: snap.policy,
+      provenance: snap.provenance,
+      clock: manualClock(T0),
+    });
+    const r = await writer.commit({ addRules: [rule('from-here')] });
+    const rec = recorder();
+    const follower = await createPolicyFollower({
+      store: reader,
+      authorizer: authz,
+      version: snap.version,
+      scheduler: manualScheduler(),
+      onApplied: rec.onApplied,
+    });
+    closers.push(() => follower.close());
+    assert.equal(rec.reloads(), 0);
+    assert.deepEqual(rec.deltas(), [r.version]);
+    assert.ok(authz.enforce('from-here', 'zoom:recording', 'read'));
+    await follower.close();
+    await assert.rejects(
+      follower.waitForVersion(r.version + 1),
+      (e: unknown) => e instanceof StoreError && e.failure === 'closed',
+    );
+  });
+
   test('a pruned change log triggers exactly one full reload, never an empty policy in between', async () => {
     const pruning = createPostgresStore({ url: PG_URL, schema, changeLogRetention: 2 });
     closers.push(() => pruning.close());

@@ -30,6 +30,9 @@ export interface Db {
   end(): Promise<void>;
 }
 
+/** How long connections the store opens itself may take before failing as unavailable. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 /** @throws ConfigError when neither or both of url and pool are given. */
 export function openDb(target: PgTarget, applicationName: string): Db {
   const hasUrl = target.url !== undefined;
@@ -43,7 +46,13 @@ export function openDb(target: PgTarget, applicationName: string): Db {
   const url = target.url;
   const owned = url !== undefined;
   const pool =
-    target.pool ?? new PgPool({ connectionString: url, application_name: applicationName, max: 4 });
+    target.pool ??
+    new PgPool({
+      connectionString: url,
+      application_name: applicationName,
+      max: 4,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    });
   // An idle pooled connection that dies (server restart, pg_terminate_backend) is dropped by the
   // pool; without a listener Node would treat the event as an uncaught error.
   if (owned) pool.on('error', () => {});
@@ -79,7 +88,11 @@ export function openDb(target: PgTarget, applicationName: string): Db {
     async dedicated(operation) {
       if (ended) throw closed(operation);
       if (url === undefined) return this.connect(operation);
-      const c = new PgClient({ connectionString: url, application_name: applicationName });
+      const c = new PgClient({
+        connectionString: url,
+        application_name: applicationName,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      });
       c.on('error', () => {}); // reported through the failing query; see lease()
       try {
         await c.connect();
