@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'DECISION_FAILED'
   | 'SUITE_INVALID'
   | 'VENDOR_ERROR'
-  | 'POLICY_LOCKED';
+  | 'POLICY_LOCKED'
+  | 'STORE_ERROR';
 
 /** Base of every error this library throws on purpose. `code` is stable; `message` is for people. */
 export class RbacError extends Error {
@@ -227,6 +228,50 @@ export class DecisionError extends RbacError {
   }
 }
 
+/** Why a policy store (PostgreSQL) or change feed (Redis, LISTEN/NOTIFY) operation failed. */
+export type StoreFailure =
+  | 'unavailable' // the server cannot be reached or the connection dropped (nothing was committed)
+  | 'conflict' // the store moved past the expected version (compare-and-swap), or a serialization failure
+  | 'locked' // the writers' lock is held by another session
+  | 'invalid' // a value the store cannot hold (NUL, a lone surrogate, a bad bound or effect)
+  | 'not-migrated' // the tables are missing or older than this code: run migrate()
+  | 'timeout' // waited longer than allowed
+  | 'closed' // used after close()
+  | 'failed'; // anything else the server reported
+
+/**
+ * A policy store or change-feed operation failed. `failure` says whether a retry can help;
+ * `operation` names what was attempted (`commit`, `load`, `lock`, `redis publish`, ...);
+ * `pgCode` is PostgreSQL's SQLSTATE when the server reported one. Never carries a password or a
+ * connection string.
+ */
+export class StoreError extends RbacError {
+  readonly failure: StoreFailure;
+  readonly operation: string;
+  readonly pgCode: string | undefined;
+  /** For a `conflict`: the version the caller expected and the one the store holds. */
+  readonly expectedVersion: number | undefined;
+  readonly actualVersion: number | undefined;
+  constructor(
+    init: {
+      failure: StoreFailure;
+      operation: string;
+      message: string;
+      pgCode?: string | undefined;
+      expectedVersion?: number | undefined;
+      actualVersion?: number | undefined;
+    },
+    options?: { cause?: unknown },
+  ) {
+    super('STORE_ERROR', `${init.operation}: ${init.message}`, options);
+    this.failure = init.failure;
+    this.operation = init.operation;
+    this.pgCode = init.pgCode;
+    this.expectedVersion = init.expectedVersion;
+    this.actualVersion = init.actualVersion;
+  }
+}
+
 export function formatProblem(p: MappingProblem): string {
   return `${p.file}:${p.line}:${p.column}: ${p.message}`;
 }
@@ -240,3 +285,4 @@ export const isDecisionError = (e: unknown): e is DecisionError => e instanceof 
 export const isSuiteError = (e: unknown): e is SuiteError => e instanceof SuiteError;
 export const isVendorError = (e: unknown): e is VendorError => e instanceof VendorError;
 export const isPolicyLockError = (e: unknown): e is PolicyLockError => e instanceof PolicyLockError;
+export const isStoreError = (e: unknown): e is StoreError => e instanceof StoreError;
