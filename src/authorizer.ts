@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { systemClock } from './clock.js';
 import { type CompileResult, compileSnapshot } from './compile.js';
 import { type Config, loadConfig } from './config.js';
 import {
@@ -13,6 +14,10 @@ import { type Identities, loadIdentities } from './identities.js';
 import { loadMappings, type MappingSet, PACKAGE_MAPPINGS } from './mapping/load.js';
 import { diffPolicies } from './policy/diff.js';
 import { createFileStore, isPolicyStore, type PolicyStore, replacePolicy } from './policy/policy-store.js';
+import type { Freshness } from './store/follower.js';
+import { failClosedWhenStale, isPostgresStore, joinSharedStore } from './store/instance.js';
+import type { PostgresStore } from './store/postgres/store.js';
+import type { ChangeTransport } from './store/types.js';
 import { runSync, type SyncOptions, type SyncSummary } from './sync/run.js';
 
 export interface CreateAuthorizerOptions extends AuthorizerOptions {
@@ -31,9 +36,20 @@ export interface CreateAuthorizerOptions extends AuthorizerOptions {
   readonly identities?: string;
   /**
    * Where the policy is kept and where sync() and compileSnapshot({ write }) put it: a PolicyStore
-   * (e.g. `createPostgresStore(...)`). Default: the file store of the policies folder.
+   * (`createFileStore(dir)`), or a shared PostgreSQL store (`createPostgresStore(...)`), which this
+   * instance then follows. Default: the file store of the policies folder.
    */
-  readonly store?: PolicyStore;
+  readonly store?: PolicyStore | PostgresStore;
+  /** With a PostgreSQL store: what carries changes between instances (`createRedisTransport`, `createPgNotifyTransport`). Default: the poll only. */
+  readonly propagation?: ChangeTransport;
+  /** With a PostgreSQL store: how often to confirm with the store without a message, ms. Default 30000. */
+  readonly pollMs?: number;
+  /**
+   * With a PostgreSQL store: once this instance has not confirmed it is current for this long
+   * (ms; must exceed `pollMs`), `enforce` denies and `enforceStrict` throws (the middleware answers
+   * 503). Default: no bound.
+   */
+  readonly maxStaleness?: number;
 }
 
 export interface FullAuthorizer extends Authorizer {
@@ -64,6 +80,20 @@ export interface FullAuthorizer extends Authorizer {
     intervalMs: number,
     options?: SyncOptions & { onResult?: (s: SyncSummary) => void; onError?: (e: unknown) => void },
   ): { stop(): Promise<void> };
+  /**
+   * The store version this instance holds, when it last confirmed with the store that it is
+   * current, and when it last loaded the whole policy (PostgreSQL store; with a file store, version
+   * 0 and the load time).
+   */
+  freshness(): Freshness;
+  /**
+   * Resolves once this instance holds `version` or later (read-after-write across instances: pass
+   * the `version` a sync returned). Resolves at once with a file store.
+   * @throws StoreError `timeout` after `timeout` ms (default 10000).
+   */
+  waitForVersion(version: number, options?: { timeout?: number }): Promise<void>;
+  /** Stops following the store (subscriptions, the poll). */
+  close(): Promise<void>;
 }
 
 /**
@@ -80,25 +110,47 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
   const mappingsPath = options.mappings ?? (await defaultMappings(config));
   const identitiesPath = options.identities ?? config.identities;
   const policiesDir = typeof options.policies === 'string' ? options.policies : config.policies;
-  if (options.store !== undefined && !isPolicyStore(options.store))
-    throw new ConfigError('store', 'must be a PolicyStore (createFileStore(dir), createPostgresStore(...))');
+  if (options.store !== undefined && !isPolicyStore(options.store) && !isPostgresStore(options.store))
+    throw new ConfigError(
+      'store',
+      'must be a PolicyStore (createFileStore(dir)) or createPostgresStore(...)',
+    );
   const [mappings, identities] = await Promise.all([
     loadMappings(mappingsPath),
     loadIdentities(identitiesPath, {
       optional: options.identities === undefined && !config.identitiesRequired,
     }),
   ]);
-  const store =
-    options.store ?? (isPolicyStore(options.policies) ? options.policies : createFileStore(policiesDir));
-  const engine = await createEngine({
-    ...options,
-    policies: options.store ?? options.policies ?? config.policies,
+  const loadedAt = (options.clock ?? systemClock).now();
+  const postgres = isPostgresStore(options.store) ? options.store : undefined;
+  const { store: _s, propagation, pollMs, maxStaleness, ...engineOptions } = options;
+  let engine = await createEngine({
+    ...engineOptions,
+    policies: postgres
+      ? { rules: [], links: [] }
+      : ((options.store as PolicyStore | undefined) ?? options.policies ?? config.policies),
   });
+  const shared = postgres
+    ? await joinSharedStore(engine, {
+        postgres,
+        propagation,
+        pollMs,
+        maxStaleness,
+        clock: options.clock,
+        onError: options.onError,
+      })
+    : undefined;
+  if (shared) engine = failClosedWhenStale(engine, shared);
+  const store =
+    shared?.store ??
+    (options.store as PolicyStore | undefined) ??
+    (isPolicyStore(options.policies) ? options.policies : createFileStore(policiesDir));
   const syncContext = {
     config: { ...config, policies: policiesDir },
     mappings,
     identities,
-    authorizer: engine,
+    // With a shared store, this instance's commits reach its engine through the follower.
+    ...(shared ? {} : { authorizer: engine }),
     store,
   };
   return Object.assign(engine, {
@@ -136,6 +188,13 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
     },
     mappings,
     identities,
+    freshness: (): Freshness => shared?.freshness() ?? { version: 0, lastHeardAt: loadedAt, loadedAt },
+    waitForVersion: async (version: number, opts: { timeout?: number } = {}) => {
+      await shared?.follower.waitForVersion(version, opts);
+    },
+    close: async () => {
+      await shared?.close();
+    },
     async compileSnapshot(dir: string, opts: { write?: boolean } = {}) {
       const result = await compileSnapshot(dir, mappings, identities);
       if (opts.write) await replacePolicy(store, result.policy, result.provenance);

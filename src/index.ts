@@ -24,6 +24,7 @@ export {
   isPolicyLockError,
   isRbacError,
   isSnapshotError,
+  isStoreError,
   isSuiteError,
   isVendorError,
   MappingError,
@@ -34,6 +35,8 @@ export {
   RbacError,
   SnapshotError,
   type SourcePosition,
+  StoreError,
+  type StoreFailure,
   SuiteError,
   UnmatchedValueError,
   VendorError,
@@ -55,6 +58,7 @@ export { createFileStore, type PolicyStore, type StoredPolicy } from './policy/p
 export type { ProvenanceIndex } from './policy/store.js';
 export type { StaleHolder } from './policy/sync-state.js';
 export type { Effect, Policy, PolicyRule, RoleLink } from './policy/types.js';
+export type { Freshness } from './store/follower.js';
 export type { SyncOptions, SyncProgress, SyncSummary, VendorOutcome } from './sync/run.js';
 export {
   type CaseResult,

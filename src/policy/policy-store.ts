@@ -49,8 +49,17 @@ export interface StoreChange {
    * removed (compile). Without it, only what is put as `removed` goes (sync, which knows).
    */
   replacing(): void;
-  /** One rule or link of the new policy, or one removed, in policy order (rules, then links). */
-  put(entry: PolicyEntry, from: readonly Provenance[], change: EntryChange): Promise<void>;
+  /**
+   * One rule or link of the new policy, or one removed, in policy order (rules, then links).
+   * `provenanceChanged` (default true) says whether `from` differs from what is stored, so a store
+   * that keeps rows (PostgreSQL) rewrites only what changed.
+   */
+  put(
+    entry: PolicyEntry,
+    from: readonly Provenance[],
+    change: EntryChange,
+    provenanceChanged?: boolean,
+  ): Promise<void>;
   /** The sync state that goes with the new policy. */
   state(state: SyncState): Promise<void>;
   /**

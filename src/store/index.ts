@@ -1,6 +1,6 @@
-// The shared policy store and its change feed: PostgreSQL tables, followers that keep authorizers
-// current, Redis and LISTEN/NOTIFY transports, and a casbin adapter and watcher over the same
-// tables. Explicit exports; not yet re-exported from the package root.
+// rbac-normalizer/postgres: the shared policy store and its change feed: PostgreSQL tables,
+// followers that keep authorizers current, Redis and LISTEN/NOTIFY transports, and a casbin adapter
+// and watcher over the same tables. Explicit exports (test/index.test.ts pins the list).
 export {
   type CasbinAdapterOptions,
   type CasbinFilter,

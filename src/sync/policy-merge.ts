@@ -32,6 +32,8 @@ export interface MergedEntry {
   readonly from: readonly Provenance[];
   /** same: in the previous and the new policy; added: only in the new one; removed: only in the previous one. */
   readonly change: 'same' | 'added' | 'removed';
+  /** For a `same` entry: whether its provenance differs from the stored one. */
+  readonly provenanceChanged?: boolean;
 }
 
 /** Which previous rules and provenance stay (decided once every vendor's fetch has ended). */
@@ -133,7 +135,15 @@ function decide(group: readonly PolicyRecord[], rules: CarryOverRules): MergedEn
   }
   if (!fetched && !kept) return before ? { entry, from: [], change: 'removed' } : undefined;
   addAll(fresh, stays);
-  return { entry, from: fresh, change: before ? 'same' : 'added' };
+  if (!before) return { entry, from: fresh, change: 'added' };
+  return { entry, from: fresh, change: 'same', provenanceChanged: !sameProvenance(previous, fresh) };
+}
+
+function sameProvenance(a: readonly Provenance[], b: readonly Provenance[]): boolean {
+  if (a.length !== b.length) return false;
+  const text = (x: readonly Provenance[]) => x.map((p) => JSON.stringify(p)).sort();
+  const [x, y] = [text(a), text(b)];
+  return x.every((v, i) => v === y[i]);
 }
 
 /** Appends provenance not already in `into` (same vendor, holder and raw value). */
@@ -270,8 +280,8 @@ export async function finishMerge(
     : undefined;
   let rules = 0;
   let links = 0;
-  for await (const { entry, from, change } of entries) {
-    await options.change?.put(entry, from, change);
+  for await (const { entry, from, change, provenanceChanged } of entries) {
+    await options.change?.put(entry, from, change, provenanceChanged ?? change === 'added');
     if (change !== 'same') {
       const kind = `${change === 'added' ? 'add' : 'remove'}${'rule' in entry ? 'Rules' : 'Links'}` as const;
       if (changes[kind]++ < options.diffLimit) {

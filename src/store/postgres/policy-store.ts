@@ -1,0 +1,123 @@
+// The PostgreSQL store behind the PolicyStore seam, so sync, compile and the authorizer use it the
+// way they use the file store: one sync's whole change is one transaction with its version and
+// change-log entry, under the writers' advisory lock; after the commit the change is published.
+
+import { isStoreError, PolicyLockError } from '../../errors.js';
+import type { Provenance } from '../../grants.js';
+import type { StoreChange as PipelineChange, PolicyStore } from '../../policy/policy-store.js';
+import type { SyncState } from '../../policy/sync-state.js';
+import { linkKey, type PolicyRule, type RoleLink, ruleKey } from '../../policy/types.js';
+import type { CommitResult } from '../types.js';
+import type { PostgresStore } from './store.js';
+
+export interface PostgresPolicyStoreOptions {
+  readonly store: PostgresStore;
+  /** Called after each commit (e.g. a follower's `committed`, a Redis publish). Its failure is reported, not thrown. */
+  readonly onCommit?: (result: CommitResult) => Promise<void> | void;
+  /** Receives an onCommit failure (other instances then catch up at their next poll). */
+  readonly onError?: ((error: unknown) => void) | undefined;
+}
+
+/** A PolicyStore over a PostgresStore (createPostgresStore). */
+export function postgresPolicyStore(options: PostgresPolicyStoreOptions): PolicyStore & {
+  readonly postgres: PostgresStore;
+} {
+  const pg = options.store;
+  const location = `postgres (schema ${pg.schema})`;
+  return {
+    postgres: pg,
+    location,
+    load: () => pg.load(),
+    readState: async () => (await pg.load()).state,
+    async scan(visit) {
+      const { policy, provenance } = await pg.load();
+      for (const rule of policy.rules) await visit.entry({ rule });
+      for (const link of policy.links) await visit.entry({ link });
+      for (const [k, from] of provenance) await visit.provenance(k, from);
+    },
+    async lock(purpose) {
+      let release: () => Promise<void>;
+      try {
+        release = await pg.lock();
+      } catch (err) {
+        if (isStoreError(err) && err.failure === 'locked')
+          throw new PolicyLockError(`${location} advisory lock`, undefined, { cause: err });
+        throw err;
+      }
+      void purpose;
+      return { begin: () => change(), release: () => release() };
+    },
+  };
+
+  function change(): PipelineChange {
+    const addRules: PolicyRule[] = [];
+    const removeRules: PolicyRule[] = [];
+    const addLinks: RoleLink[] = [];
+    const removeLinks: RoleLink[] = [];
+    const provenance = new Map<string, readonly Provenance[]>();
+    const put = new Set<string>();
+    let state: SyncState | undefined;
+    let replacing = false;
+    let done = false;
+    return {
+      replacing() {
+        replacing = true;
+      },
+      async put(entry, from, kind, provenanceChanged = true) {
+        const key = 'rule' in entry ? ruleKey(entry.rule) : linkKey(entry.link);
+        if (kind === 'removed') {
+          if ('rule' in entry) removeRules.push(entry.rule);
+          else removeLinks.push(entry.link);
+          return;
+        }
+        if (replacing) put.add(key);
+        if (kind === 'added') {
+          if ('rule' in entry) addRules.push(entry.rule);
+          else addLinks.push(entry.link);
+        }
+        if (kind === 'added' || provenanceChanged) provenance.set(key, from);
+      },
+      async state(s) {
+        state = s;
+      },
+      async commit() {
+        if (done) throw new Error('this change was already committed or aborted');
+        done = true;
+        if (replacing) {
+          // The whole policy was put: what is stored and was not put goes; what was put and is
+          // stored already is not added twice.
+          const current = (await pg.load()).policy;
+          const stored = new Set<string>();
+          for (const r of current.rules) {
+            stored.add(ruleKey(r));
+            if (!put.has(ruleKey(r))) removeRules.push(r);
+          }
+          for (const l of current.links) {
+            stored.add(linkKey(l));
+            if (!put.has(linkKey(l))) removeLinks.push(l);
+          }
+          const fresh = (x: string) => !stored.has(x);
+          addRules.splice(0, addRules.length, ...addRules.filter((r) => fresh(ruleKey(r))));
+          addLinks.splice(0, addLinks.length, ...addLinks.filter((l) => fresh(linkKey(l))));
+        }
+        const result = await pg.commit({
+          addRules,
+          removeRules,
+          addLinks,
+          removeLinks,
+          provenance,
+          ...(state ? { state } : {}),
+        });
+        try {
+          await options.onCommit?.(result);
+        } catch (err) {
+          options.onError?.(err);
+        }
+        return { version: result.version };
+      },
+      async abort() {
+        done = true;
+      },
+    };
+  }
+}
