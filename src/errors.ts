@@ -89,6 +89,11 @@ export class VendorError extends RbacError {
   readonly file: string | undefined;
   /** For an unusable body: the field that could not be read (`groupPermissions`, `(body)`). */
   readonly field: string | undefined;
+  /**
+   * What went wrong in the vendor's (or the HTTP layer's) own words, without the prefix `message`
+   * adds (vendor, endpoint, user, status, vendor code): `Role does not exist.`, `server error`.
+   */
+  readonly detail: string;
   constructor(
     init: {
       vendor: string;
@@ -120,6 +125,7 @@ export class VendorError extends RbacError {
     this.user = init.user;
     this.file = init.file;
     this.field = init.field;
+    this.detail = init.message;
   }
 }
 
