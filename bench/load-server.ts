@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Enforcer } from 'casbin';
 import express, { type Request } from 'express';
 import { createAuthorizer } from '../src/authorizer.js';
-import { emulatorConfig } from '../src/cli/sync.js';
+import { emulatorConfig } from '../src/cli/emulate.js';
 import { loadConfig } from '../src/config.js';
 import type { PolicyChange } from '../src/engine/authorizer.js';
 import { loadIdentities } from '../src/identities.js';

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { emulatorConfig } from '../src/cli/sync.js';
+import { emulatorConfig } from '../src/cli/emulate.js';
 
 const [usersArg, rateArg] = process.argv.slice(2) as [string, string];
 const rate = Number(rateArg);

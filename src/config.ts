@@ -1,7 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
-import { ConfigError } from './errors.js';
+import { type Document, isMap, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
+import { ConfigError, type SourcePosition } from './errors.js';
+import { VENDORS } from './grants.js';
+import { suggest } from './mapping/yaml-source.js';
+import { vendorSettingKeys } from './sync/settings.js';
 
 /** Resolved configuration: absolute paths of what the CLI and createAuthorizer load. */
 export interface Config {
@@ -49,40 +52,54 @@ export async function loadConfig(
       );
   }
   const base = text === undefined ? cwd : dirname(path);
-  const values: Record<string, unknown> = {};
+  let values: Record<string, unknown> = {};
+  // Where a config value is, for errors: file:line:column of the node at `keys`.
+  let where: (keys: readonly (string | number)[]) => SourcePosition | undefined = () => undefined;
   if (text !== undefined) {
     const lc = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, strict: true });
+    const at = (offset: number | undefined): SourcePosition => {
+      const p = lc.linePos(offset ?? 0);
+      return { file: path, line: p.line, column: p.col };
+    };
     if (doc.errors.length) {
       const e = doc.errors[0]!;
-      const p = lc.linePos(e.pos[0]);
-      throw new ConfigError(`${path}:${p.line}:${p.col}`, e.message.split('\n')[0]!);
+      throw new ConfigError(path, e.message.split('\n')[0]!, { at: at(e.pos[0]) });
     }
     if (doc.contents !== null && !isMap(doc.contents))
-      throw new ConfigError(path, 'must be a mapping of keys to values');
-    for (const pair of isMap(doc.contents) ? doc.contents.items : []) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : '';
-      const p = lc.linePos(isScalar(pair.key) ? (pair.key.range?.[0] ?? 0) : 0);
-      if (!(KEYS as readonly string[]).includes(key)) {
-        throw new ConfigError(
-          `${path}:${p.line}:${p.col}`,
-          `unknown key "${key}"; allowed: ${KEYS.join(', ')}`,
-        );
-      }
+      throw new ConfigError(path, 'the config must be a mapping of keys to values', {
+        at: at(doc.contents.range?.[0]),
+      });
+    where = (keys) => {
+      const node = keys.length === 0 ? doc.contents : doc.getIn(keys, true);
+      return isNode(node) ? at(node.range?.[0]) : undefined;
+    };
+    checkNames(doc, (node) => at(node?.range?.[0]));
+    let data: unknown;
+    try {
+      data = doc.toJS({ maxAliasCount: 20 });
+    } catch (err) {
+      throw new ConfigError(path, `${(err as Error).message} (write the values out instead of aliases)`, {
+        at: at(0),
+        cause: err,
+      });
     }
-    Object.assign(values, interpolate(doc.toJS({ maxAliasCount: 20 }) ?? {}, env, 'config'));
+    values = interpolate(data ?? {}, env, [], where) as Record<string, unknown>;
   }
+  const fail = (key: string, message: string): ConfigError => {
+    const at = where([key]);
+    return at ? new ConfigError(key, `"${key}" ${message}`, { at }) : new ConfigError(key, message);
+  };
   const str = (key: string, dflt: string | undefined): string | undefined => {
     const v = values[key];
     if (v === undefined || v === null) return dflt;
-    if (typeof v !== 'string' || v === '')
-      throw new ConfigError(key, `must be a path string, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'string' || v === '') throw fail(key, `must be a path string, got ${JSON.stringify(v)}`);
     return v;
   };
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const vendors = values['vendors'] ?? {};
   if (typeof vendors !== 'object' || vendors === null || Array.isArray(vendors))
-    throw new ConfigError('vendors', 'must be a mapping');
+    throw fail('vendors', 'must be a mapping of vendor names to settings');
   const snapshot = str('snapshot', undefined);
   return {
     file: text === undefined ? undefined : path,
@@ -95,19 +112,83 @@ export async function loadConfig(
   };
 }
 
-function interpolate(v: unknown, env: NodeJS.ProcessEnv, key: string): unknown {
+const isNode = (n: unknown): n is Node =>
+  typeof n === 'object' && n !== null && 'range' in n && Array.isArray((n as Node).range);
+
+/**
+ * Unknown keys, vendor names and vendor settings, each at its file:line:column with the nearest
+ * allowed name: a typo (`policys`, `vendor:`, `zom`, `clientSecrt`) is an error, never ignored.
+ */
+function checkNames(doc: Document, at: (node: Node | undefined) => SourcePosition): void {
+  if (!isMap(doc.contents)) return;
+  const unknown = (
+    key: string,
+    node: Node | undefined,
+    what: string,
+    name: string,
+    allowed: readonly string[],
+  ) =>
+    new ConfigError(
+      key,
+      `unknown ${what.replace('%s', () => JSON.stringify(name))}${suggest(name, allowed)}; allowed: ${allowed.join(', ')}`,
+      { at: at(node) },
+    );
+  for (const pair of doc.contents.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : '';
+    const keyNode = isNode(pair.key) ? pair.key : undefined;
+    if (!(KEYS as readonly string[]).includes(key)) throw unknown(key, keyNode, 'key %s', key, KEYS);
+    if (key !== 'vendors' || !isMap(pair.value)) continue;
+    for (const v of pair.value.items) {
+      const vendor = isScalar(v.key) ? String(v.key.value) : '';
+      const vendorNode = isNode(v.key) ? v.key : undefined;
+      if (!(VENDORS as readonly string[]).includes(vendor))
+        throw unknown(`vendors.${vendor}`, vendorNode, 'vendor %s', vendor, VENDORS);
+      if (!isMap(v.value)) continue;
+      const allowed = vendorSettingKeys(vendor as (typeof VENDORS)[number]);
+      for (const setting of v.value.items) {
+        const name = isScalar(setting.key) ? String(setting.key.value) : '';
+        if (!allowed.includes(name))
+          throw unknown(
+            `vendors.${vendor}.${name}`,
+            isNode(setting.key) ? setting.key : undefined,
+            `setting %s in vendors.${vendor}`,
+            name,
+            allowed,
+          );
+      }
+    }
+  }
+}
+
+/** `${ENV}` in string values replaced from the environment; an unset variable is an error at its value. */
+function interpolate(
+  v: unknown,
+  env: NodeJS.ProcessEnv,
+  keys: readonly (string | number)[],
+  where: (keys: readonly (string | number)[]) => SourcePosition | undefined,
+): unknown {
   if (typeof v === 'string') {
     return v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
       const value = env[name];
-      if (value === undefined) throw new ConfigError(key, `environment variable ${name} is not set`);
+      if (value === undefined) {
+        const key = keys
+          .map((k) => (typeof k === 'number' ? `[${k}]` : k))
+          .join('.')
+          .replaceAll('.[', '[');
+        const at = where(keys);
+        throw new ConfigError(
+          key || 'config',
+          `${at ? `${key}: ` : ''}environment variable ${name} is not set`,
+          at ? { at } : undefined,
+        );
+      }
       return value;
     });
   }
-  if (Array.isArray(v)) return v.map((x, i) => interpolate(x, env, `${key}[${i}]`));
+  if (Array.isArray(v)) return v.map((x, i) => interpolate(x, env, [...keys, i], where));
   if (v && typeof v === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v))
-      out[k] = interpolate(x, env, key === 'config' ? k : `${key}.${k}`);
+    for (const [k, x] of Object.entries(v)) out[k] = interpolate(x, env, [...keys, k], where);
     return out;
   }
   return v;

@@ -91,6 +91,11 @@ export class VendorError extends RbacError {
   readonly file: string | undefined;
   /** For an unusable body: the field that could not be read (`groupPermissions`, `(body)`). */
   readonly field: string | undefined;
+  /**
+   * What went wrong in the vendor's (or the HTTP layer's) own words, without the prefix `message`
+   * adds (vendor, endpoint, user, status, vendor code): `Role does not exist.`, `server error`.
+   */
+  readonly detail: string;
   constructor(
     init: {
       vendor: string;
@@ -122,15 +127,31 @@ export class VendorError extends RbacError {
     this.user = init.user;
     this.file = init.file;
     this.field = init.field;
+    this.detail = init.message;
   }
 }
 
-/** A configuration value is wrong; `key` names the option or config key. */
+/**
+ * A configuration value is wrong; `key` names the option or config key (`--at`, `cache.max`,
+ * `vendors.zoom.clientSecret`). When the value is in a file, `file`, `line` and `column` say where,
+ * and the message starts with them instead of the key: `rbac.config.yaml:2:1: unknown key ...`.
+ */
 export class ConfigError extends RbacError {
   readonly key: string;
-  constructor(key: string, message: string, options?: { cause?: unknown }) {
-    super('CONFIG_INVALID', `${key}: ${message}`, options);
+  readonly file: string | undefined;
+  readonly line: number | undefined;
+  readonly column: number | undefined;
+  constructor(key: string, message: string, options?: { cause?: unknown; at?: SourcePosition }) {
+    const at = options?.at;
+    super(
+      'CONFIG_INVALID',
+      at ? `${at.file}:${at.line}:${at.column}: ${message}` : `${key}: ${message}`,
+      options && 'cause' in options ? { cause: options.cause } : undefined,
+    );
     this.key = key;
+    this.file = at?.file;
+    this.line = at?.line;
+    this.column = at?.column;
   }
 }
 

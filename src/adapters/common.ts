@@ -19,9 +19,17 @@ export interface Where {
   readonly user?: string | undefined;
 }
 
-/** Re-labels an error from the HTTP layer with the templated endpoint and user. */
+// Errors of a token request, already named after the token endpoint: the API call that needed the
+// token must not re-label them with its own endpoint (the token request is what failed).
+const tokenErrors = new WeakSet<VendorError>();
+
+/**
+ * Re-labels an error from the HTTP layer with the templated endpoint and user, keeping its
+ * failure, status, vendor code and `detail`. An error of a token request is returned as it is.
+ */
 export function inContext(err: unknown, where: Where): VendorError {
   if (err instanceof VendorError) {
+    if (tokenErrors.has(err)) return err;
     return new VendorError(
       {
         vendor: where.vendor,
@@ -30,7 +38,7 @@ export function inContext(err: unknown, where: Where): VendorError {
         failure: err.failure,
         status: err.status,
         vendorCode: err.vendorCode,
-        message: err.message.replace(/^.*?: ?(HTTP \d+ )?(code \S+ )?/, ''),
+        message: err.detail,
       },
       { cause: err.cause ?? err },
     );
@@ -89,7 +97,7 @@ export function tokenError(where: Where, status: number, text: string): VendorEr
     failure: 'auth',
     status: e.status,
     vendorCode: e.vendorCode,
-    message: `credentials refused (${e.message.replace(/^.*?: ?(HTTP \d+ )?(code \S+ )?/, '')})`,
+    message: `credentials refused (${e.detail})`,
   });
 }
 
@@ -290,20 +298,25 @@ export function oauthTokens(
   return createTokenCache({
     now,
     fetchToken: async () => {
-      let res: Response;
       try {
-        const { url, init } = request();
-        res = await tokenFetch(url, init);
+        let res: Response;
+        try {
+          const { url, init } = request();
+          res = await tokenFetch(url, init);
+        } catch (err) {
+          throw inContext(err, where);
+        }
+        const text = await res.text();
+        if (!res.ok) throw tokenError(where, res.status, text);
+        const s = shape(where);
+        const body = s.object(parseBody(where, text));
+        const token = s.string(body, 'access_token') as string;
+        const expiresIn = s.number(body, 'expires_in', true) ?? defaultTtlSeconds;
+        return { value: token, expiresAt: now() + expiresIn * 1000 };
       } catch (err) {
-        throw inContext(err, where);
+        if (err instanceof VendorError) tokenErrors.add(err);
+        throw err;
       }
-      const text = await res.text();
-      if (!res.ok) throw tokenError(where, res.status, text);
-      const s = shape(where);
-      const body = s.object(parseBody(where, text));
-      const token = s.string(body, 'access_token') as string;
-      const expiresIn = s.number(body, 'expires_in', true) ?? defaultTtlSeconds;
-      return { value: token, expiresAt: now() + expiresIn * 1000 };
     },
   });
 }

@@ -301,7 +301,7 @@ function roleUpdateError(e: VendorError): VendorError {
       failure: e.failure,
       status: e.status,
       vendorCode: e.vendorCode,
-      message: `${hint} (${e.message.replace(/^.*?: ?(HTTP \d+ )?(code \S+ )?/, '')})`,
+      message: `${hint} (${e.detail})`,
     },
     { cause: e },
   );

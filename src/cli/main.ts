@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { manualClock } from '../clock.js';
@@ -5,12 +6,19 @@ import { compileSnapshot } from '../compile.js';
 import { loadConfig } from '../config.js';
 import { createAuthorizer, type Decision } from '../engine/authorizer.js';
 import { escapeControls, formatDecision, jsonForTerminal } from '../engine/format.js';
-import { ConfigError, isRbacError, MappingError, SuiteError } from '../errors.js';
-import { IdentitiesError, loadIdentities } from '../identities.js';
+import { ConfigError } from '../errors.js';
+import { loadIdentities } from '../identities.js';
 import { loadMappings } from '../mapping/load.js';
 import { writePolicy } from '../policy/store.js';
+import { parseAt } from './at.js';
+import { registerEmulateCommand } from './emulate.js';
+import { EXIT, exitCodeFor } from './exit.js';
+import { policyHints } from './hints.js';
 import { registerPolicyTestCommands } from './policy-tests.js';
 import { registerSyncCommands } from './sync.js';
+import { plural } from './words.js';
+
+export { EXIT } from './exit.js';
 
 /** Where the CLI writes; injectable for tests. */
 export interface Io {
@@ -26,19 +34,40 @@ const processIo: Io = {
   isTTY: process.stderr.isTTY === true,
 };
 
-/** Exit codes: 0 ok/allow, 1 deny or failure, 2 usage or configuration error. */
-export const EXIT = { ok: 0, deny: 1, failure: 1, usage: 2 } as const;
+/** The package's version, from its package.json (two folders up from src/cli and dist/cli alike). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: unknown;
+  };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
 
-/** Runs the CLI with `argv` (without node and script) and resolves to the exit code. */
-export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+/** The CLI's commands, and the exit code their actions set (see exit.ts for errors). */
+export interface Cli {
+  readonly program: Command;
+  /** The exit code the last action set (0 until one sets another). */
+  exitCode(): number;
+  /** The command that ran (`check`, `zoom push-role`), once its action started. */
+  command(): string | undefined;
+}
+
+/** Builds the program with every command, writing to `io`; `main` parses with it. */
+export function createCli(io: Io = processIo): Cli {
   let code: number = EXIT.ok;
+  let running: string | undefined;
   const program = new Command('rbac-normalizer')
     .description(
       'Normalize Zoom, Vonage Contact Center and Tuya permissions into one Casbin policy and answer checks from it.',
     )
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .hook('preAction', (_program, action) => {
+      const names: string[] = [];
+      for (let c: Command | null = action; c && c !== program; c = c.parent) names.unshift(c.name());
+      running = names.join(' ');
+    });
   const configOption = () =>
     new Option(
       '-c, --config <file>',
@@ -68,8 +97,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         );
         return;
       }
+      const n = result.counts;
       io.out(
-        `compiled ${result.counts.vendorGrants} vendor grants of ${result.counts.users} accounts into ${result.counts.rules} rules and ${result.counts.links} role links → ${config.policies}\n`,
+        `compiled ${plural(n.vendorGrants, 'vendor grant')} of ${plural(n.users, 'account')} into ${plural(n.rules, 'rule')} and ${plural(n.links, 'role link')} → ${config.policies}\n`,
       );
       // Vendor values are printed escaped: a value must not drive the terminal or fake a line.
       for (const n of result.notices) io.err(`notice: ${escapeControls(n)}\n`);
@@ -94,8 +124,11 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       .argument('<resource>', 'e.g. zoom:recording, vonage:group:<id>, tuya:permission:<id>')
       .argument('<action>', 'e.g. read, edit, write, use')
       .addOption(configOption())
-      .option('--at <time>', 'decide at this ISO-8601 time instead of now')
-      .option('--json', 'print the decision as JSON')
+      .option(
+        '--at <time>',
+        'decide at this ISO-8601 time with a zone (2026-11-22T12:00:00Z, or an offset such as -05:00) instead of now',
+      )
+      .option('--json', 'print the decision as JSON (with "hints")')
       .action(
         async (
           user: string,
@@ -103,34 +136,62 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
           action: string,
           opts: { config?: string; at?: string; json?: boolean },
         ) => {
-          const config = await loadConfig(opts.config);
-          let at: number | undefined;
-          if (opts.at !== undefined) {
-            at = Date.parse(opts.at);
-            if (!Number.isFinite(at))
-              throw new ConfigError('--at', `not an ISO-8601 time: ${JSON.stringify(opts.at)}`);
+          const at = opts.at === undefined ? undefined : parseAt(opts.at);
+          const empty = (
+            [
+              ['subject', user],
+              ['resource', resource],
+              ['action', action],
+            ] as const
+          ).find(([, v]) => v === '');
+          let d: Decision;
+          let hints: string[] = [];
+          if (empty) {
+            // No policy can answer for nobody (or for nothing): the request itself is wrong.
+            d = {
+              allowed: false,
+              reason: 'invalid-request',
+              subject: user,
+              resource,
+              action,
+              at: new Date(at ?? Date.now()).toISOString(),
+              validFrom: null,
+              validUntil: null,
+              error: `the ${empty[0]} is empty`,
+            };
+          } else {
+            const config = await loadConfig(opts.config);
+            const authz = await createAuthorizer({
+              policies: config.policies,
+              cache: false,
+              ...(at !== undefined ? { clock: manualClock(at) } : {}),
+            });
+            d = authz.explain(user, resource, action);
+            // A default deny may be a typo: say what of the request no rule or link mentions.
+            if (d.reason === 'no-matching-rule')
+              hints = policyHints(authz.getPolicy())(user, resource, action);
           }
-          const authz = await createAuthorizer({
-            policies: config.policies,
-            cache: false,
-            ...(at !== undefined ? { clock: manualClock(at) } : {}),
-          });
-          const d: Decision = authz.explain(user, resource, action);
           // Decisions carry vendor values: no control character reaches the terminal, JSON or not.
-          if (opts.json) io.out(`${jsonForTerminal(d)}\n`);
+          if (opts.json) io.out(`${jsonForTerminal({ ...d, hints })}\n`);
           else if (name === 'check') io.out(`${d.allowed ? 'allow' : 'deny'}\n`);
-          else io.out(formatDecision(d));
-          code = d.allowed ? EXIT.ok : EXIT.deny;
+          else io.out(formatDecision(d) + hints.map((h) => `  hint: ${escapeControls(h)}\n`).join(''));
+          if (name === 'check' && !opts.json) {
+            const why = d.reason === 'error' ? 'the decision failed' : d.reason;
+            if (d.error) io.err(`error: ${escapeControls(`${why}: ${d.error}`)}\n`);
+            for (const h of hints) io.err(`hint: ${escapeControls(h)}\n`);
+          }
+          const decided = d.reason !== 'invalid-request' && d.reason !== 'error';
+          code = d.allowed ? EXIT.ok : decided ? EXIT.deny : EXIT.usage;
         },
       );
 
   decisionCommand(
     'check',
-    'print allow or deny (exit 0 for allow, 1 for deny, 2 for usage or configuration errors)',
+    'print allow or deny (exit 0 allow, 1 deny, 2 when no decision could be made: usage, configuration, an unreadable policy, an invalid request)',
   );
   decisionCommand(
     'explain',
-    'print the decision with the rule, role path, vendor value and mapping line behind it',
+    'print the decision with the rule, role path, vendor value and mapping line behind it (exit codes as check)',
   );
 
   const commandContext = {
@@ -142,37 +203,30 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   };
   registerPolicyTestCommands(program, commandContext);
   registerSyncCommands(program, { ...commandContext, isTTY: io.isTTY ?? false });
+  registerEmulateCommand(program, commandContext);
+  return { program, exitCode: () => code, command: () => running };
+}
 
+/**
+ * Runs the CLI with `argv` (without node and script) and resolves to the exit code: 0 ok or allow,
+ * 1 the command's "no" (deny, a failed test, ...), 2 usage, configuration, or no decision (README
+ * "Exit codes"). Without a command it prints the help on stdout and exits 2.
+ */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  const cli = createCli(io);
+  if (argv.length === 0) {
+    io.out(cli.program.helpInformation());
+    return EXIT.usage;
+  }
   try {
-    await program.parseAsync(argv, { from: 'user' });
-    if (argv.length === 0) {
-      io.out(program.helpInformation());
-      return EXIT.usage;
-    }
-    return code;
+    await cli.program.parseAsync(argv, { from: 'user' });
+    return cli.exitCode();
   } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' ||
-        err.code === 'commander.version' ||
-        err.code === 'commander.help'
-        ? EXIT.ok
-        : EXIT.usage;
-    }
-    if (
-      err instanceof ConfigError ||
-      err instanceof MappingError ||
-      err instanceof IdentitiesError ||
-      err instanceof SuiteError
-    ) {
-      io.err(`error: ${printable(err.message)}\n`);
-      return EXIT.usage;
-    }
-    if (isRbacError(err)) {
-      io.err(`error: ${printable(err.message)}\n`);
-      return EXIT.failure;
-    }
-    io.err(`error: ${printable(err instanceof Error ? err.message : String(err))}\n`);
-    return EXIT.failure;
+    const code = exitCodeFor(err, cli.command());
+    // Commander has printed its own message (usage errors, help, version).
+    if (!(err instanceof CommanderError))
+      io.err(`error: ${printable(err instanceof Error ? err.message : String(err))}\n`);
+    return code;
   }
 }
 

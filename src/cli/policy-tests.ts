@@ -15,6 +15,7 @@ import { readSnapshot } from '../snapshot/read.js';
 import { mappingCoverage } from '../testing/coverage.js';
 import { REPORTERS, type Reporter, report } from '../testing/report.js';
 import { runSuites } from '../testing/run.js';
+import { plural } from './words.js';
 
 export interface CommandContext {
   readonly io: { out(text: string): void; err(text: string): void };
@@ -114,20 +115,20 @@ export function registerPolicyTestCommands(program: Command, ctx: CommandContext
           );
         } else {
           const lines = [`coverage of ${config.mappings} by ${snapshot}`];
-          lines.push(`\nvendor values no rule matched: ${cov.unmatched.length ? '' : 'none'}`);
+          lines.push('', `vendor values no rule matched: ${cov.unmatched.length ? '' : 'none'}`);
           for (const u of cov.unmatched)
             lines.push(`  ${u.vendor} ${u.kind} ${u.value}  ×${u.count}  held by ${u.holders.join(', ')}`);
-          lines.push(`\nmapping rules never matched: ${cov.neverMatched.length ? '' : 'none'}`);
+          lines.push('', `mapping rules never matched: ${cov.neverMatched.length ? '' : 'none'}`);
           for (const r of cov.neverMatched)
             lines.push(`  ${r.where}${r.id ? ` (${r.id})` : ''}  ${r.vendor} ${r.kind}`);
-          lines.push(`\nmapping rules shadowed by earlier rules: ${cov.shadowed.length ? '' : 'none'}`);
+          lines.push('', `mapping rules shadowed by earlier rules: ${cov.shadowed.length ? '' : 'none'}`);
           for (const r of cov.shadowed)
             lines.push(
-              `  ${r.where}${r.id ? ` (${r.id})` : ''}  ${r.vendor} ${r.kind}: its ${r.values} value(s) all went to an earlier rule`,
+              `  ${r.where}${r.id ? ` (${r.id})` : ''}  ${r.vendor} ${r.kind}: ${r.values === 1 ? 'its value' : `all its ${r.values} values`} went to an earlier rule`,
             );
           if (tests) {
             const un = tests.suites.flatMap((s) => s.unexercised.map((r) => `  ${r}  (${s.file})`));
-            lines.push(`\npolicy rules no test reached: ${un.length ? '' : 'none'}`, ...un);
+            lines.push('', `policy rules no test reached: ${un.length ? '' : 'none'}`, ...un);
           }
           lines.push('');
           for (const [k, v] of figures) lines.push(`${k}: ${v.toFixed(1)}%`);
@@ -217,7 +218,9 @@ export function registerPolicyTestCommands(program: Command, ctx: CommandContext
           const gain = diff.filter((d) => d.gains.length).length;
           const lose = diff.filter((d) => d.losses.length).length;
           lines.push(
-            diff.length ? `${gain} subject(s) gain access, ${lose} lose access` : 'no change in access',
+            diff.length
+              ? `${plural(gain, 'subject')} ${gain === 1 ? 'gains' : 'gain'} access, ${lose} ${lose === 1 ? 'loses' : 'lose'} access`
+              : 'no change in access',
           );
           io.out(`${lines.map(escapeControls).join('\n')}\n`);
         }

@@ -73,6 +73,12 @@ const FIELDS = {
   },
 } as const;
 
+/** The settings `vendors.<vendor>` takes in the config (the config loader checks names against them). */
+export function vendorSettingKeys(vendor: Vendor): readonly string[] {
+  const spec = FIELDS[vendor];
+  return [...Object.keys(spec.env), ...spec.numbers, ...spec.strings, ...spec.lists];
+}
+
 /**
  * Resolves each vendor's settings. A vendor with nothing configured (neither in the file nor in the
  * environment) is absent from the result; a partly configured one is an error naming what is missing.
@@ -93,12 +99,7 @@ export function vendorSettings(
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
       throw new ConfigError(`vendors.${vendor}`, 'must be a mapping of settings');
     const file = raw as Record<string, unknown>;
-    const known = new Set<string>([
-      ...Object.keys(spec.env),
-      ...spec.numbers,
-      ...spec.strings,
-      ...spec.lists,
-    ]);
+    const known = new Set<string>(vendorSettingKeys(vendor));
     for (const k of Object.keys(file)) {
       if (!known.has(k))
         throw new ConfigError(`vendors.${vendor}.${k}`, `unknown setting; allowed: ${[...known].join(', ')}`);

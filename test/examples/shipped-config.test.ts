@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { emulatorConfig } from '../../src/cli/emulate.js';
 import { main } from '../../src/cli/main.js';
-import { emulatorConfig } from '../../src/cli/sync.js';
 import { type Emulator, snapshotDataset, startEmulator } from '../../src/emulator/index.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));

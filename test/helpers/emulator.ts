@@ -1,7 +1,7 @@
 import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { emulatorConfig } from '../../src/cli/sync.js';
+import { emulatorConfig } from '../../src/cli/emulate.js';
 import { snapshotDataset } from '../../src/emulator/dataset.js';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../../src/emulator/server.js';
 

@@ -371,7 +371,7 @@ describe('a sync meets vendor faults', () => {
       assert.match(
         out,
         fault === 'tuya secret'
-          ? /^tuya {4}failed {3}0 users, 1 requests, 0 retries.*\n {8}error: tuya GET \/v1\.0\/token: code 1004 sign invalid \(credentials refused: check vendors\.tuya\.clientId and vendors\.tuya\.clientSecret\)$/m
+          ? /^tuya {4}failed {3}0 users, 1 request, 0 retries.*\n {8}error: tuya GET \/v1\.0\/token: code 1004 sign invalid \(credentials refused: check vendors\.tuya\.clientId and vendors\.tuya\.clientSecret\)$/m
           : /^zoom {4}failed {3}0 roles and users, 2 requests, 0 retries.*\n {8}error: zoom GET \/users: HTTP 429 daily rate limit reached; the vendor asks to wait \d+ s \(until \d{4}-\d\d-\d\dT00:00:00\.000Z\)$/m,
       );
       for (const h of HOLDERS[v]) assert.match(out, new RegExp(`^stale: ${v} ${h}: rules kept from 20`, 'm'));

@@ -148,7 +148,7 @@ describe('sync', () => {
     assert.equal(await readFile(join(ws.dir, 'policies', 'policy.csv'), 'utf8'), before);
   });
 
-  test('an unreadable current policy stops the run and is left as it was (failed users could not keep their rules)', async () => {
+  test('an unreadable current policy stops the run with exit 2 and is left as it was (failed users could not keep their rules)', async () => {
     const e = await emulator();
     const ws = await syncWorkspace(e.url);
     await run(['sync', '--config', ws.config]);
@@ -156,7 +156,7 @@ describe('sync', () => {
     const broken = `${await readFile(file, 'utf8')}p, "unterminated\n`;
     await writeFile(file, broken);
     const r = await run(['sync', '--config', ws.config, '--record', join(ws.dir, 'rec')]);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(r.err, /policy\.csv/);
     assert.equal(await readFile(file, 'utf8'), broken);
     assert.deepEqual(await recordings(ws.dir), [], 'no recording, finished or partial');

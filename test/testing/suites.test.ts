@@ -240,7 +240,7 @@ rules:
     assert.match(r.out, /zoom\.yaml:13 \(never\) {2}zoom privilege/);
     assert.match(
       r.out,
-      /zoom\.yaml:8 \(recording-edit\) {2}zoom privilege: its \d+ value\(s\) all went to an earlier rule/,
+      /zoom\.yaml:8 \(recording-edit\) {2}zoom privilege: all its \d+ values went to an earlier rule/,
     );
   });
 
