@@ -14,6 +14,7 @@ import { type Identities, loadIdentities } from './identities.js';
 import { loadMappings, type MappingSet, PACKAGE_MAPPINGS } from './mapping/load.js';
 import { diffPolicies } from './policy/diff.js';
 import { createFileStore, isPolicyStore, type PolicyStore, replacePolicy } from './policy/policy-store.js';
+import { openConfiguredStore } from './store/configured.js';
 import type { Freshness } from './store/follower.js';
 import { failClosedWhenStale, isPostgresStore, joinSharedStore } from './store/instance.js';
 import type { PostgresStore } from './store/postgres/store.js';
@@ -122,8 +123,13 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
     }),
   ]);
   const loadedAt = (options.clock ?? systemClock).now();
-  const postgres = isPostgresStore(options.store) ? options.store : undefined;
-  const { store: _s, propagation, pollMs, maxStaleness, ...engineOptions } = options;
+  // A config's `store:` (postgres://) is opened here; a `store` option wins over it.
+  const configured = options.store === undefined ? await openConfiguredStore(config) : undefined;
+  const postgres = isPostgresStore(options.store) ? options.store : configured?.postgres;
+  const { store: _s, ...engineOptions } = options;
+  const propagation = options.propagation ?? configured?.propagation;
+  const pollMs = options.pollMs ?? config.pollMs;
+  const maxStaleness = options.maxStaleness ?? config.maxStaleness;
   let engine = await createEngine({
     ...engineOptions,
     policies: postgres
@@ -194,6 +200,7 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
     },
     close: async () => {
       await shared?.close();
+      await configured?.close();
     },
     async compileSnapshot(dir: string, opts: { write?: boolean } = {}) {
       const result = await compileSnapshot(dir, mappings, identities);

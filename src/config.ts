@@ -22,10 +22,28 @@ export interface Config {
   readonly snapshot: string | undefined;
   /** Vendor connection settings (used by sync). */
   readonly vendors: Readonly<Record<string, unknown>>;
+  /** A PostgreSQL URL (`postgres://...`, or `${DATABASE_URL}`): the shared policy store. Default: none (the policies folder). */
+  readonly store: string | undefined;
+  /** With `store`: `notify` (PostgreSQL LISTEN/NOTIFY) or a `redis://` URL. Default: none (the poll only). */
+  readonly propagation: string | undefined;
+  /** With `store`: how often an instance confirms with the store without a message, ms. */
+  readonly pollMs: number | undefined;
+  /** With `store`: decisions fail closed once an instance has not confirmed it is current for this long, ms. */
+  readonly maxStaleness: number | undefined;
 }
 
 export const DEFAULT_CONFIG_FILE = 'rbac.config.yaml';
-const KEYS = ['policies', 'mappings', 'identities', 'snapshot', 'vendors'] as const;
+const KEYS = [
+  'policies',
+  'mappings',
+  'identities',
+  'snapshot',
+  'vendors',
+  'store',
+  'propagation',
+  'pollMs',
+  'maxStaleness',
+] as const;
 
 /**
  * Loads `rbac.config.yaml` (or `file`). Paths in it are relative to the file. `${ENV}` in values is
@@ -101,7 +119,25 @@ export async function loadConfig(
   if (typeof vendors !== 'object' || vendors === null || Array.isArray(vendors))
     throw fail('vendors', 'must be a mapping of vendor names to settings');
   const snapshot = str('snapshot', undefined);
+  const store = str('store', undefined);
+  if (store !== undefined && !/^postgres(ql)?:\/\//.test(store))
+    throw fail('store', 'must be a postgres:// URL (or leave it out for the policies folder)');
+  const propagation = str('propagation', undefined);
+  if (propagation !== undefined && propagation !== 'notify' && !/^rediss?:\/\//.test(propagation))
+    throw fail('propagation', 'must be "notify" or a redis:// URL');
+  if (propagation !== undefined && store === undefined)
+    throw fail('propagation', 'needs a `store` (a postgres:// URL) to propagate its changes');
+  const ms = (key: string): number | undefined => {
+    const v = values[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw fail(key, 'must be a number of ms > 0');
+    return v;
+  };
   return {
+    store,
+    propagation,
+    pollMs: ms('pollMs'),
+    maxStaleness: ms('maxStaleness'),
     file: text === undefined ? undefined : path,
     policies: abs(str('policies', 'policies')!),
     mappings: abs(str('mappings', 'mappings')!),

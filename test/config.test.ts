@@ -37,7 +37,7 @@ describe('config errors', () => {
       'policys',
       2,
       1,
-      'unknown key "policys" (did you mean "policies"?); allowed: policies, mappings, identities, snapshot, vendors',
+      'unknown key "policys" (did you mean "policies"?); allowed: policies, mappings, identities, snapshot, vendors, store, propagation, pollMs, maxStaleness',
     ],
     [
       '"vendor:" for "vendors:"',
@@ -45,7 +45,7 @@ describe('config errors', () => {
       'vendor',
       1,
       1,
-      'unknown key "vendor" (did you mean "vendors"?); allowed: policies, mappings, identities, snapshot, vendors',
+      'unknown key "vendor" (did you mean "vendors"?); allowed: policies, mappings, identities, snapshot, vendors, store, propagation, pollMs, maxStaleness',
     ],
     [
       'a misspelt vendor',
@@ -100,7 +100,7 @@ describe('config errors', () => {
     assert.equal(code, 2);
     assert.equal(
       err,
-      `error: ${file}:1:1: unknown key "policys" (did you mean "policies"?); allowed: policies, mappings, identities, snapshot, vendors\n`,
+      `error: ${file}:1:1: unknown key "policys" (did you mean "policies"?); allowed: policies, mappings, identities, snapshot, vendors, store, propagation, pollMs, maxStaleness\n`,
     );
   });
 

@@ -9,12 +9,14 @@ import { escapeControls, formatDecision, jsonForTerminal } from '../engine/forma
 import { ConfigError } from '../errors.js';
 import { loadIdentities } from '../identities.js';
 import { loadMappings } from '../mapping/load.js';
-import { writePolicy } from '../policy/store.js';
+import { createFileStore, replacePolicy } from '../policy/policy-store.js';
+import { openConfiguredStore } from '../store/configured.js';
 import { parseAt } from './at.js';
 import { registerEmulateCommand } from './emulate.js';
 import { EXIT, exitCodeFor } from './exit.js';
 import { policyHints } from './hints.js';
 import { registerPolicyTestCommands } from './policy-tests.js';
+import { registerStoreCommands } from './store.js';
 import { registerSyncCommands } from './sync.js';
 import { plural } from './words.js';
 
@@ -90,7 +92,16 @@ export function createCli(io: Io = processIo): Cli {
         loadIdentities(config.identities, { optional: !config.identitiesRequired }),
       ]);
       const result = await compileSnapshot(snapshot, mappings, identities);
-      await writePolicy(config.policies, result.policy, result.provenance);
+      const shared = await openConfiguredStore(config);
+      try {
+        await replacePolicy(
+          shared?.policyStore ?? createFileStore(config.policies),
+          result.policy,
+          result.provenance,
+        );
+      } finally {
+        await shared?.close();
+      }
       if (opts.json) {
         io.out(
           `${JSON.stringify({ policies: config.policies, ...result.counts, unmatched: result.unmatched, skipped: result.skipped, notices: result.notices }, null, 2)}\n`,
@@ -204,6 +215,7 @@ export function createCli(io: Io = processIo): Cli {
   registerPolicyTestCommands(program, commandContext);
   registerSyncCommands(program, { ...commandContext, isTTY: io.isTTY ?? false });
   registerEmulateCommand(program, commandContext);
+  registerStoreCommands(program, commandContext);
   return { program, exitCode: () => code, command: () => running };
 }
 

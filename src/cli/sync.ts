@@ -12,6 +12,7 @@ import { loadIdentities } from '../identities.js';
 import { loadMappings } from '../mapping/load.js';
 import { parseYamlSource } from '../mapping/yaml-source.js';
 import { ruleToCasbin } from '../policy/store.js';
+import { openConfiguredStore } from '../store/configured.js';
 import { checkRecordTarget, recordGuards } from '../sync/record.js';
 import { runSync, type SyncProgress, type SyncSummary } from '../sync/run.js';
 import { vendorSettings } from '../sync/settings.js';
@@ -68,9 +69,10 @@ export function registerSyncCommands(program: Command, ctx: CommandContext & { i
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
         let summary: SyncSummary;
+        const shared = await openConfiguredStore(config);
         try {
           summary = await runSync(
-            { config, mappings, identities },
+            { config, mappings, identities, ...(shared ? { store: shared.policyStore } : {}) },
             {
               ...(opts.vendor ? { vendors: opts.vendor } : {}),
               ...(opts.user ? { users: opts.user } : {}),
@@ -96,6 +98,7 @@ export function registerSyncCommands(program: Command, ctx: CommandContext & { i
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
           bars?.stop();
+          await shared?.close();
         }
         if (opts.json) io.out(`${JSON.stringify(summary, null, 2)}\n`);
         else io.out(formatSummary(summary, config.policies));

@@ -124,3 +124,47 @@ describe('instances sharing a PostgreSQL store', { skip, timeout: 120_000 }, () 
     );
   });
 });
+
+describe('a shared store named by the config', { skip, timeout: 120_000 }, () => {
+  const schema = uniqueName('rbac_test');
+  let emulator: Emulator;
+  after(async () => {
+    await emulator?.close();
+    await dropSchema(schema);
+  });
+
+  test('store migrate, then a CLI sync, reach an instance built from the same config, through NOTIFY', async () => {
+    const { main } = await import('../../src/cli/main.js');
+    const { readFile, writeFile } = await import('node:fs/promises');
+    emulator = await exampleEmulator();
+    const ws = await syncWorkspace(emulator.url);
+    const text = await readFile(ws.config, 'utf8');
+    await writeFile(
+      ws.config,
+      `${text}\nstore: ${PG_URL}?schema=${schema}\npropagation: notify\npollMs: 60000\n`,
+    );
+    const run = async (args: string[]) => {
+      let out = '';
+      let err = '';
+      const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t) });
+      return { code, out, err };
+    };
+    const migrated = await run(['store', 'migrate', '--config', ws.config]);
+    assert.equal(migrated.code, 0, migrated.err);
+    assert.match(migrated.out, /applied migrations 1/);
+    assert.match((await run(['store', 'migrate', '--config', ws.config])).out, /already at schema version 1/);
+    const app = await createAuthorizer({ config: ws.config });
+    try {
+      assert.equal(app.freshness().version, 0);
+      assert.equal(app.enforce('alice', 'zoom:recording', 'edit'), false);
+      const synced = await run(['sync', '--config', ws.config, '--json']);
+      assert.equal(synced.code, 0, synced.err);
+      const version = (JSON.parse(synced.out) as { version?: number }).version;
+      assert.equal(version, 1);
+      await app.waitForVersion(version as number, { timeout: 10_000 });
+      assert.equal(app.enforce('alice', 'zoom:recording', 'edit'), true);
+    } finally {
+      await app.close();
+    }
+  });
+});
