@@ -147,6 +147,22 @@ if (process.env['BENCH_LOAD'] !== '0') {
     '',
   );
 }
+if (process.env['BENCH_STORE'] !== '0') {
+  // The PostgreSQL store at 100k users (bench/store.ts; needs PostgreSQL and Redis): the peer column
+  // holds the file store here, not casbin. Its own table goes to stdout, its rows end up in this one.
+  const run = spawnSync(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', join(import.meta.dirname, 'store.ts')],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 },
+  );
+  let s: { rows?: string[][]; ok?: boolean } = {};
+  try {
+    s = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}');
+  } catch {}
+  if (run.status !== 0 || !s.ok) process.exitCode = 1;
+  if (!s.rows) row('PostgreSQL store', 'bench/store.ts', `FAILED (exit ${run.status})`, '', '');
+  for (const r of s.rows ?? []) row(r[0]!, `store: ${r[1]}`, r[2]!, r[3] ? `file store: ${r[3]}` : '', r[4]!);
+}
 const header = ['data', 'measure', 'rbac-normalizer', 'plain casbin', 'ours vs casbin'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i]!)).join(' | ')} |`;
