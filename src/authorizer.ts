@@ -1,8 +1,6 @@
-import { stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { systemClock } from './clock.js';
 import { type CompileResult, compileSnapshot } from './compile.js';
-import { type Config, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
 import {
   type Authorizer,
   type AuthorizerOptions,
@@ -11,7 +9,7 @@ import {
 } from './engine/authorizer.js';
 import { ConfigError } from './errors.js';
 import { type Identities, loadIdentities } from './identities.js';
-import { loadMappings, type MappingSet, PACKAGE_MAPPINGS } from './mapping/load.js';
+import { loadMappings, type MappingSet } from './mapping/load.js';
 import { diffPolicies } from './policy/diff.js';
 import { createFileStore, isPolicyStore, type PolicyStore, replacePolicy } from './policy/policy-store.js';
 import { openConfiguredStore } from './store/configured.js';
@@ -108,7 +106,7 @@ export interface FullAuthorizer extends Authorizer {
  */
 export async function createAuthorizer(options: CreateAuthorizerOptions = {}): Promise<FullAuthorizer> {
   const config = await loadConfig(options.config, {});
-  const mappingsPath = options.mappings ?? (await defaultMappings(config));
+  const mappingsPath = options.mappings ?? config.mappings;
   const identitiesPath = options.identities ?? config.identities;
   const policiesDir = typeof options.policies === 'string' ? options.policies : config.policies;
   if (options.store !== undefined && !isPolicyStore(options.store) && !isPostgresStore(options.store))
@@ -212,16 +210,4 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
       return { ...result, change };
     },
   });
-}
-
-/**
- * The config's mappings, or the package's own when the config names none and no "mappings" folder
- * is where it would look (a new project that depends on the package). loadConfig does not say
- * whether the path was named, so "named" is read as "not the default location": a config that
- * names exactly `mappings/` and lacks it also gets the package's mappings.
- */
-async function defaultMappings(config: Config): Promise<string> {
-  const defaultPath = resolve(config.file === undefined ? process.cwd() : dirname(config.file), 'mappings');
-  if (config.mappings !== defaultPath) return config.mappings;
-  return (await stat(defaultPath).catch(() => undefined)) ? defaultPath : PACKAGE_MAPPINGS;
 }

@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { type Document, isMap, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
 import { ConfigError, type SourcePosition } from './errors.js';
 import { VENDORS } from './grants.js';
+import { PACKAGE_MAPPINGS } from './mapping/load.js';
 import { suggest } from './mapping/yaml-source.js';
 import { vendorSettingKeys } from './sync/settings.js';
 
@@ -140,7 +142,14 @@ export async function loadConfig(
     maxStaleness: ms('maxStaleness'),
     file: text === undefined ? undefined : path,
     policies: abs(str('policies', 'policies')!),
-    mappings: abs(str('mappings', 'mappings')!),
+    // A config that names no mappings uses `mappings/` beside it when there is one, else the
+    // package's own default mappings (a new project that installed the package has none).
+    mappings:
+      values['mappings'] === undefined || values['mappings'] === null
+        ? existsSync(abs('mappings'))
+          ? abs('mappings')
+          : PACKAGE_MAPPINGS
+        : abs(str('mappings', 'mappings')!),
     identities: abs(str('identities', 'identities.yaml')!),
     identitiesRequired: values['identities'] !== undefined && values['identities'] !== null,
     snapshot: snapshot === undefined ? undefined : abs(snapshot),

@@ -120,3 +120,18 @@ describe('config errors', () => {
     assert.equal(c.policies, join(dir, 'p'));
   });
 });
+
+test('a config that names no mappings uses mappings/ beside it, else the package own mappings', async () => {
+  const { mkdir: mk, mkdtemp: tmp, writeFile: wf } = await import('node:fs/promises');
+  const { tmpdir: td } = await import('node:os');
+  const { join: j } = await import('node:path');
+  const { loadConfig } = await import('../src/config.js');
+  const { PACKAGE_MAPPINGS } = await import('../src/mapping/load.js');
+  const bare = await tmp(j(td(), 'rbac-cfg-'));
+  await wf(j(bare, 'rbac.config.yaml'), 'policies: out/\n');
+  assert.equal((await loadConfig(j(bare, 'rbac.config.yaml'))).mappings, PACKAGE_MAPPINGS);
+  await mk(j(bare, 'mappings'));
+  assert.equal((await loadConfig(j(bare, 'rbac.config.yaml'))).mappings, j(bare, 'mappings'));
+  await wf(j(bare, 'rbac.config.yaml'), 'mappings: elsewhere/\n');
+  assert.equal((await loadConfig(j(bare, 'rbac.config.yaml'))).mappings, j(bare, 'elsewhere'));
+});

@@ -320,3 +320,14 @@ export function oauthTokens(
     },
   });
 }
+
+/** An http(s) URL setting, without trailing slashes. @throws ConfigError naming `key`. */
+export function checkUrl(value: string, key: string): string {
+  try {
+    const u = new URL(value);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('not http(s)');
+    return value.replace(/\/+$/, '');
+  } catch {
+    throw new ConfigError(key, `must be an http(s) URL, got ${JSON.stringify(value)}`);
+  }
+}

@@ -4,7 +4,7 @@
 // A daily limit (or a Retry-After beyond what is worth waiting) stops the vendor's fetch: nothing more
 // is sent to that vendor until the time it named. Used as the `fetch` of each openapi-fetch client.
 import { type Dispatcher, request as undiciRequest } from 'undici';
-import { VendorError, type VendorFailure } from '../errors.js';
+import { ConfigError, VendorError, type VendorFailure } from '../errors.js';
 
 /**
  * How a vendor answer should be treated, beyond HTTP status (some vendors answer errors with 200):
@@ -400,7 +400,7 @@ export function retryAfterMs(value: string | null, now: number): number | undefi
  * Time comes from `timers` (default the system clock); a clock that steps back refills nothing.
  */
 export function createRateLimiter(perSecond: number, burst?: number, timers: Timers = realTimers) {
-  if (!(perSecond > 0)) throw new RangeError('perSecond must be > 0');
+  if (!(perSecond > 0)) throw new ConfigError('perSecond', `must be a number > 0, got ${String(perSecond)}`);
   const capacity = Math.max(1, burst ?? Math.ceil(perSecond / 10));
   let tokens = capacity;
   let last = timers.now();

@@ -7,6 +7,7 @@ import { encodeIdSegment, pageFile } from '../snapshot/layout.js';
 import {
   callJson,
   checked,
+  checkUrl,
   resultText,
   shape,
   type TransportOptions,
@@ -35,7 +36,6 @@ import {
   unitSink,
   type VendorAdapter,
 } from './types.js';
-import { checkUrl } from './zoom.js';
 
 export interface TuyaOptions extends TransportOptions {
   /** Data-centre host, e.g. https://openapi.tuyaus.com. Required. */

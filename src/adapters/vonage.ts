@@ -8,6 +8,7 @@ import type { FetchedBody } from '../snapshot/read.js';
 import {
   basic,
   callChecked,
+  checkUrl,
   oauthTokens,
   shape,
   synthesized,
@@ -28,7 +29,6 @@ import {
   unitSink,
   type VendorAdapter,
 } from './types.js';
-import { checkUrl } from './zoom.js';
 
 export interface VonageOptions extends TransportOptions {
   /** Region API root, e.g. https://emea.api.newvoicemedia.com/useradmin. Required. */

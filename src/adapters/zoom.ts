@@ -1,12 +1,13 @@
 // Zoom adapter: Server-to-Server OAuth, users and roles (a whole account as role rules plus
 // user→role links), per-user permissions for one user, and role write-back (PATCH /roles/{roleId}).
 import createClient from 'openapi-fetch';
-import { ConfigError, VendorError } from '../errors.js';
+import { VendorError } from '../errors.js';
 import { encodeIdSegment, pageFile } from '../snapshot/layout.js';
 import type { FetchedBody } from '../snapshot/read.js';
 import {
   basic,
   callChecked,
+  checkUrl,
   httpError,
   inContext,
   oauthTokens,
@@ -305,14 +306,4 @@ function roleUpdateError(e: VendorError): VendorError {
     },
     { cause: e },
   );
-}
-
-export function checkUrl(value: string, key: string): string {
-  try {
-    const u = new URL(value);
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('not http(s)');
-    return value.replace(/\/+$/, '');
-  } catch {
-    throw new ConfigError(key, `must be an http(s) URL, got ${JSON.stringify(value)}`);
-  }
 }

@@ -4,8 +4,8 @@ import { type Command, Option } from 'commander';
 import { DEFAULT_CONFIG_FILE } from '../config.js';
 import { identitiesYaml, seededDataset, snapshotDataset } from '../emulator/dataset.js';
 import { EMULATOR_CREDENTIALS, type Faults, startEmulator } from '../emulator/server.js';
+import type { CommandContext } from './context.js';
 import { atLeastZero, numberOption, positive, share, whole } from './options.js';
-import type { CommandContext } from './policy-tests.js';
 
 interface EmulateOptions {
   config?: string;

@@ -15,13 +15,8 @@ import { readSnapshot } from '../snapshot/read.js';
 import { mappingCoverage } from '../testing/coverage.js';
 import { REPORTERS, type Reporter, report } from '../testing/report.js';
 import { runSuites } from '../testing/run.js';
+import type { CommandContext } from './context.js';
 import { plural } from './words.js';
-
-export interface CommandContext {
-  readonly io: { out(text: string): void; err(text: string): void };
-  setExit(code: number): void;
-  configOption(): Option;
-}
 
 const DEFAULT_SUITES = 'policies/tests';
 

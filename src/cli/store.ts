@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { openConfiguredStore } from '../store/configured.js';
-import type { CommandContext } from './policy-tests.js';
+import type { CommandContext } from './context.js';
 
 export function registerStoreCommands(program: Command, ctx: CommandContext): void {
   const { io } = ctx;

@@ -17,8 +17,8 @@ import { checkRecordTarget, recordGuards } from '../sync/record.js';
 import { runSync, type SyncProgress, type SyncSummary } from '../sync/run.js';
 import { vendorSettings } from '../sync/settings.js';
 import { type Permission, pushRole } from '../zoom/push-role.js';
+import type { CommandContext } from './context.js';
 import { whole } from './options.js';
-import type { CommandContext } from './policy-tests.js';
 import { plural } from './words.js';
 
 export { emulatorConfig } from './emulate.js';
