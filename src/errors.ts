@@ -232,6 +232,29 @@ export class SnapshotError extends RbacError {
   }
 }
 
+/**
+ * The identities file cannot be used: unreadable, not YAML, a malformed entry, a person id that
+ * could collide with a vendor-made subject, or an account claimed twice. Carries the position.
+ */
+export class IdentitiesError extends RbacError {
+  readonly file: string | undefined;
+  readonly line: number | undefined;
+  readonly column: number | undefined;
+  constructor(
+    message: string,
+    where?: { file: string; line?: number; column?: number },
+    options?: { cause?: unknown },
+  ) {
+    const at = where
+      ? `${where.file}${where.line !== undefined ? `:${where.line}:${where.column ?? 1}` : ''}: `
+      : '';
+    super('IDENTITIES_INVALID', at + message, options);
+    this.file = where?.file;
+    this.line = where?.line;
+    this.column = where?.column;
+  }
+}
+
 /** A vendor value matched no mapping rule and the mapping says `unmatched: error`. */
 export class UnmatchedValueError extends RbacError {
   constructor(message: string) {
@@ -306,4 +329,5 @@ export const isDecisionError = (e: unknown): e is DecisionError => e instanceof 
 export const isSuiteError = (e: unknown): e is SuiteError => e instanceof SuiteError;
 export const isVendorError = (e: unknown): e is VendorError => e instanceof VendorError;
 export const isPolicyLockError = (e: unknown): e is PolicyLockError => e instanceof PolicyLockError;
+export const isIdentitiesError = (e: unknown): e is IdentitiesError => e instanceof IdentitiesError;
 export const isStoreError = (e: unknown): e is StoreError => e instanceof StoreError;

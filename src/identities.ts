@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { CST, isMap, isScalar, Parser, parseDocument } from 'yaml';
-import { RbacError } from './errors.js';
+import { IdentitiesError, type SourcePosition } from './errors.js';
 import { VENDORS, type Vendor } from './grants.js';
 import { isEmailAccount, isPersonId } from './subjects.js';
 
@@ -10,11 +10,7 @@ import { isEmailAccount, isPersonId } from './subjects.js';
  */
 export type Identities = ReadonlyMap<string, Readonly<Partial<Record<Vendor, string>>>>;
 
-export class IdentitiesError extends RbacError {
-  constructor(message: string) {
-    super('IDENTITIES_INVALID', message);
-  }
-}
+export { IdentitiesError };
 
 /**
  * Loads an identities file. A missing file is an empty set when `optional` is true.
@@ -32,17 +28,17 @@ export async function loadIdentities(
     text = await readFile(file, 'utf8');
   } catch (err) {
     if (options.optional) return new Map();
-    throw new IdentitiesError(`${file}: cannot read identities file (${(err as Error).message})`);
+    throw new IdentitiesError(`cannot read identities file (${(err as Error).message})`, { file });
   }
   return parseIdentities(text, file);
 }
 
 export function parseIdentities(text: string, file: string): Identities {
   // Positions are worked out only for an error.
-  const at = (offset: number) => {
+  const at = (offset: number): SourcePosition => {
     let line = 1;
     for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) line++;
-    return `${file}:${line}:${offset - text.lastIndexOf('\n', offset - 1)}`;
+    return { file, line, column: offset - text.lastIndexOf('\n', offset - 1) };
   };
   // Most files are generated and plain; the YAML library's full composer takes about 1 s and
   // 70 MB of garbage for 10k people, its CST a quarter of that. The CST is read directly when
@@ -51,7 +47,7 @@ export function parseIdentities(text: string, file: string): Identities {
   const out = new Map<string, Partial<Record<Vendor, string>>>();
   const claimed = new Map<string, string>();
   for (const person of people) {
-    const fail = (message: string) => new IdentitiesError(`${at(person.at)}: ${message}`);
+    const fail = (message: string) => new IdentitiesError(message, at(person.at));
     if (typeof person.key !== 'string' && typeof person.key !== 'number')
       throw fail('a person id must be a string');
     const id = String(person.key);
@@ -66,7 +62,7 @@ export function parseIdentities(text: string, file: string): Identities {
     if (!person.accounts) throw fail(`${id} must map to { zoom: ..., vonage: ..., tuya: ... }`);
     const accounts: Partial<Record<Vendor, string>> = {};
     for (const { vendor, value, at: offset } of person.accounts) {
-      const fail = (message: string) => new IdentitiesError(`${at(offset)}: ${message}`);
+      const fail = (message: string) => new IdentitiesError(message, at(offset));
       if (!(VENDORS as readonly string[]).includes(vendor))
         throw fail(`unknown vendor "${vendor}"; use zoom, vonage or tuya`);
       if ((typeof value !== 'string' && typeof value !== 'number') || String(value) === '')
@@ -94,13 +90,16 @@ interface RawPerson {
 }
 
 /** The people through the YAML library's composer (every YAML feature, exact errors). */
-function composedPeople(text: string, at: (offset: number) => string): RawPerson[] {
+function composedPeople(text: string, at: (offset: number) => SourcePosition): RawPerson[] {
   const doc = parseDocument(text, { uniqueKeys: true, strict: true });
   if (doc.errors.length)
-    throw new IdentitiesError(`${at(doc.errors[0]!.pos[0])}: ${doc.errors[0]!.message.split('\n')[0]}`);
+    throw new IdentitiesError(
+      doc.errors[0]!.message.split('\n')[0] ?? 'invalid YAML',
+      at(doc.errors[0]!.pos[0]),
+    );
   if (doc.contents === null) return [];
   if (!isMap(doc.contents))
-    throw new IdentitiesError(`${at(0)}: expected a mapping of person id → { zoom, vonage, tuya }`);
+    throw new IdentitiesError('expected a mapping of person id → { zoom, vonage, tuya }', at(0));
   return doc.contents.items.map((pair) => ({
     key: isScalar(pair.key) ? pair.key.value : undefined,
     at: (isScalar(pair.key) ? pair.key.range?.[0] : 0) ?? 0,

@@ -17,8 +17,10 @@ export {
   ConfigError,
   DecisionError,
   type ErrorCode,
+  IdentitiesError,
   isConfigError,
   isDecisionError,
+  isIdentitiesError,
   isMappingError,
   isPolicyError,
   isPolicyLockError,
@@ -43,7 +45,6 @@ export {
   type VendorFailure,
 } from './errors.js';
 export type { Provenance, Vendor } from './grants.js';
-export { IdentitiesError } from './identities.js';
 export {
   createRouteMap,
   type RouteMap,

@@ -33,6 +33,7 @@ const API: Record<string, { source: string; values: string[]; types: string[] }>
       'formatDecision',
       'isConfigError',
       'isDecisionError',
+      'isIdentitiesError',
       'isMappingError',
       'isPolicyError',
       'isPolicyLockError',
