@@ -8,8 +8,8 @@ import {
   createAuthorizer as createEngine,
 } from './engine/authorizer.js';
 import { ConfigError } from './errors.js';
-import { type Identities, loadIdentities } from './identities.js';
-import { loadMappings, type MappingSet } from './mapping/load.js';
+import type { Identities } from './identities.js';
+import type { MappingSet } from './mapping/load.js';
 import { diffPolicies } from './policy/diff.js';
 import { createFileStore, isPolicyStore, type PolicyStore, replacePolicy } from './policy/policy-store.js';
 import { openConfiguredStore } from './store/configured.js';
@@ -18,6 +18,7 @@ import { failClosedWhenStale, isPostgresStore, joinSharedStore } from './store/i
 import type { PostgresStore } from './store/postgres/store.js';
 import type { ChangeTransport } from './store/types.js';
 import { runSync, type SyncOptions, type SyncSummary } from './sync/run.js';
+import { loadWorkspace } from './workspace.js';
 
 export interface CreateAuthorizerOptions extends AuthorizerOptions {
   /**
@@ -106,20 +107,16 @@ export interface FullAuthorizer extends Authorizer {
  */
 export async function createAuthorizer(options: CreateAuthorizerOptions = {}): Promise<FullAuthorizer> {
   const config = await loadConfig(options.config, {});
-  const mappingsPath = options.mappings ?? config.mappings;
-  const identitiesPath = options.identities ?? config.identities;
   const policiesDir = typeof options.policies === 'string' ? options.policies : config.policies;
   if (options.store !== undefined && !isPolicyStore(options.store) && !isPostgresStore(options.store))
     throw new ConfigError(
       'store',
       'must be a PolicyStore (createFileStore(dir)) or createPostgresStore(...)',
     );
-  const [mappings, identities] = await Promise.all([
-    loadMappings(mappingsPath),
-    loadIdentities(identitiesPath, {
-      optional: options.identities === undefined && !config.identitiesRequired,
-    }),
-  ]);
+  const { mappings, identities } = await loadWorkspace(config, {
+    mappings: options.mappings,
+    identities: options.identities,
+  });
   const loadedAt = (options.clock ?? systemClock).now();
   // A config's `store:` (postgres://) is opened here; a `store` option wins over it.
   const configured = options.store === undefined ? await openConfiguredStore(config) : undefined;

@@ -7,10 +7,9 @@ import { loadConfig } from '../config.js';
 import { createAuthorizer, type Decision } from '../engine/authorizer.js';
 import { escapeControls, formatDecision, jsonForTerminal } from '../engine/format.js';
 import { ConfigError } from '../errors.js';
-import { loadIdentities } from '../identities.js';
-import { loadMappings } from '../mapping/load.js';
 import { createFileStore, replacePolicy } from '../policy/policy-store.js';
 import { openConfiguredStore } from '../store/configured.js';
+import { loadWorkspace } from '../workspace.js';
 import { parseAt } from './at.js';
 import { registerEmulateCommand } from './emulate.js';
 import { EXIT, exitCodeFor } from './exit.js';
@@ -19,6 +18,7 @@ import { registerPolicyTestCommands } from './policy-tests.js';
 import { registerStoreCommands } from './store.js';
 import { registerSyncCommands } from './sync.js';
 import { plural } from './words.js';
+import { registerZoomCommands } from './zoom.js';
 
 export { EXIT } from './exit.js';
 
@@ -87,10 +87,7 @@ export function createCli(io: Io = processIo): Cli {
       const snapshot = opts.snapshot ?? config.snapshot;
       if (!snapshot)
         throw new ConfigError('--snapshot', 'give --snapshot DIR or set "snapshot:" in the config');
-      const [mappings, identities] = await Promise.all([
-        loadMappings(config.mappings),
-        loadIdentities(config.identities, { optional: !config.identitiesRequired }),
-      ]);
+      const { mappings, identities } = await loadWorkspace(config);
       const result = await compileSnapshot(snapshot, mappings, identities);
       const shared = await openConfiguredStore(config);
       try {
@@ -216,6 +213,7 @@ export function createCli(io: Io = processIo): Cli {
   registerSyncCommands(program, { ...commandContext, isTTY: io.isTTY ?? false });
   registerEmulateCommand(program, commandContext);
   registerStoreCommands(program, commandContext);
+  registerZoomCommands(program, commandContext);
   return { program, exitCode: () => code, command: () => running };
 }
 

@@ -8,13 +8,13 @@ import { loadConfig } from '../config.js';
 import { type AccessChange, diffAccess } from '../engine/access.js';
 import { escapeControls } from '../engine/format.js';
 import { ConfigError } from '../errors.js';
-import { loadIdentities } from '../identities.js';
 import { loadMappings } from '../mapping/load.js';
 import { formatBound } from '../policy/time.js';
 import { readSnapshot } from '../snapshot/read.js';
 import { mappingCoverage } from '../testing/coverage.js';
 import { REPORTERS, type Reporter, report } from '../testing/report.js';
 import { runSuites } from '../testing/run.js';
+import { loadWorkspace, loadWorkspaceIdentities } from '../workspace.js';
 import type { CommandContext } from './context.js';
 import { plural } from './words.js';
 
@@ -67,9 +67,8 @@ export function registerPolicyTestCommands(program: Command, ctx: CommandContext
         const snapshot = opts.snapshot ?? config.snapshot;
         if (!snapshot)
           throw new ConfigError('--snapshot', 'give --snapshot DIR or set "snapshot:" in the config');
-        const [mappings, identities, data] = await Promise.all([
-          loadMappings(config.mappings),
-          loadIdentities(config.identities, { optional: !config.identitiesRequired }),
+        const [{ mappings, identities }, data] = await Promise.all([
+          loadWorkspace(config),
           readSnapshot(snapshot),
         ]);
         const compiled = compileVendorData(data, mappings, identities, { shadows: true });
@@ -150,7 +149,7 @@ export function registerPolicyTestCommands(program: Command, ctx: CommandContext
     .action(
       async (opts: { config?: string; from: string[]; to: string[]; json?: boolean; exitCode?: boolean }) => {
         const config = await loadConfig(opts.config);
-        const identities = await loadIdentities(config.identities, { optional: !config.identitiesRequired });
+        const identities = await loadWorkspaceIdentities(config);
         const side = async (paths: string[], flag: string) => {
           let snapshot: string | undefined;
           let mappings: string | undefined;

@@ -1,27 +1,19 @@
-// CLI commands that talk to vendors: sync, zoom push-role.
+// `rbac-normalizer sync`: fetch the vendors, merge, write through the store, print the summary.
 
-import { readFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import { type Command, Option } from 'commander';
-import { createZoomAdapter } from '../adapters/zoom.js';
 import { loadConfig } from '../config.js';
 import { escapeControls } from '../engine/format.js';
-import { ConfigError, MappingError, PolicyLockError } from '../errors.js';
+import { PolicyLockError } from '../errors.js';
 import { VENDORS, type Vendor } from '../grants.js';
-import { loadIdentities } from '../identities.js';
-import { loadMappings } from '../mapping/load.js';
-import { parseYamlSource } from '../mapping/yaml-source.js';
 import { ruleToCasbin } from '../policy/store.js';
 import { openConfiguredStore } from '../store/configured.js';
 import { checkRecordTarget, recordGuards } from '../sync/record.js';
 import { runSync, type SyncProgress, type SyncSummary } from '../sync/run.js';
-import { vendorSettings } from '../sync/settings.js';
-import { type Permission, pushRole } from '../zoom/push-role.js';
+import { loadWorkspace } from '../workspace.js';
 import type { CommandContext } from './context.js';
 import { whole } from './options.js';
 import { plural } from './words.js';
-
-export { emulatorConfig } from './emulate.js';
 
 export function registerSyncCommands(program: Command, ctx: CommandContext & { isTTY: boolean }): void {
   const { io } = ctx;
@@ -56,10 +48,7 @@ export function registerSyncCommands(program: Command, ctx: CommandContext & { i
         const config = await loadConfig(opts.config);
         if (opts.record !== undefined)
           await checkRecordTarget(opts.record, recordGuards(config, opts.dryRun ?? false), '--record');
-        const [mappings, identities] = await Promise.all([
-          loadMappings(config.mappings),
-          loadIdentities(config.identities, { optional: !config.identitiesRequired }),
-        ]);
+        const { mappings, identities } = await loadWorkspace(config);
         const bars = ctx.isTTY && !opts.json ? progressBars(io) : undefined;
         // Ctrl-C or a scheduler's SIGTERM cancels the run, which then removes its temporary files
         // and writes nothing; a second signal ends the process at once (the default behaviour).
@@ -105,102 +94,6 @@ export function registerSyncCommands(program: Command, ctx: CommandContext & { i
         ctx.setExit(summary.ok ? 0 : 1);
       },
     );
-
-  const zoom = program
-    .command('zoom')
-    .description('Zoom-specific commands')
-    .addOption(ctx.configOption())
-    .action(() => {
-      // A group without its subcommand: its help, on stdout like the program's, as a usage error.
-      io.out(zoom.helpInformation());
-      ctx.setExit(2);
-    });
-  zoom
-    .command('push-role')
-    .description(
-      'write a desired set of permissions back to a Zoom role (PATCH /roles/{roleId}), through the mapping in reverse',
-    )
-    .argument('<roleId>', 'the Zoom role id')
-    .requiredOption(
-      '--permissions <file>',
-      'YAML: resource → list of actions, e.g. "zoom:recording: [read, edit]"',
-    )
-    .option('--dry-run', 'show the difference and change nothing')
-    .option('--json', 'print the plan as JSON')
-    .addOption(ctx.configOption())
-    .action(async (roleId: string, _opts: unknown, command: Command) => {
-      // `--config` may come before or after `push-role` (`zoom` takes it too).
-      const opts = command.optsWithGlobals<{
-        permissions: string;
-        dryRun?: boolean;
-        json?: boolean;
-        config?: string;
-      }>();
-      const config = await loadConfig(opts.config);
-      const settings = vendorSettings(config.vendors).zoom;
-      if (!settings)
-        throw new ConfigError(
-          'vendors.zoom',
-          'Zoom is not configured (vendors.zoom in the config, or ZOOM_* variables)',
-        );
-      const [mappings, desired] = await Promise.all([
-        loadMappings(config.mappings),
-        readPermissions(opts.permissions),
-      ]);
-      const plan = await pushRole(
-        createZoomAdapter(settings),
-        roleId,
-        desired,
-        mappings,
-        opts.dryRun ? { dryRun: true } : {},
-      );
-      if (opts.json) io.out(`${JSON.stringify(plan, null, 2)}\n`);
-      else {
-        const lines = [
-          `role ${plan.roleId}${plan.roleName ? ` (${plan.roleName})` : ''}: ${plan.current.length} → ${plural(plan.next.length, 'privilege')}`,
-        ];
-        for (const p of plan.add) lines.push(`  + ${p}`);
-        for (const p of plan.remove) lines.push(`  - ${p}`);
-        if (plan.add.length + plan.remove.length === 0) lines.push('  (no change)');
-        for (const u of plan.unmapped)
-          lines.push(`no Zoom privilege maps to ${u.resource} ${u.action}: not pushed`);
-        lines.push(
-          plan.applied
-            ? 'PATCH /roles/{roleId}: done'
-            : plan.unmapped.length
-              ? 'nothing sent: fix the permissions above first (a permission is never silently dropped)'
-              : opts.dryRun
-                ? 'dry run: nothing sent'
-                : 'nothing to send',
-        );
-        io.out(`${lines.map(escapeControls).join('\n')}\n`);
-      }
-      ctx.setExit(plan.unmapped.length ? 1 : 0);
-    });
-}
-
-async function readPermissions(file: string): Promise<Permission[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError('--permissions', `cannot read ${file} (${(err as NodeJS.ErrnoException).code})`);
-  }
-  const parsed = parseYamlSource(text, file, 'the file is empty; write "zoom:recording: [read, edit]" lines');
-  if ('problems' in parsed) throw new MappingError(parsed.problems);
-  const data = parsed.source.data;
-  const bad = () =>
-    new ConfigError(
-      '--permissions',
-      `${file} must map resources to lists of actions, e.g. "zoom:recording: [read, edit]"`,
-    );
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw bad();
-  const out: Permission[] = [];
-  for (const [resource, actions] of Object.entries(data)) {
-    if (!Array.isArray(actions) || actions.some((a) => typeof a !== 'string' || a === '')) throw bad();
-    for (const action of actions as string[]) out.push({ resource, action });
-  }
-  return out;
 }
 
 /** Exit code of `sync` when another process holds the policies folder's lock (nothing was changed). */

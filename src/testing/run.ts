@@ -9,6 +9,7 @@ import { loadMappings, type MappingSet } from '../mapping/load.js';
 import { formatBound } from '../policy/time.js';
 import type { PolicyRule } from '../policy/types.js';
 import { readSnapshot, type VendorData } from '../snapshot/read.js';
+import { loadWorkspaceIdentities } from '../workspace.js';
 import { type Expected, findSuites, loadSuite, type Suite } from './suite.js';
 
 export interface RunOptions {
@@ -99,9 +100,7 @@ export async function createSuiteRunner(
   return async (suite) => {
     const [mappings, identities, data] = await Promise.all([
       mappingsAt(suite.mappings ?? config.mappings),
-      suite.identities !== undefined
-        ? loadIdentities(suite.identities)
-        : loadIdentities(config.identities, { optional: !config.identitiesRequired }),
+      suite.identities !== undefined ? loadIdentities(suite.identities) : loadWorkspaceIdentities(config),
       suite.snapshot !== undefined ? readSnapshot(suite.snapshot) : EMPTY,
     ]);
     const compiled = compileVendorData(
