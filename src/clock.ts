@@ -21,8 +21,15 @@ export function manualClock(
   };
 }
 
+/** A time as epoch ms: a number as is, a Date's time, an ISO string parsed; NaN when unreadable. */
+export function timeOf(v: number | string | Date): number {
+  if (typeof v === 'number') return v;
+  if (v instanceof Date) return v.getTime();
+  return typeof v === 'string' ? Date.parse(v) : Number.NaN;
+}
+
 function toMillis(v: number | string | Date): number {
-  const n = typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : v.getTime();
+  const n = timeOf(v);
   if (!Number.isFinite(n)) throw new TypeError(`not a valid time: ${String(v)}`);
   return n;
 }

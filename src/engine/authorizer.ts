@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, systemClock, timeOf } from '../clock.js';
 import { ConfigError, DecisionError } from '../errors.js';
 import type { Provenance } from '../grants.js';
 import { isPolicyStore, type PolicyStore } from '../policy/policy-store.js';
@@ -237,7 +237,7 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
         error,
       });
       try {
-        at = opts?.at === undefined ? clock.now() : toMillis(opts.at);
+        at = opts?.at === undefined ? clock.now() : timeOf(opts.at);
         if (
           typeof user !== 'string' ||
           typeof resource !== 'string' ||
@@ -395,8 +395,4 @@ function printable(x: unknown): string {
   }
 }
 
-function toMillis(v: Date | string | number): number {
-  if (typeof v === 'number') return v;
-  if (v instanceof Date) return v.getTime();
-  return Date.parse(v);
-}
+

@@ -4,14 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { before, describe, test } from 'node:test';
 import type { Command } from 'commander';
-import { createCli, main } from '../../src/cli/main.js';
-
-const run = async (args: string[]) => {
-  let out = '';
-  let err = '';
-  const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-};
+import { createCli } from '../../src/cli/main.js';
+import { runCli as run } from '../helpers/cli.js';
 
 let config: string;
 before(async () => {

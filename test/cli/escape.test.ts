@@ -4,11 +4,11 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { main } from '../../src/cli/main.js';
 import type { Provenance } from '../../src/grants.js';
 import { writePolicy } from '../../src/policy/store.js';
 import { writeSyncState } from '../../src/policy/sync-state.js';
 import { linkKey, type PolicyRule, type RoleLink, ruleKey } from '../../src/policy/types.js';
+import { runCli as run } from '../helpers/cli.js';
 
 /** What a terminal may act on: C0 (but the line breaks between lines), DEL, C1, bidi controls, U+2028/9. */
 const ACTIVE =
@@ -20,13 +20,6 @@ const RESOURCE = 'zoom:recording\x9b2J';
 const ACTION = 'read\r';
 const RAW = 'Recording:Read\x1b[2J\x1b[31m\u2066';
 const HOLDER = 'u-\u202eeulav';
-
-const run = async (args: string[]) => {
-  let out = '';
-  let err = '';
-  const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-};
 
 describe('CLI output with hostile vendor values', () => {
   let dir: string;

@@ -3,21 +3,11 @@ import assert from 'node:assert/strict';
 import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { main } from '../../src/cli/main.js';
 
-export interface Ran {
-  readonly code: number;
-  readonly out: string;
-  readonly err: string;
-}
+import { runCli as run } from '../helpers/cli.js';
 
-/** Runs the CLI with `args`, capturing stdout and stderr. */
-export async function run(args: string[]): Promise<Ran> {
-  let out = '';
-  let err = '';
-  const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-}
+export type { Ran } from '../helpers/cli.js';
+export { run };
 
 /**
  * A temp folder with the mappings, identities, a config naming `examples/snapshot`, and (unless

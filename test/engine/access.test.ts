@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { diffAccess, effectiveAccess, subtract, union } from '../../src/engine/access.js';
-import type { Policy, PolicyRule } from '../../src/policy/types.js';
+import type { Policy } from '../../src/policy/types.js';
+import { rule } from '../helpers/policy.js';
 
 const I = Number.POSITIVE_INFINITY;
-const rule = (sub: string, obj: string, act: string, extra: Partial<PolicyRule> = {}): PolicyRule => ({
-  sub,
-  obj,
-  act,
-  eft: 'allow',
-  from: -I,
-  until: I,
-  ...extra,
-});
 
 describe('effective access', () => {
   test('interval union merges touching windows and subtract cuts holes', () => {

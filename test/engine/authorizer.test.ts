@@ -3,18 +3,11 @@ import { describe, test } from 'node:test';
 import { manualClock } from '../../src/clock.js';
 import { createAuthorizer } from '../../src/engine/authorizer.js';
 import { ConfigError, isDecisionError } from '../../src/errors.js';
-import type { Policy, PolicyRule } from '../../src/policy/types.js';
+import type { Policy } from '../../src/policy/types.js';
+import { rule } from '../helpers/policy.js';
 
 const T = (iso: string) => Date.parse(iso);
-const OPEN = { from: Number.NEGATIVE_INFINITY, until: Number.POSITIVE_INFINITY };
-const rule = (sub: string, obj: string, act: string, extra: Partial<PolicyRule> = {}): PolicyRule => ({
-  sub,
-  obj,
-  act,
-  eft: 'allow',
-  ...OPEN,
-  ...extra,
-});
+const _OPEN = { from: Number.NEGATIVE_INFINITY, until: Number.POSITIVE_INFINITY };
 
 describe('time-aware cache', () => {
   test('serves a cached allow only until the grant ends', async () => {

@@ -5,7 +5,7 @@ import { after, describe, test } from 'node:test';
 import { manualClock } from '../../src/clock.js';
 import { type Authorizer, createAuthorizer } from '../../src/engine/authorizer.js';
 import type { AuthorizeOptionsBase } from '../../src/middleware/core.js';
-import type { PolicyRule } from '../../src/policy/types.js';
+import { rule } from '../helpers/policy.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import type { Running } from '../helpers/server.js';
 
@@ -33,15 +33,7 @@ export type SuiteOptions = Omit<AuthorizeOptionsBase<unknown>, 'subject'> & {
 export type StartApp = (options: SuiteOptions, handled: { n: number }) => Promise<Running>;
 
 const T0 = '2026-11-22T12:00:00.000Z';
-const open = { from: Number.NEGATIVE_INFINITY, until: Number.POSITIVE_INFINITY };
-const rule = (sub: string, obj: string, act: string, extra: Partial<PolicyRule> = {}): PolicyRule => ({
-  sub,
-  obj,
-  act,
-  eft: 'allow',
-  ...open,
-  ...extra,
-});
+const _open = { from: Number.NEGATIVE_INFINITY, until: Number.POSITIVE_INFINITY };
 const routes = {
   'GET /recordings/:id': 'zoom:recording',
   'PUT /recordings/:id': { resource: 'zoom:recording', action: 'edit' },

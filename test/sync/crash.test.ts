@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { cp, mkdir, readdir, readFile, watch, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
-import { main } from '../../src/cli/main.js';
 import { hostTag } from '../../src/policy/durable.js';
 import { lockPolicies } from '../../src/policy/lock.js';
 import { readPolicy, readProvenance } from '../../src/policy/store.js';
 import { linkKey, ruleKey } from '../../src/policy/types.js';
 import { deadPid, runCli, startCli } from '../helpers/child.js';
+import { runCli as inProcess } from '../helpers/cli.js';
 import { exampleEmulator, syncWorkspace } from '../helpers/emulator.js';
 
 const BOB_VONAGE = '8e22b1fe-d2ea-403d-8c03-50eb21188e79';
@@ -19,13 +19,6 @@ const partial = (names: string[]) => names.filter((n) => n.startsWith('.rec') &&
 /** Sync spill folders in a temp dir (tsx keeps its cache there too). */
 const spills = async (dir: string) =>
   (await readdir(dir)).filter((n) => n.startsWith('rbac-normalizer-sync-')).sort();
-
-const inProcess = async (args: string[]) => {
-  let out = '';
-  let err = '';
-  const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-};
 
 /** What decides: the rules and links of policy.csv and the keys of provenance.jsonl, read as a reader would. */
 async function decisions(dir: string) {

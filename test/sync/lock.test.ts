@@ -5,11 +5,11 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { createAuthorizer } from '../../src/authorizer.js';
-import { main } from '../../src/cli/main.js';
 import { manualClock } from '../../src/clock.js';
 import { LEASE_MS } from '../../src/policy/lock.js';
 import { readPolicy } from '../../src/policy/store.js';
 import { startCli } from '../helpers/child.js';
+import { runCli as inProcess } from '../helpers/cli.js';
 import { exampleEmulator, syncWorkspace } from '../helpers/emulator.js';
 import { startGate } from '../helpers/gate.js';
 
@@ -17,13 +17,6 @@ const BOB_VONAGE = '8e22b1fe-d2ea-403d-8c03-50eb21188e79';
 const ALICE_VONAGE = '2f9207ca-8922-4245-bfc5-d8f42939e29a';
 const SUPPORT = 'vonage:group:3615beae-3974-4c33-b38d-9ec230b2284c';
 const POLICY_FILES = ['model.conf', 'policy.csv', 'provenance.jsonl', 'sync-state.json'];
-
-const inProcess = async (args: string[]) => {
-  let out = '';
-  let err = '';
-  const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-};
 
 /** A workspace synced once, and a second config for it whose vendor requests wait at a gate. */
 async function workspace() {

@@ -4,19 +4,12 @@ import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/prom
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { createAuthorizer } from '../../src/authorizer.js';
-import { main } from '../../src/cli/main.js';
 import type { Emulator } from '../../src/emulator/server.js';
 import { isConfigError } from '../../src/errors.js';
+import { runCli as inProcess } from '../helpers/cli.js';
 import { exampleEmulator, syncWorkspace } from '../helpers/emulator.js';
 
 const MARKER = '.rbac-normalizer-recording';
-
-const inProcess = async (args: string[]) => {
-  let out = '';
-  let err = '';
-  const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-};
 
 describe('sync --record', () => {
   let e: Emulator;

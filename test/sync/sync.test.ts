@@ -5,20 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { createAuthorizer } from '../../src/authorizer.js';
-import { main } from '../../src/cli/main.js';
 import { manualClock } from '../../src/clock.js';
 import type { Emulator } from '../../src/emulator/server.js';
 import { isConfigError } from '../../src/errors.js';
 import { readPolicy } from '../../src/policy/store.js';
 import { vendorSettings } from '../../src/sync/settings.js';
+import { runCli as run } from '../helpers/cli.js';
 import { exampleEmulator, syncWorkspace } from '../helpers/emulator.js';
 
-const run = async (args: string[]) => {
-  let out = '';
-  let err = '';
-  const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-};
 /** Recording folders (finished or temporary) in a workspace. */
 const recordings = async (dir: string) => (await readdir(dir)).filter((n) => n.includes('rec'));
 const BOB_VONAGE = '8e22b1fe-d2ea-403d-8c03-50eb21188e79';
@@ -191,7 +185,8 @@ describe('sync', () => {
     assert.equal(authz.enforce('carol', 'zoom:recording', 'edit'), true);
     // Zoom removes Recording:Edit from role 1 (alice's); carol's custom role is untouched.
     const role = e.state.dataset.zoom.roles.find((r) => r.id === '1');
-    if (role) role.privileges = role.privileges.filter((p) => p !== 'Recording:Edit');
+    assert.ok(role);
+    role.privileges = role.privileges.filter((p) => p !== 'Recording:Edit');
     const s = await authz.sync();
     assert.equal(s.ok, true);
     assert.ok(
@@ -378,10 +373,9 @@ describe('sync', () => {
     assert.ok(before.links.some((l) => l.role === 'role:zoom:1'));
     // The role loses a privilege and a member in Zoom, but cannot be read this time.
     const role = e.state.dataset.zoom.roles.find((r) => r.id === '1');
-    if (role) {
-      role.privileges = role.privileges.slice(1);
-      role.members = [];
-    }
+    assert.ok(role);
+    role.privileges = role.privileges.slice(1);
+    role.members = [];
     e.setFaults({ failUsers: ['1'] });
     const r = await run(['sync', '--config', ws.config, '--json']);
     assert.equal(r.code, 1);

@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, beforeEach, describe, test } from 'node:test';
-import { main } from '../../src/cli/main.js';
 import type { Emulator } from '../../src/emulator/server.js';
 import { readPolicy } from '../../src/policy/store.js';
 import { type Policy, ruleKey } from '../../src/policy/types.js';
+import { runCli as run } from '../helpers/cli.js';
 import { exampleEmulator, syncWorkspace } from '../helpers/emulator.js';
 
 const ALICE_VONAGE = '2f9207ca-8922-4245-bfc5-d8f42939e29a';
@@ -27,12 +27,6 @@ interface Summary {
   stale: { vendor: string; holder: string }[];
 }
 
-const run = async (args: string[]) => {
-  let out = '';
-  let err = '';
-  const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-};
 const rules = (p: Policy, sub: (s: string) => boolean) =>
   p.rules
     .filter((r) => sub(r.sub))

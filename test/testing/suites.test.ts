@@ -3,11 +3,11 @@ import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { main } from '../../src/cli/main.js';
 import { isSuiteError } from '../../src/errors.js';
 import { report } from '../../src/testing/report.js';
 import { globMatcher, runSuites } from '../../src/testing/run.js';
 import { parseSuite } from '../../src/testing/suite.js';
+import { runCli as run } from '../helpers/cli.js';
 
 const HEADER = 'name: inline\nnow: 2026-11-22T12:00:00Z\n';
 const PRINCIPALS = `principals:
@@ -23,13 +23,6 @@ async function suiteDir(body: string): Promise<string> {
   await writeFile(join(dir, 'a_test.yaml'), HEADER + body);
   return dir;
 }
-
-const run = async (args: string[]) => {
-  let out = '';
-  let err = '';
-  const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-};
 
 describe('policy test suites', () => {
   test('pass when every listed decision matches and nothing unlisted is allowed', async () => {
