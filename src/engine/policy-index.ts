@@ -30,6 +30,14 @@ export class PolicyIndex {
   private readonly roles = new Map<string, string[]>();
   private readonly members = new Map<string, string[]>();
   private readonly closures = new Map<string, readonly string[]>();
+  // Each subject's own rules (the same objects as in byObj), for whatCan() and near misses.
+  private readonly bySubject = new Map<string, PolicyRule[]>();
+  // Dense ids for the subjects of g links, and each role's members by id, so that a reverse walk
+  // (whoCan) marks subjects in typed arrays instead of hashing tens of thousands of names per query.
+  // Ids are handed out once and never reused.
+  private readonly ids = new Map<string, number>();
+  private readonly names: string[] = [];
+  private readonly memberIds: (number[] | undefined)[] = [];
   private ruleCount = 0;
   private linkCount = 0;
 
@@ -63,6 +71,9 @@ export class PolicyIndex {
       if (list.some((x) => sameRule(x, r))) return false;
       list.push(r);
     }
+    const own = this.bySubject.get(r.sub);
+    if (own === undefined) this.bySubject.set(r.sub, [r]);
+    else own.push(r);
     this.ruleCount++;
     return true;
   }
@@ -75,7 +86,11 @@ export class PolicyIndex {
     if (!byAct || !bySub || !list) return false;
     const i = list.findIndex((x) => sameRule(x, r));
     if (i < 0) return false;
+    const stored = list[i]!;
     list.splice(i, 1);
+    const own = this.bySubject.get(r.sub)!;
+    own.splice(own.indexOf(stored), 1);
+    if (own.length === 0) this.bySubject.delete(r.sub);
     if (list.length === 0) {
       bySub.delete(r.sub);
       if (bySub.size === 0) {
@@ -96,6 +111,11 @@ export class PolicyIndex {
     const m = this.members.get(l.role);
     if (m) m.push(l.member);
     else this.members.set(l.role, [l.member]);
+    const roleId = this.intern(l.role);
+    const memberId = this.intern(l.member);
+    const byId = this.memberIds[roleId];
+    if (byId) byId.push(memberId);
+    else this.memberIds[roleId] = [memberId];
     this.linkCount++;
     this.forgetClosures(l.member);
     return true;
@@ -111,6 +131,8 @@ export class PolicyIndex {
     const m = this.members.get(l.role)!;
     m.splice(m.indexOf(l.member), 1);
     if (m.length === 0) this.members.delete(l.role);
+    const byId = this.memberIds[this.ids.get(l.role)!]!;
+    byId.splice(byId.indexOf(this.ids.get(l.member)!), 1);
     this.linkCount--;
     return true;
   }
@@ -228,6 +250,51 @@ export class PolicyIndex {
     return this.roles.get(subject) ?? [];
   }
 
+  /** Direct members of a role (the reverse of its g links), in link order. */
+  membersOf(role: string): readonly string[] {
+    return this.members.get(role) ?? [];
+  }
+
+  /** The rules on (resource, action), by the subject they name; undefined when there are none. */
+  rulesFor(obj: string, act: string): ReadonlyMap<string, readonly PolicyRule[]> | undefined {
+    return this.byObj.get(obj)?.get(act);
+  }
+
+  /** The rules on a resource, by action then subject; undefined when there are none. */
+  rulesOn(obj: string): ReadonlyMap<string, ReadonlyMap<string, readonly PolicyRule[]>> | undefined {
+    return this.byObj.get(obj);
+  }
+
+  /** The rules that name `subject` itself (not those it reaches through roles). */
+  rulesOf(subject: string): readonly PolicyRule[] {
+    return this.bySubject.get(subject) ?? [];
+  }
+
+  /** How many subject ids there are: ids run from 0 to subjectIds - 1. */
+  get subjectIds(): number {
+    return this.names.length;
+  }
+
+  /** The id of a subject that is or was in a g link; undefined for any other. */
+  subjectId(subject: string): number | undefined {
+    return this.ids.get(subject);
+  }
+
+  /** The subject of an id. */
+  subjectName(id: number): string {
+    return this.names[id]!;
+  }
+
+  /** The ids of a role's direct members (by id), as membersOf() gives their names. */
+  memberIdsOf(id: number): readonly number[] {
+    return this.memberIds[id] ?? NO_IDS;
+  }
+
+  /** A shortest g path [from, role, ..., to] within MAX_ROLE_DEPTH links, as explain() reports it. */
+  path(from: string, to: string): string[] {
+    return this.pathTo(from, to);
+  }
+
   private pathTo(from: string, to: string): string[] {
     if (from === to) return [from];
     const prev = new Map<string, string>();
@@ -257,10 +324,23 @@ export class PolicyIndex {
     return [from, to];
   }
 
+  private intern(subject: string): number {
+    let id = this.ids.get(subject);
+    if (id === undefined) {
+      id = this.names.length;
+      this.ids.set(subject, id);
+      this.names.push(subject);
+      this.memberIds.push(undefined);
+    }
+    return id;
+  }
+
   private forgetClosures(member: string): void {
     for (const s of this.reachersOf(member)) this.closures.delete(s);
   }
 }
+
+const NO_IDS: readonly number[] = [];
 
 function sameRule(a: PolicyRule, b: PolicyRule): boolean {
   return (

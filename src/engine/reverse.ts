@@ -1,0 +1,379 @@
+// Reverse queries over the policy index: who may perform an action on a resource, and what a subject
+// may do. They answer exactly what enforce() would answer for each subject at the same time (roles
+// within MAX_ROLE_DEPTH links, deny overrides allow, windows [from, until)), without a policy scan:
+// whoCan walks the reverse g links from the subjects that hold rules on (resource, action); whatCan
+// groups the rules of the subject's role closure by (resource, action).
+import type { Provenance } from '../grants.js';
+import { formatBound } from '../policy/time.js';
+import { MAX_ROLE_DEPTH, type PolicyRule, type RoleLink } from '../policy/types.js';
+import type { PolicyIndex } from './policy-index.js';
+
+/** Subjects that are roles (`role:<vendor>:<id>`); person ids and account subjects never start so. */
+export const ROLE_PREFIX = 'role:';
+
+/** True for a role subject (`role:...`). */
+export function isRoleSubject(subject: string): boolean {
+  return subject.startsWith(ROLE_PREFIX);
+}
+
+/** A Casbin rule as explain() prints it: `p, sub, obj, act, eft, from, until` (bounds ISO, '' = open). */
+export interface RuleView {
+  readonly sub: string;
+  readonly obj: string;
+  readonly act: string;
+  readonly eft: string;
+  readonly from: string;
+  readonly until: string;
+}
+
+/** A role membership on a path, with the vendor data behind it. */
+export interface LinkView {
+  readonly member: string;
+  readonly role: string;
+  readonly from: readonly Provenance[];
+}
+
+/** One active allow rule a subject reaches, and where it came from. */
+export interface Permit {
+  readonly rule: RuleView;
+  /** How the subject reaches the rule's subject: [subject, role, ..., rule subject]. */
+  readonly via: readonly string[];
+  /** The vendor grants behind the rule (vendor, holder, raw value, mapping file:line, snapshot file). */
+  readonly grants: readonly Provenance[];
+  /** The role links on `via` with their vendor provenance (whatCan only; whoCan leaves it out). */
+  readonly links?: readonly LinkView[];
+}
+
+/** A subject that may perform the action: the rules that allow it and until when. */
+export interface SubjectAccess {
+  readonly subject: string;
+  /** Every active allow rule the subject reaches (no active deny reaches it). */
+  readonly allowedBy: readonly Permit[];
+  /**
+   * When this access ends under the current policy (ISO): the end of the allowing windows or the
+   * start of a deny that reaches the subject, whichever comes first; null = until the policy changes.
+   */
+  readonly until: string | null;
+}
+
+/** A (resource, action) a subject may perform: the rules that allow it and until when. */
+export interface PermissionAccess {
+  readonly resource: string;
+  readonly action: string;
+  readonly allowedBy: readonly Permit[];
+  /** As SubjectAccess.until. */
+  readonly until: string | null;
+}
+
+/** The answer of whoCan(). */
+export interface WhoCanResult {
+  readonly resource: string;
+  readonly action: string;
+  /** The time the answer is for, ISO-8601. */
+  readonly at: string;
+  /** Whether role subjects are listed among `subjects` (they always appear in `via`). */
+  readonly includesRoles: boolean;
+  /**
+   * Everyone enforce() would allow at `at`, in the order the index reaches them (deterministic for a
+   * given policy, but not sorted: sort them when an order matters; the CLI prints them sorted).
+   */
+  readonly subjects: readonly SubjectAccess[];
+}
+
+/** The answer of whatCan(). */
+export interface WhatCanResult {
+  readonly subject: string;
+  readonly at: string;
+  /** Only resources starting with this were considered ('' = all). */
+  readonly resourcePrefix: string;
+  /** Everything enforce() would allow the subject at `at`, sorted by resource then action. */
+  readonly permissions: readonly PermissionAccess[];
+}
+
+/** Where the vendor data behind rules and links is looked up. */
+export interface ProvenanceLookup {
+  rule(r: PolicyRule): readonly Provenance[];
+  link(l: RoleLink): readonly Provenance[];
+}
+
+/** The RuleView of a rule. */
+export function ruleView(r: PolicyRule): RuleView {
+  let v = views.get(r);
+  if (v === undefined) {
+    v = Object.freeze({
+      sub: r.sub,
+      obj: r.obj,
+      act: r.act,
+      eft: r.eft,
+      from: formatBound(r.from),
+      until: formatBound(r.until),
+    });
+    views.set(r, v);
+  }
+  return v;
+}
+// Rules are immutable, so a rule's view is made once and shared (frozen) by every answer.
+const views = new WeakMap<PolicyRule, RuleView>();
+
+/**
+ * Every subject `enforce(subject, obj, act)` allows at `at`: people and accounts, and roles too
+ * when `includeRoles`. Walks the reverse g links (at most MAX_ROLE_DEPTH) from the subjects of the
+ * active allow rules on (obj, act), less everyone an active deny on (obj, act) reaches.
+ */
+export function whoCan(
+  index: PolicyIndex,
+  provenance: ProvenanceLookup,
+  obj: string,
+  act: string,
+  at: number,
+  includeRoles: boolean,
+): SubjectAccess[] {
+  const bySub = index.rulesFor(obj, act);
+  if (bySub === undefined) return [];
+  const allowSources: [string, PolicyRule[]][] = [];
+  const denySources: string[] = [];
+  // Rules that start later: a deny among them ends an allow, an allow may prolong one.
+  const laterSources: [string, PolicyRule[]][] = [];
+  let bounded = false;
+  for (const [sub, list] of bySub) {
+    const allows: PolicyRule[] = [];
+    const later: PolicyRule[] = [];
+    let denied = false;
+    for (const r of list) {
+      if (r.from >= r.until) continue; // an empty window never holds
+      if (at < r.from) later.push(r);
+      else if (at >= r.until) continue;
+      else if (r.eft === 'deny') denied = true;
+      else {
+        allows.push(r);
+        if (r.until !== Number.POSITIVE_INFINITY) bounded = true;
+      }
+    }
+    if (allows.length > 0) allowSources.push([sub, allows]);
+    if (denied) denySources.push(sub);
+    if (later.length > 0) {
+      laterSources.push([sub, later]);
+      bounded = true;
+    }
+  }
+  if (allowSources.length === 0) return [];
+
+  // The walk runs over the index's subject ids (subjects of g links) with typed arrays, so reaching
+  // a subject costs no hashing. A subject in no g link has no id: it is reached only as a source.
+  const walk = new Walk(index);
+  const deniedIds = new Uint8Array(index.subjectIds);
+  for (const id of walk.reach(denySources)) deniedIds[id] = 1;
+  const deniedNames = new Set(denySources);
+
+  // Answers are built during the walk, in the order subjects are reached: sorting 20k subjects
+  // would cost more than the walk.
+  const out: { subject: string; allowedBy: Permit[]; until: string | null }[] = [];
+  const ends: number[] = [];
+  const later: (PolicyRule[] | undefined)[] = [];
+  const slotOfId = new Int32Array(index.subjectIds).fill(-1);
+  const slotOfName = new Map<string, number>(); // answers without an id
+  const markOf = new Int32Array(index.subjectIds).fill(-1); // the source that last reached an id
+  const answer = (subject: string, allowedBy: Permit[], end: number): number => {
+    out.push({ subject, allowedBy, until: null });
+    ends.push(end);
+    later.push(undefined);
+    return out.length - 1;
+  };
+  for (let k = 0; k < allowSources.length; k++) {
+    const [source, rules] = allowSources[k]!;
+    const views = rules.map((r) => ({ rule: ruleView(r), grants: provenance.rule(r) }));
+    let end = Number.NEGATIVE_INFINITY;
+    for (const r of rules) if (r.until > end) end = r.until;
+    const sourceId = index.subjectId(source);
+    if (sourceId === undefined) {
+      if (!deniedNames.has(source) && (includeRoles || !isRoleSubject(source)))
+        slotOfName.set(
+          source,
+          answer(
+            source,
+            views.map((v) => ({ ...v, via: [source] })),
+            end,
+          ),
+        );
+      continue;
+    }
+    /** Marks id `u` reached from this source through `up`; its path, or undefined if already reached. */
+    const reach = (u: number, up: readonly string[]): string[] | undefined => {
+      if (markOf[u] === k) return undefined;
+      markOf[u] = k;
+      const name = index.subjectName(u);
+      // Most paths are one link (a member of the rule's role): no spread for those.
+      const via = up.length === 1 ? [name, up[0]!] : [name, ...up];
+      if (deniedIds[u] === 1 || (!includeRoles && isRoleSubject(name))) return via;
+      const i = slotOfId[u]!;
+      if (i < 0) {
+        const allowedBy: Permit[] = [];
+        for (const v of views) allowedBy.push({ rule: v.rule, via, grants: v.grants });
+        slotOfId[u] = answer(name, allowedBy, end);
+      } else {
+        if (end > ends[i]!) ends[i] = end;
+        const allowedBy = out[i]!.allowedBy;
+        for (const v of views) allowedBy.push({ rule: v.rule, via, grants: v.grants });
+      }
+      return via;
+    };
+    let frontier: [number, string[]][] = [[sourceId, reach(sourceId, [])!]];
+    for (let depth = 0; depth < MAX_ROLE_DEPTH && frontier.length > 0; depth++) {
+      const next: [number, string[]][] = [];
+      for (const [s, up] of frontier) {
+        for (const m of index.memberIdsOf(s)) {
+          const via = reach(m, up);
+          if (via !== undefined && index.memberIdsOf(m).length > 0) next.push([m, via]);
+        }
+      }
+      frontier = next;
+    }
+  }
+  if (bounded) {
+    const addLater = (i: number, rules: readonly PolicyRule[]) => {
+      const list = later[i];
+      if (list === undefined) later[i] = [...rules];
+      else list.push(...rules);
+    };
+    for (const [source, rules] of laterSources) {
+      const i = slotOfName.get(source);
+      if (i !== undefined) addLater(i, rules);
+      for (const id of walk.reach([source])) if (slotOfId[id]! >= 0) addLater(slotOfId[id]!, rules);
+    }
+    for (let i = 0; i < out.length; i++) {
+      const until = allowEnd(ends[i]!, later[i] ?? []);
+      if (until !== Number.POSITIVE_INFINITY) out[i]!.until = iso(until);
+    }
+  }
+  return out;
+}
+
+/** Reverse g walks over subject ids, sharing one visited array between walks (stamped per walk). */
+class Walk {
+  private readonly seen: Int32Array;
+  private stamp = 0;
+  constructor(private readonly index: PolicyIndex) {
+    this.seen = new Int32Array(index.subjectIds);
+  }
+
+  /** The ids of the subjects that reach one of `sources` within MAX_ROLE_DEPTH links, theirs included. */
+  reach(sources: readonly string[]): number[] {
+    const stamp = ++this.stamp;
+    const found: number[] = [];
+    for (const s of sources) {
+      const id = this.index.subjectId(s);
+      if (id !== undefined && this.seen[id] !== stamp) {
+        this.seen[id] = stamp;
+        found.push(id);
+      }
+    }
+    let from = 0;
+    for (let depth = 0; depth < MAX_ROLE_DEPTH && from < found.length; depth++) {
+      const to = found.length;
+      for (let i = from; i < to; i++) {
+        for (const m of this.index.memberIdsOf(found[i]!)) {
+          if (this.seen[m] !== stamp) {
+            this.seen[m] = stamp;
+            found.push(m);
+          }
+        }
+      }
+      from = to;
+    }
+    return found;
+  }
+}
+
+/**
+ * Every (resource, action) `enforce(subject, ...)` allows at `at`, optionally only on resources
+ * starting with `prefix`: the rules of the subject's role closure grouped by (resource, action),
+ * each decided as enforce() decides it.
+ */
+export function whatCan(
+  index: PolicyIndex,
+  provenance: ProvenanceLookup,
+  subject: string,
+  at: number,
+  prefix: string,
+): PermissionAccess[] {
+  // The closure's rules sorted by (resource, action): each run is one permission to decide, and
+  // the answer comes out sorted.
+  const rules: PolicyRule[] = [];
+  for (const s of index.closure(subject))
+    for (const r of index.rulesOf(s)) if (prefix === '' || r.obj.startsWith(prefix)) rules.push(r);
+  rules.sort((p, q) => (p.obj < q.obj ? -1 : p.obj > q.obj ? 1 : p.act < q.act ? -1 : p.act > q.act ? 1 : 0));
+  const paths = new Map<string, { via: string[]; links: LinkView[] }>();
+  const pathTo = (s: string) => {
+    let p = paths.get(s);
+    if (p === undefined) {
+      const via = index.path(subject, s);
+      const links: LinkView[] = [];
+      for (let i = 0; i + 1 < via.length; i++) {
+        const l = { member: via[i]!, role: via[i + 1]! };
+        links.push({ ...l, from: provenance.link(l) });
+      }
+      p = { via, links };
+      paths.set(s, p);
+    }
+    return p;
+  };
+  const out: PermissionAccess[] = [];
+  for (let i = 0; i < rules.length; ) {
+    const { obj, act } = rules[i]!;
+    let denied = false;
+    let end = Number.NEGATIVE_INFINITY;
+    const allows: PolicyRule[] = [];
+    const later: PolicyRule[] = [];
+    for (; i < rules.length && rules[i]!.obj === obj && rules[i]!.act === act; i++) {
+      const r = rules[i]!;
+      if (r.from >= r.until) continue;
+      if (at < r.from) later.push(r);
+      else if (at >= r.until) continue;
+      else if (r.eft === 'deny') denied = true;
+      else {
+        allows.push(r);
+        if (r.until > end) end = r.until;
+      }
+    }
+    if (denied || allows.length === 0) continue;
+    const allowedBy = allows.map((r): Permit => {
+      const p = pathTo(r.sub);
+      return { rule: ruleView(r), via: p.via, grants: provenance.rule(r), links: p.links };
+    });
+    const until = allowEnd(end, later);
+    out.push({
+      resource: obj,
+      action: act,
+      allowedBy,
+      until: until === Number.POSITIVE_INFINITY ? null : iso(until),
+    });
+  }
+  return out;
+}
+
+/**
+ * When an allow that holds now ends: `end` is the latest end of the allows active now; `later` are
+ * the rules that start after now. A later allow that starts by the current end prolongs it; a later
+ * deny ends it at its start.
+ */
+function allowEnd(end: number, later: readonly PolicyRule[]): number {
+  let denyStart = Number.POSITIVE_INFINITY;
+  const allows: PolicyRule[] = [];
+  for (const r of later) {
+    if (r.eft === 'deny') {
+      if (r.from < denyStart) denyStart = r.from;
+    } else allows.push(r);
+  }
+  if (allows.length > 0 && end < denyStart) {
+    allows.sort((p, q) => p.from - q.from);
+    for (const r of allows) {
+      if (r.from > end || end >= denyStart) break;
+      if (r.until > end) end = r.until;
+    }
+  }
+  return Math.min(end, denyStart);
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
