@@ -9,6 +9,7 @@ import { ConfigError, isRbacError, MappingError, SuiteError } from '../errors.js
 import { IdentitiesError, loadIdentities } from '../identities.js';
 import { loadMappings } from '../mapping/load.js';
 import { writePolicy } from '../policy/store.js';
+import { registerAuditCommands } from './audit.js';
 import { registerPolicyTestCommands } from './policy-tests.js';
 import { registerSyncCommands } from './sync.js';
 
@@ -142,6 +143,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   };
   registerPolicyTestCommands(program, commandContext);
   registerSyncCommands(program, { ...commandContext, isTTY: io.isTTY ?? false });
+  registerAuditCommands(program, commandContext);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
