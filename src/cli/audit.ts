@@ -83,8 +83,8 @@ const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const holds = (until: string | null) => (until ? `until ${until}` : 'until the policy changes');
 
 /** The lines of one allowing rule: the rule, the role path, the vendor grants (and role links). */
-function permitLines(p: Permit): string[] {
-  const via = p.via.length > 1 ? `  via ${p.via.join(' → ')}` : '';
+function permitLines(subject: string, p: Permit): string[] {
+  const via = p.via.length > 0 ? `  via ${[subject, ...p.via].join(' → ')}` : '';
   const lines = [`    allowed by ${ruleText(p.rule)}${via}`];
   for (const g of p.grants) lines.push(`      grant: ${grantText(g)}`);
   for (const l of p.links ?? [])
@@ -103,7 +103,7 @@ export function formatWhoCan(r: WhoCanResult): string {
   ];
   for (const s of r.subjects) {
     lines.push(`  ${s.subject}  ${holds(s.until)}`);
-    for (const p of s.allowedBy) lines.push(...permitLines(p));
+    for (const p of s.allowedBy) lines.push(...permitLines(s.subject, p));
   }
   // The fixed text has no control characters, so escaping whole lines escapes exactly the values.
   return `${lines.map(escapeControls).join('\n')}\n`;
@@ -120,7 +120,7 @@ export function formatWhatCan(r: WhatCanResult): string {
   ];
   for (const p of r.permissions) {
     lines.push(`  ${p.action} on ${p.resource}  ${holds(p.until)}`);
-    for (const a of p.allowedBy) lines.push(...permitLines(a));
+    for (const a of p.allowedBy) lines.push(...permitLines(r.subject, a));
   }
   return `${lines.map(escapeControls).join('\n')}\n`;
 }

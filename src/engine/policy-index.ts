@@ -38,6 +38,8 @@ export class PolicyIndex {
   private readonly ids = new Map<string, number>();
   private readonly names: string[] = [];
   private readonly memberIds: (number[] | undefined)[] = [];
+  // 1 for ids with members: a byte per subject is what a walk reads for each of tens of thousands.
+  private hasMembers = new Uint8Array(1024);
   private ruleCount = 0;
   private linkCount = 0;
 
@@ -116,6 +118,7 @@ export class PolicyIndex {
     const byId = this.memberIds[roleId];
     if (byId) byId.push(memberId);
     else this.memberIds[roleId] = [memberId];
+    this.hasMembers[roleId] = 1;
     this.linkCount++;
     this.forgetClosures(l.member);
     return true;
@@ -131,8 +134,10 @@ export class PolicyIndex {
     const m = this.members.get(l.role)!;
     m.splice(m.indexOf(l.member), 1);
     if (m.length === 0) this.members.delete(l.role);
-    const byId = this.memberIds[this.ids.get(l.role)!]!;
+    const roleId = this.ids.get(l.role)!;
+    const byId = this.memberIds[roleId]!;
     byId.splice(byId.indexOf(this.ids.get(l.member)!), 1);
+    if (byId.length === 0) this.hasMembers[roleId] = 0;
     this.linkCount--;
     return true;
   }
@@ -290,6 +295,11 @@ export class PolicyIndex {
     return this.memberIds[id] ?? NO_IDS;
   }
 
+  /** True when the subject of `id` has members (is a role in some g link). */
+  hasMemberIds(id: number): boolean {
+    return this.hasMembers[id] === 1;
+  }
+
   /** A shortest g path [from, role, ..., to] within MAX_ROLE_DEPTH links, as explain() reports it. */
   path(from: string, to: string): string[] {
     return this.pathTo(from, to);
@@ -331,6 +341,11 @@ export class PolicyIndex {
       this.ids.set(subject, id);
       this.names.push(subject);
       this.memberIds.push(undefined);
+      if (id >= this.hasMembers.length) {
+        const grown = new Uint8Array(this.hasMembers.length * 2);
+        grown.set(this.hasMembers);
+        this.hasMembers = grown;
+      }
     }
     return id;
   }

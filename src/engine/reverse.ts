@@ -33,14 +33,21 @@ export interface LinkView {
   readonly from: readonly Provenance[];
 }
 
-/** One active allow rule a subject reaches, and where it came from. */
+/**
+ * One active allow rule a subject reaches, and where it came from. Answers share these objects
+ * (frozen) between subjects that reach a rule the same way.
+ */
 export interface Permit {
   readonly rule: RuleView;
-  /** How the subject reaches the rule's subject: [subject, role, ..., rule subject]. */
+  /**
+   * The roles through which the subject reaches the rule: [] when the rule names the subject itself,
+   * else [role, ..., rule subject] (at most MAX_ROLE_DEPTH). Unlike Decision.via, the subject itself
+   * is not repeated.
+   */
   readonly via: readonly string[];
   /** The vendor grants behind the rule (vendor, holder, raw value, mapping file:line, snapshot file). */
   readonly grants: readonly Provenance[];
-  /** The role links on `via` with their vendor provenance (whatCan only; whoCan leaves it out). */
+  /** The role links from the subject along `via`, with their vendor provenance (whatCan only). */
   readonly links?: readonly LinkView[];
 }
 
@@ -158,72 +165,74 @@ export function whoCan(
   }
   if (allowSources.length === 0) return [];
 
-  // The walk runs over the index's subject ids (subjects of g links) with typed arrays, so reaching
-  // a subject costs no hashing. A subject in no g link has no id: it is reached only as a source.
-  const walk = new Walk(index);
-  const deniedIds = new Uint8Array(index.subjectIds);
-  for (const id of walk.reach(denySources)) deniedIds[id] = 1;
+  // The walk runs over the index's subject ids (subjects of g links) with stamped typed arrays, so
+  // reaching a subject costs no hashing and no clearing. A subject in no g link has no id: it is
+  // reached only as a source. Each answer is one object: members reached the same way share their
+  // frozen Permit objects and allowedBy array (copied when a second source reaches one of them).
+  const w = scratch(index);
+  const query = w.begin();
+  for (const id of w.reach(denySources)) w.denied[id] = query;
   const deniedNames = new Set(denySources);
-
-  // Answers are built during the walk, in the order subjects are reached: sorting 20k subjects
-  // would cost more than the walk.
-  const out: { subject: string; allowedBy: Permit[]; until: string | null }[] = [];
+  const out: { subject: string; allowedBy: readonly Permit[]; until: string | null }[] = [];
+  // Kept only when some rule has a bound (`ends`, `later`), or a subject is reached twice (`owned`):
+  // the common answer allocates one object.
   const ends: number[] = [];
   const later: (PolicyRule[] | undefined)[] = [];
-  const slotOfId = new Int32Array(index.subjectIds).fill(-1);
+  const owned = new Set<number>();
   const slotOfName = new Map<string, number>(); // answers without an id
-  const markOf = new Int32Array(index.subjectIds).fill(-1); // the source that last reached an id
-  const answer = (subject: string, allowedBy: Permit[], end: number): number => {
+  const answer = (subject: string, allowedBy: readonly Permit[], end: number): number => {
     out.push({ subject, allowedBy, until: null });
-    ends.push(end);
-    later.push(undefined);
+    if (bounded) {
+      ends.push(end);
+      later.push(undefined);
+    }
     return out.length - 1;
   };
-  for (let k = 0; k < allowSources.length; k++) {
-    const [source, rules] = allowSources[k]!;
+
+  for (const [source, rules] of allowSources) {
     const views = rules.map((r) => ({ rule: ruleView(r), grants: provenance.rule(r) }));
     let end = Number.NEGATIVE_INFINITY;
     for (const r of rules) if (r.until > end) end = r.until;
+    /** The Permits of a subject that reaches the rules through `via`. */
+    const permits = (via: readonly string[]): readonly Permit[] =>
+      Object.freeze(views.map((v) => Object.freeze({ rule: v.rule, via, grants: v.grants })));
     const sourceId = index.subjectId(source);
     if (sourceId === undefined) {
       if (!deniedNames.has(source) && (includeRoles || !isRoleSubject(source)))
-        slotOfName.set(
-          source,
-          answer(
-            source,
-            views.map((v) => ({ ...v, via: [source] })),
-            end,
-          ),
-        );
+        slotOfName.set(source, answer(source, permits([]), end));
       continue;
     }
-    /** Marks id `u` reached from this source through `up`; its path, or undefined if already reached. */
-    const reach = (u: number, up: readonly string[]): string[] | undefined => {
-      if (markOf[u] === k) return undefined;
-      markOf[u] = k;
-      const name = index.subjectName(u);
-      // Most paths are one link (a member of the rule's role): no spread for those.
-      const via = up.length === 1 ? [name, up[0]!] : [name, ...up];
-      if (deniedIds[u] === 1 || (!includeRoles && isRoleSubject(name))) return via;
-      const i = slotOfId[u]!;
-      if (i < 0) {
-        const allowedBy: Permit[] = [];
-        for (const v of views) allowedBy.push({ rule: v.rule, via, grants: v.grants });
-        slotOfId[u] = answer(name, allowedBy, end);
-      } else {
-        if (end > ends[i]!) ends[i] = end;
-        const allowedBy = out[i]!.allowedBy;
-        for (const v of views) allowedBy.push({ rule: v.rule, via, grants: v.grants });
+    const mark = w.next();
+    /** Records that id `u` reaches the rules with `shared` as its Permits; false if already reached. */
+    const reach = (u: number, shared: readonly Permit[]): boolean => {
+      if (w.mark[u] === mark) return false;
+      w.mark[u] = mark;
+      if (w.denied[u] === query || (!includeRoles && w.isRole(u))) return true;
+      if (w.slotStamp[u] !== query) {
+        w.slotStamp[u] = query;
+        w.slot[u] = answer(index.subjectName(u), shared, end);
+        return true;
       }
-      return via;
+      const i = w.slot[u]!;
+      const a = out[i]!;
+      if (owned.has(i)) (a.allowedBy as Permit[]).push(...shared);
+      else {
+        a.allowedBy = [...a.allowedBy, ...shared];
+        owned.add(i);
+      }
+      if (bounded && end > ends[i]!) ends[i] = end;
+      return true;
     };
-    let frontier: [number, string[]][] = [[sourceId, reach(sourceId, [])!]];
+    reach(sourceId, permits([]));
+    // Frontier: a role, and its path to `source` ([role, ..., source]) = its members' `via`.
+    let frontier: [number, string[]][] = [[sourceId, [source]]];
     for (let depth = 0; depth < MAX_ROLE_DEPTH && frontier.length > 0; depth++) {
       const next: [number, string[]][] = [];
-      for (const [s, up] of frontier) {
-        for (const m of index.memberIdsOf(s)) {
-          const via = reach(m, up);
-          if (via !== undefined && index.memberIdsOf(m).length > 0) next.push([m, via]);
+      for (const [role, via] of frontier) {
+        let shared: readonly Permit[] | undefined;
+        for (const m of index.memberIdsOf(role)) {
+          shared ??= permits(via);
+          if (reach(m, shared) && index.hasMemberIds(m)) next.push([m, [index.subjectName(m), ...via]]);
         }
       }
       frontier = next;
@@ -238,27 +247,80 @@ export function whoCan(
     for (const [source, rules] of laterSources) {
       const i = slotOfName.get(source);
       if (i !== undefined) addLater(i, rules);
-      for (const id of walk.reach([source])) if (slotOfId[id]! >= 0) addLater(slotOfId[id]!, rules);
+      for (const id of w.reach([source])) if (w.slotStamp[id] === query) addLater(w.slot[id]!, rules);
     }
+    const isoOf = new Map<number, string>();
     for (let i = 0; i < out.length; i++) {
       const until = allowEnd(ends[i]!, later[i] ?? []);
-      if (until !== Number.POSITIVE_INFINITY) out[i]!.until = iso(until);
+      if (until === Number.POSITIVE_INFINITY) continue;
+      let text = isoOf.get(until);
+      if (text === undefined) {
+        text = iso(until);
+        isoOf.set(until, text);
+      }
+      out[i]!.until = text;
     }
   }
   return out;
 }
 
-/** Reverse g walks over subject ids, sharing one visited array between walks (stamped per walk). */
-class Walk {
-  private readonly seen: Int32Array;
+/**
+ * Typed arrays over an index's subject ids, kept between queries: an entry counts only when it holds
+ * the current stamp, so nothing is cleared per query. Queries are synchronous, so one per index is
+ * never used by two at once.
+ */
+class Scratch {
+  mark = new Int32Array(0);
+  denied = new Int32Array(0);
+  slotStamp = new Int32Array(0);
+  slot = new Int32Array(0);
+  private seen = new Int32Array(0);
+  // Whether an id is a role: 0 unknown, 1 no, 2 yes. Kept for good (an id always names the same
+  // subject), since startsWith on a name read from a file can cost more than the rest of the walk.
+  private roles = new Uint8Array(0);
   private stamp = 0;
-  constructor(private readonly index: PolicyIndex) {
-    this.seen = new Int32Array(index.subjectIds);
+
+  constructor(private readonly index: PolicyIndex) {}
+
+  /**
+   * Starts a query: grows the arrays to the index's ids (or starts over when stamps run high: a
+   * query takes one per source, never 2^30) and returns the query's stamp.
+   */
+  begin(): number {
+    const n = this.index.subjectIds;
+    if (this.mark.length < n || this.stamp >= 0x40000000) {
+      const size = Math.max(n, Math.ceil(this.mark.length * 1.5));
+      this.mark = new Int32Array(size);
+      this.denied = new Int32Array(size);
+      this.slotStamp = new Int32Array(size);
+      this.slot = new Int32Array(size);
+      this.seen = new Int32Array(size);
+      const roles = new Uint8Array(size);
+      roles.set(this.roles);
+      this.roles = roles;
+      this.stamp = 0;
+    }
+    return this.next();
+  }
+
+  /** True when the subject of `id` is a role (`role:...`). */
+  isRole(id: number): boolean {
+    let known = this.roles[id];
+    if (known === 0) {
+      known = isRoleSubject(this.index.subjectName(id)) ? 2 : 1;
+      this.roles[id] = known;
+    }
+    return known === 2;
+  }
+
+  /** A fresh stamp within the query. */
+  next(): number {
+    return ++this.stamp;
   }
 
   /** The ids of the subjects that reach one of `sources` within MAX_ROLE_DEPTH links, theirs included. */
   reach(sources: readonly string[]): number[] {
-    const stamp = ++this.stamp;
+    const stamp = this.next();
     const found: number[] = [];
     for (const s of sources) {
       const id = this.index.subjectId(s);
@@ -284,6 +346,16 @@ class Walk {
   }
 }
 
+const scratches = new WeakMap<PolicyIndex, Scratch>();
+function scratch(index: PolicyIndex): Scratch {
+  let w = scratches.get(index);
+  if (w === undefined) {
+    w = new Scratch(index);
+    scratches.set(index, w);
+  }
+  return w;
+}
+
 /**
  * Every (resource, action) `enforce(subject, ...)` allows at `at`, optionally only on resources
  * starting with `prefix`: the rules of the subject's role closure grouped by (resource, action),
@@ -306,13 +378,13 @@ export function whatCan(
   const pathTo = (s: string) => {
     let p = paths.get(s);
     if (p === undefined) {
-      const via = index.path(subject, s);
+      const path = index.path(subject, s);
       const links: LinkView[] = [];
-      for (let i = 0; i + 1 < via.length; i++) {
-        const l = { member: via[i]!, role: via[i + 1]! };
+      for (let i = 0; i + 1 < path.length; i++) {
+        const l = { member: path[i]!, role: path[i + 1]! };
         links.push({ ...l, from: provenance.link(l) });
       }
-      p = { via, links };
+      p = { via: path.slice(1), links };
       paths.set(s, p);
     }
     return p;

@@ -129,11 +129,11 @@ function check(authz: Authz, policy: Policy, at: number, seen: { allows: number;
         assert.ok(entry.allowedBy.length > 0, ctx);
         for (const p of entry.allowedBy) {
           assert.equal(p.rule.eft, 'allow', ctx);
-          assert.equal(p.via[0], sub, ctx);
-          assert.equal(p.via.at(-1), p.rule.sub, ctx);
-          assert.ok(p.via.length - 1 <= MAX_ROLE_DEPTH, ctx);
-          for (let i = 0; i + 1 < p.via.length; i++)
-            assert.ok(links.has(JSON.stringify([p.via[i], p.via[i + 1]])), `via is a g path ${ctx}`);
+          const path = [sub, ...p.via];
+          assert.equal(path.at(-1), p.rule.sub, ctx);
+          assert.ok(p.via.length <= MAX_ROLE_DEPTH, ctx);
+          for (let i = 0; i + 1 < path.length; i++)
+            assert.ok(links.has(JSON.stringify([path[i], path[i + 1]])), `via is a g path ${ctx}`);
           const from = p.rule.from === '' ? Number.NEGATIVE_INFINITY : Date.parse(p.rule.from);
           const until = p.rule.until === '' ? Number.POSITIVE_INFINITY : Date.parse(p.rule.until);
           assert.ok(from <= at && at < until, `the allowing rule holds at the time ${ctx}`);

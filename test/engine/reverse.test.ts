@@ -52,12 +52,33 @@ describe('whoCan', () => {
     assert.deepEqual(alice.allowedBy, [
       {
         rule: { sub: 'role:zoom:1', obj: 'zoom:recording', act: 'edit', eft: 'allow', from: '', until: '' },
-        via: ['alice', 'role:zoom:admins', 'role:zoom:1'],
+        via: ['role:zoom:admins', 'role:zoom:1'],
         grants: [EDIT],
       },
     ]);
     assert.equal(alice.until, null);
-    assert.deepEqual(r.subjects.find((s) => s.subject === 'dave')!.allowedBy[0]!.via, ['dave']);
+    assert.deepEqual(r.subjects.find((s) => s.subject === 'dave')!.allowedBy[0]!.via, []);
+  });
+
+  test('shares frozen Permits between members of a role, so one answer cannot change another', async () => {
+    const policy: Policy = {
+      rules: [rule('role:a', 'r', 'read'), rule('role:b', 'r', 'read')],
+      links: [link('ann', 'role:a'), link('ben', 'role:a'), link('ben', 'role:b')],
+    };
+    const authz = await createAuthorizer({ policies: policy });
+    const r = authz.whoCan('r', 'read');
+    const ann = r.subjects.find((s) => s.subject === 'ann')!;
+    const ben = r.subjects.find((s) => s.subject === 'ben')!;
+    assert.deepEqual(
+      ann.allowedBy.map((p) => p.via),
+      [['role:a']],
+    );
+    assert.deepEqual(ben.allowedBy.map((p) => p.via).sort(), [['role:a'], ['role:b']]);
+    assert.throws(() => (ann.allowedBy as unknown[]).push('x'), TypeError);
+    assert.throws(() => {
+      (ann.allowedBy[0] as { via: unknown }).via = [];
+    }, TypeError);
+    assert.equal(ben.allowedBy.length, 2);
   });
 
   test('lists roles only with includeRoles, and then exactly the roles enforce allows', async () => {
@@ -100,7 +121,7 @@ describe('whoCan', () => {
     assert.equal(authz.enforce('dan', 'r', 'read'), false);
     const r = authz.whoCan('r', 'read');
     assert.deepEqual(names(r), ['carol']);
-    assert.equal(r.subjects[0]!.allowedBy[0]!.via.length, 11);
+    assert.equal(r.subjects[0]!.allowedBy[0]!.via.length, 10);
     // A deny reaches as far as an allow: carol (10 links) is denied, dan (11 links) is not.
     authz.applyChanges({
       addRules: [rule('role:r10', 'r', 'write', { eft: 'deny' }), rule('role:open', 'r', 'write')],
@@ -188,7 +209,7 @@ describe('whatCan', () => {
       allowedBy: [
         {
           rule: { sub: 'role:zoom:1', obj: 'zoom:recording', act: 'edit', eft: 'allow', from: '', until: '' },
-          via: ['alice', 'role:zoom:1'],
+          via: ['role:zoom:1'],
           grants: [EDIT],
           links: [{ member: 'alice', role: 'role:zoom:1', from: [MEMBER] }],
         },
