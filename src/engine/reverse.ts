@@ -6,7 +6,7 @@
 import type { Provenance } from '../grants.js';
 import { formatBound } from '../policy/time.js';
 import { MAX_ROLE_DEPTH, type PolicyRule, type RoleLink } from '../policy/types.js';
-import type { PolicyIndex } from './policy-index.js';
+import type { PolicyIndex, SubjectIdsView } from './policy-index.js';
 
 /** Subjects that are roles (`role:<vendor>:<id>`); person ids and account subjects never start so. */
 export const ROLE_PREFIX = 'role:';
@@ -171,6 +171,7 @@ export function whoCan(
   // frozen Permit objects and allowedBy array (copied when a second source reaches one of them).
   const w = scratch(index);
   const query = w.begin();
+  const ids = w.ids;
   for (const id of w.reach(denySources)) w.denied[id] = query;
   const deniedNames = new Set(denySources);
   const out: { subject: string; allowedBy: readonly Permit[]; until: string | null }[] = [];
@@ -196,7 +197,7 @@ export function whoCan(
     /** The Permits of a subject that reaches the rules through `via`. */
     const permits = (via: readonly string[]): readonly Permit[] =>
       Object.freeze(views.map((v) => Object.freeze({ rule: v.rule, via, grants: v.grants })));
-    const sourceId = index.subjectId(source);
+    const sourceId = ids.id(source);
     if (sourceId === undefined) {
       if (!deniedNames.has(source) && (includeRoles || !isRoleSubject(source)))
         slotOfName.set(source, answer(source, permits([]), end));
@@ -210,7 +211,7 @@ export function whoCan(
       if (w.denied[u] === query || (!includeRoles && w.isRole(u))) return true;
       if (w.slotStamp[u] !== query) {
         w.slotStamp[u] = query;
-        w.slot[u] = answer(index.subjectName(u), shared, end);
+        w.slot[u] = answer(ids.name(u), shared, end);
         return true;
       }
       const i = w.slot[u]!;
@@ -230,9 +231,9 @@ export function whoCan(
       const next: [number, string[]][] = [];
       for (const [role, via] of frontier) {
         let shared: readonly Permit[] | undefined;
-        for (const m of index.memberIdsOf(role)) {
+        for (const m of ids.membersOf(role)) {
           shared ??= permits(via);
-          if (reach(m, shared) && index.hasMemberIds(m)) next.push([m, [index.subjectName(m), ...via]]);
+          if (reach(m, shared) && ids.hasMembers(m)) next.push([m, [ids.name(m), ...via]]);
         }
       }
       frontier = next;
@@ -280,14 +281,19 @@ class Scratch {
   private roles = new Uint8Array(0);
   private stamp = 0;
 
-  constructor(private readonly index: PolicyIndex) {}
+  readonly ids: SubjectIdsView;
+
+  constructor(index: PolicyIndex) {
+    // The same object for the index's life, kept up to date by its changes.
+    this.ids = index.subjectIds();
+  }
 
   /**
    * Starts a query: grows the arrays to the index's ids (or starts over when stamps run high: a
    * query takes one per source, never 2^30) and returns the query's stamp.
    */
   begin(): number {
-    const n = this.index.subjectIds;
+    const n = this.ids.count;
     if (this.mark.length < n || this.stamp >= 0x40000000) {
       const size = Math.max(n, Math.ceil(this.mark.length * 1.5));
       this.mark = new Int32Array(size);
@@ -307,7 +313,7 @@ class Scratch {
   isRole(id: number): boolean {
     let known = this.roles[id];
     if (known === 0) {
-      known = isRoleSubject(this.index.subjectName(id)) ? 2 : 1;
+      known = isRoleSubject(this.ids.name(id)) ? 2 : 1;
       this.roles[id] = known;
     }
     return known === 2;
@@ -323,7 +329,7 @@ class Scratch {
     const stamp = this.next();
     const found: number[] = [];
     for (const s of sources) {
-      const id = this.index.subjectId(s);
+      const id = this.ids.id(s);
       if (id !== undefined && this.seen[id] !== stamp) {
         this.seen[id] = stamp;
         found.push(id);
@@ -333,7 +339,7 @@ class Scratch {
     for (let depth = 0; depth < MAX_ROLE_DEPTH && from < found.length; depth++) {
       const to = found.length;
       for (let i = from; i < to; i++) {
-        for (const m of this.index.memberIdsOf(found[i]!)) {
+        for (const m of this.ids.membersOf(found[i]!)) {
           if (this.seen[m] !== stamp) {
             this.seen[m] = stamp;
             found.push(m);
