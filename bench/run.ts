@@ -95,6 +95,36 @@ if (sizes.includes(100_000) && process.env['BENCH_APPLY'] !== '0') {
     '',
   );
 }
+if (process.env['BENCH_REVERSE'] !== '0') {
+  // Reverse queries (issue 15, bench/reverse.ts) at 100k users, on the policy written above when
+  // the sizes include 100k; casbin's own helpers as the peer (see the notes in reverse.ts).
+  const dir = join(root, '100000');
+  const args = ['--expose-gc', '--import', 'tsx', join(import.meta.dirname, 'reverse.ts'), '100000'];
+  const rv = JSON.parse(
+    execFileSync(process.execPath, sizes.includes(100_000) ? [...args, dir] : args, {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    })
+      .trim()
+      .split('\n')
+      .pop()!,
+  );
+  const ms = (x: number) => `${f(x, x < 1 ? 3 : 1)} ms`;
+  row(
+    '100k users',
+    `whoCan on ${rv.target.obj} ${rv.target.act} (${f(rv.target.n, 0)} people, ${f(rv.target.share * 100, 0)}%) p50 / p99 of ${rv.whoCan.n} (CPU p99)`,
+    `${ms(rv.whoCan.p50)} / ${ms(rv.whoCan.p99)} (${ms(rv.whoCan.cpu.p99)}); ${rv.disagreements} disagreements with enforce`,
+    `getImplicitUsersForPermission ≈ ${f(rv.casbinWhoCan.estimatedMs / 1000, 0)} s (est.: ${f(rv.casbinWhoCan.subjects, 0)} subjects × enforce p50 ${ms(rv.casbinWhoCan.enforceP50Ms)})`,
+    `≈${f(rv.casbinWhoCan.estimatedMs / rv.whoCan.p99, 0)}x (p99, est.)`,
+  );
+  row(
+    '100k users',
+    `whatCan for one person (${f(rv.meanPermissions, 0)} permissions) p50 / p99 of ${f(rv.whatCan.n, 0)} (CPU p99)`,
+    `${ms(rv.whatCan.p50)} / ${ms(rv.whatCan.p99)} (${ms(rv.whatCan.cpu.p99)})`,
+    `getImplicitPermissionsForUser (rows, no deny or window applied) ${ms(rv.casbinWhatCan.p50)} / ${ms(rv.casbinWhatCan.p99)}`,
+    `${f(rv.casbinWhatCan.p99 / rv.whatCan.p99, 1)}x (p99)`,
+  );
+}
 if (process.env['BENCH_SYNC'] !== '0') {
   execFileSync('npm', ['run', 'build'], { stdio: 'ignore' }); // the sync bench runs the compiled CLI
   const rate = Number(process.env['BENCH_SYNC_RATE'] ?? 200);

@@ -13,6 +13,16 @@ export type {
   PolicyChange,
 } from './engine/authorizer.js';
 export { formatDecision } from './engine/format.js';
+export type { NearMiss } from './engine/near-miss.js';
+export type {
+  LinkView,
+  PermissionAccess,
+  Permit,
+  RuleView,
+  SubjectAccess,
+  WhatCanResult,
+  WhoCanResult,
+} from './engine/reverse.js';
 export {
   ConfigError,
   DecisionError,

@@ -11,6 +11,7 @@ import { createFileStore, replacePolicy } from '../policy/policy-store.js';
 import { openConfiguredStore } from '../store/configured.js';
 import { loadWorkspace } from '../workspace.js';
 import { parseAt } from './at.js';
+import { registerAuditCommands } from './audit.js';
 import { registerEmulateCommand } from './emulate.js';
 import { EXIT, exitCodeFor } from './exit.js';
 import { policyHints } from './hints.js';
@@ -214,6 +215,7 @@ export function createCli(io: Io = processIo): Cli {
   registerEmulateCommand(program, commandContext);
   registerStoreCommands(program, commandContext);
   registerZoomCommands(program, commandContext);
+  registerAuditCommands(program, commandContext);
   return { program, exitCode: () => code, command: () => running };
 }
 

@@ -7,8 +7,10 @@ import { holderKey, readSyncState, type StaleHolder } from '../policy/sync-state
 import { formatBound } from '../policy/time.js';
 import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from '../policy/types.js';
 import { DecisionCache } from './decision-cache.js';
+import { type NearMiss, nearMisses } from './near-miss.js';
 import { PolicyIndex, type Validity } from './policy-index.js';
 import { checkPolicy, checkPolicyChange, checkProvenance } from './policy-input.js';
+import { type ProvenanceLookup, type WhatCanResult, type WhoCanResult, whatCan, whoCan } from './reverse.js';
 
 /** Why a decision came out as it did. */
 export type DecisionReason = 'allowed' | 'denied-by-rule' | 'no-matching-rule' | 'invalid-request' | 'error';
@@ -51,6 +53,29 @@ export interface Decision {
    * from an earlier sync, as of `lastSuccess`.
    */
   readonly stale?: readonly StaleHolder[];
+  /**
+   * For a deny (`denied-by-rule` or `no-matching-rule`): what came closest to allowing, at most 5 of
+   * each kind: the denies and the allows they override, allows outside their window, other actions
+   * the subject has on the resource (with the vendor value that gives the asked one), roles that
+   * would allow it and who holds them. Absent when there is none.
+   */
+  readonly nearMisses?: readonly NearMiss[];
+}
+
+/** Options of whoCan(). */
+export interface WhoCanOptions {
+  /** The time to answer for (Date, ISO-8601 or epoch ms). Default: the clock's now. */
+  readonly at?: Date | string | number;
+  /** Also list role subjects (`role:...`) that are allowed when asked directly. Default: false (roles appear only in `via`). */
+  readonly includeRoles?: boolean;
+}
+
+/** Options of whatCan(). */
+export interface WhatCanOptions {
+  /** The time to answer for (Date, ISO-8601 or epoch ms). Default: the clock's now. */
+  readonly at?: Date | string | number;
+  /** Only resources that start with this, e.g. `vonage:group:`. Default: '' (all). */
+  readonly resourcePrefix?: string;
 }
 
 /** Incremental policy changes. */
@@ -109,6 +134,26 @@ export interface Authorizer {
     action: string,
     options?: { at?: Date | string | number },
   ): Decision;
+  /**
+   * Everyone enforce() allows to perform `action` on `resource` at `at` (default now), each with the
+   * allowing rules, the role path, the vendor grants and until when the access holds. Answered from
+   * the index (reverse g links), not by trying every subject.
+   *
+   * @throws DecisionError when no answer can be made (input that is not a string, an invalid time,
+   * a failing clock, an internal error): a failed query lists nobody.
+   * @example
+   * authz.whoCan('zoom:recording', 'edit').subjects.map((s) => s.subject).sort(); // ['alice', 'carol']
+   */
+  whoCan(resource: string, action: string, options?: WhoCanOptions): WhoCanResult;
+  /**
+   * Every (resource, action) enforce() allows `user` at `at` (default now), with the same provenance
+   * as whoCan() plus the role links on each path.
+   *
+   * @throws DecisionError when no answer can be made (as whoCan()).
+   * @example
+   * authz.whatCan('bob', { resourcePrefix: 'tuya:' }).permissions; // [{ resource, action, allowedBy, until }]
+   */
+  whatCan(user: string, options?: WhatCanOptions): WhatCanResult;
   /**
    * Replaces the whole policy (clears the cache): a folder path reloads its policy.csv and
    * provenance, a PolicyStore its current policy. The new index is built before it replaces the old
@@ -179,6 +224,38 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
     return out;
   };
   const scratch: Validity = { since: 0, until: 0 };
+  // A rule's grants, remembered per rule object for reverse queries (a key costs a JSON.stringify);
+  // forgotten whenever the policy or its provenance changes.
+  let grantsOf = new WeakMap<PolicyRule, readonly Provenance[]>();
+  const lookup: ProvenanceLookup = {
+    rule(r) {
+      let g = grantsOf.get(r);
+      if (g === undefined) {
+        g = provenance.get(ruleKey(r)) ?? [];
+        grantsOf.set(r, g);
+      }
+      return g;
+    },
+    link: (l) => provenance.get(linkKey(l)) ?? [],
+  };
+
+  /** The time of a reverse query: `at`, else the clock's now; a DecisionError when unusable. */
+  function queryTime(at: Date | string | number | undefined): number {
+    const t = at === undefined ? clock.now() : timeOf(at);
+    if (typeof t !== 'number' || !Number.isFinite(t))
+      throw new DecisionError(`not a valid time: ${printable(at === undefined ? t : at)}`);
+    return t;
+  }
+
+  /** Runs a reverse query; anything but a DecisionError becomes one (the caller lists nobody). */
+  function query<T>(run: () => T): T {
+    try {
+      return run();
+    } catch (err) {
+      if (err instanceof DecisionError) throw err;
+      throw new DecisionError('the query failed', { cause: err });
+    }
+  }
 
   /** A cache hit, else a decision from the index at the clock's now (cached with its interval). */
   function cached(user: string, resource: string, action: string): boolean {
@@ -196,6 +273,16 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
     const allow = index.decide(user, resource, action, now, scratch);
     cache?.set(user, resource, action, allow, scratch.since, scratch.until);
     return allow;
+  }
+
+  /** Near misses of a denied request; a failure to find them leaves them out (the deny stands). */
+  function closest(user: string, resource: string, action: string, at: number): NearMiss[] {
+    try {
+      return nearMisses(index, lookup, user, resource, action, at);
+    } catch (err) {
+      onError?.(err);
+      return [];
+    }
   }
 
   const authorizer: Authorizer = {
@@ -256,7 +343,9 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
           validFrom: m.since === Number.NEGATIVE_INFINITY ? null : new Date(m.since).toISOString(),
           validUntil: m.until === Number.POSITIVE_INFINITY ? null : new Date(m.until).toISOString(),
         };
-        if (!m.decisive) return { ...base, reason: 'no-matching-rule' };
+        const near = m.allow ? [] : closest(user, resource, action, at);
+        const misses = near.length > 0 ? { nearMisses: near } : {};
+        if (!m.decisive) return { ...base, reason: 'no-matching-rule', ...misses };
         const r = m.decisive;
         const links = [];
         for (let i = 0; i + 1 < m.path.length; i++) {
@@ -280,6 +369,7 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
           via: m.path,
           grants,
           links,
+          ...misses,
         };
       } catch (err) {
         onError?.(err);
@@ -287,11 +377,43 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
       }
     },
 
+    whoCan(resource, action, opts) {
+      return query(() => {
+        if (typeof resource !== 'string' || typeof action !== 'string')
+          throw new DecisionError('resource and action must be strings');
+        const at = queryTime(opts?.at);
+        const includeRoles = opts?.includeRoles === true;
+        return {
+          resource,
+          action,
+          at: new Date(at).toISOString(),
+          includesRoles: includeRoles,
+          subjects: whoCan(index, lookup, resource, action, at, includeRoles),
+        };
+      });
+    },
+
+    whatCan(user, opts) {
+      return query(() => {
+        if (typeof user !== 'string') throw new DecisionError('user must be a string');
+        const prefix = opts?.resourcePrefix ?? '';
+        if (typeof prefix !== 'string') throw new DecisionError('resourcePrefix must be a string');
+        const at = queryTime(opts?.at);
+        return {
+          subject: user,
+          at: new Date(at).toISOString(),
+          resourcePrefix: prefix,
+          permissions: whatCan(index, lookup, user, at, prefix),
+        };
+      });
+    },
+
     async loadPolicy(policies, prov) {
       const next = await load(policies, prov);
       index = next.index;
       provenance = next.provenance;
       stale = next.stale;
+      grantsOf = new WeakMap();
       cache?.clear();
     },
 
@@ -335,6 +457,7 @@ export async function createAuthorizer(options: AuthorizerOptions = {}): Promise
         }
       }
       for (const [k, v] of change.provenance ?? []) provenance.set(k, v);
+      grantsOf = new WeakMap();
       const invalidatedSubjects = cache ? cache.invalidate(touched) : 0;
       return { added, removed, invalidatedSubjects };
     },
@@ -394,5 +517,3 @@ function printable(x: unknown): string {
     return Object.prototype.toString.call(x);
   }
 }
-
-

@@ -1,4 +1,7 @@
+import type { Provenance } from '../grants.js';
 import type { Decision } from './authorizer.js';
+import type { NearMiss } from './near-miss.js';
+import type { RuleView } from './reverse.js';
 
 /**
  * Characters a terminal may act on instead of printing: C0 controls (ESC, BEL, CR, LF, ...), DEL, C1
@@ -57,6 +60,7 @@ export function formatDecision(d: Decision): string {
       if (g.source) lines.push(`         from ${g.source}`);
     }
   }
+  for (const n of d.nearMisses ?? []) lines.push(...nearMissLines(n, d));
   for (const h of d.stale ?? [])
     lines.push(
       `  STALE: ${h.vendor} ${h.holder} could not be fetched (${h.error}); rules kept from ${h.lastSuccess ?? 'an earlier run'}`,
@@ -66,4 +70,52 @@ export function formatDecision(d: Decision): string {
   );
   // The fixed text has no control characters, so escaping whole lines escapes exactly the values.
   return `${lines.map(escapeControls).join('\n')}\n`;
+}
+
+/** `p, sub, obj, act, eft` and its window, as the rule line prints it. */
+export function ruleText(r: RuleView): string {
+  const window = r.from || r.until ? `  window [${r.from || '-∞'}, ${r.until || '+∞'})` : '';
+  return `p, ${r.sub}, ${r.obj}, ${r.act}, ${r.eft}${window}`;
+}
+
+/** A vendor grant in one line: vendor, kind, raw value, holder, mapping file:line. */
+export function grantText(g: Provenance): string {
+  const mapping = g.mapping ? `  mapped by ${g.mapping.file}:${g.mapping.line}` : '';
+  return `${g.vendor} ${g.kind} ${g.raw}  held by ${g.holder}${mapping}`;
+}
+
+/** The first grant behind a rule, and how many more there are. */
+function firstGrant(grants: readonly Provenance[]): string {
+  const g = grants[0];
+  if (g === undefined) return '';
+  return `  ← ${grantText(g)}${grants.length > 1 ? ` (+${grants.length - 1} more)` : ''}`;
+}
+
+/**
+ * The human lines of one near miss (unescaped: formatDecision escapes whole lines). The deny that
+ * decided is already printed as the decision's rule, so it is not repeated.
+ */
+function nearMissLines(n: NearMiss, d: Decision): string[] {
+  const via = n.via.length > 1 ? `  via ${n.via.join(' → ')}` : '';
+  const rule = `${ruleText(n.rule)}${via}${firstGrant(n.grants)}`;
+  switch (n.kind) {
+    case 'deny':
+      if (d.rule && ruleText(d.rule) === ruleText(n.rule)) return [];
+      return [`  near:  also denied by ${rule}`];
+    case 'overridden':
+      return [`  near:  would be allowed by ${rule}, but the deny overrides it`];
+    case 'window':
+      return [`  near:  ${n.state === 'ended' ? `ended at ${n.time}` : `starts at ${n.time}`}: ${rule}`];
+    case 'other-action': {
+      const lines = [`  near:  has ${n.action} on this resource: ${rule}`];
+      for (const g of n.givenBy) lines.push(`         ${d.action} comes from ${grantText(g)}`);
+      return lines;
+    }
+    case 'role': {
+      const holders = n.holders.length
+        ? `held by ${n.holders.join(', ')}${n.moreHolders ? ' and more' : ''}`
+        : 'held by nobody';
+      return [`  near:  role ${n.role} would allow it (${holders}): ${rule}`];
+    }
+  }
 }

@@ -30,6 +30,12 @@ export class PolicyIndex {
   private readonly roles = new Map<string, string[]>();
   private readonly members = new Map<string, string[]>();
   private readonly closures = new Map<string, readonly string[]>();
+  // For reverse queries only: built on their first use, then kept up to date by every change, so
+  // loading a policy (the authorizer's start-up) does not pay for them.
+  // Each subject's own rules (the same objects as in byObj), for whatCan().
+  private ownRules: Map<string, PolicyRule[]> | undefined;
+  // Dense subject ids and members by id, for whoCan().
+  private linkIds: SubjectIds | undefined;
   private ruleCount = 0;
   private linkCount = 0;
 
@@ -63,6 +69,7 @@ export class PolicyIndex {
       if (list.some((x) => sameRule(x, r))) return false;
       list.push(r);
     }
+    if (this.ownRules) addOwn(this.ownRules, r);
     this.ruleCount++;
     return true;
   }
@@ -75,7 +82,13 @@ export class PolicyIndex {
     if (!byAct || !bySub || !list) return false;
     const i = list.findIndex((x) => sameRule(x, r));
     if (i < 0) return false;
+    const stored = list[i]!;
     list.splice(i, 1);
+    if (this.ownRules) {
+      const own = this.ownRules.get(r.sub)!;
+      own.splice(own.indexOf(stored), 1);
+      if (own.length === 0) this.ownRules.delete(r.sub);
+    }
     if (list.length === 0) {
       bySub.delete(r.sub);
       if (bySub.size === 0) {
@@ -96,6 +109,7 @@ export class PolicyIndex {
     const m = this.members.get(l.role);
     if (m) m.push(l.member);
     else this.members.set(l.role, [l.member]);
+    this.linkIds?.link(l.member, l.role);
     this.linkCount++;
     this.forgetClosures(l.member);
     return true;
@@ -111,6 +125,7 @@ export class PolicyIndex {
     const m = this.members.get(l.role)!;
     m.splice(m.indexOf(l.member), 1);
     if (m.length === 0) this.members.delete(l.role);
+    this.linkIds?.unlink(l.member, l.role);
     this.linkCount--;
     return true;
   }
@@ -228,6 +243,53 @@ export class PolicyIndex {
     return this.roles.get(subject) ?? [];
   }
 
+  /** Direct members of a role (the reverse of its g links), in link order. */
+  membersOf(role: string): readonly string[] {
+    return this.members.get(role) ?? [];
+  }
+
+  /** The rules on (resource, action), by the subject they name; undefined when there are none. */
+  rulesFor(obj: string, act: string): ReadonlyMap<string, readonly PolicyRule[]> | undefined {
+    return this.byObj.get(obj)?.get(act);
+  }
+
+  /** The rules on a resource, by action then subject; undefined when there are none. */
+  rulesOn(obj: string): ReadonlyMap<string, ReadonlyMap<string, readonly PolicyRule[]>> | undefined {
+    return this.byObj.get(obj);
+  }
+
+  /**
+   * The rules that name `subject` itself (not those it reaches through roles). The first call
+   * indexes every rule by subject (about 100 ms at 100k users); later ones are a lookup.
+   */
+  rulesOf(subject: string): readonly PolicyRule[] {
+    if (this.ownRules === undefined) {
+      this.ownRules = new Map();
+      for (const byAct of this.byObj.values())
+        for (const bySub of byAct.values())
+          for (const list of bySub.values()) for (const r of list) addOwn(this.ownRules, r);
+    }
+    return this.ownRules.get(subject) ?? [];
+  }
+
+  /**
+   * Dense ids for the subjects of g links with each role's members by id, so that a reverse walk
+   * (whoCan) marks subjects in typed arrays instead of hashing tens of thousands of names. The first
+   * call numbers every linked subject; later ones return the same, kept up to date.
+   */
+  subjectIds(): SubjectIdsView {
+    if (this.linkIds === undefined) {
+      this.linkIds = new SubjectIds();
+      for (const [role, members] of this.members) for (const m of members) this.linkIds.link(m, role);
+    }
+    return this.linkIds;
+  }
+
+  /** A shortest g path [from, role, ..., to] within MAX_ROLE_DEPTH links, as explain() reports it. */
+  path(from: string, to: string): string[] {
+    return this.pathTo(from, to);
+  }
+
   private pathTo(from: string, to: string): string[] {
     if (from === to) return [from];
     const prev = new Map<string, string>();
@@ -260,6 +322,84 @@ export class PolicyIndex {
   private forgetClosures(member: string): void {
     for (const s of this.reachersOf(member)) this.closures.delete(s);
   }
+}
+
+/** Subject ids of an index (see PolicyIndex.subjectIds()). Ids are handed out once, never reused. */
+export interface SubjectIdsView {
+  /** How many ids there are: they run from 0 to count - 1. */
+  readonly count: number;
+  /** The id of a subject that is or was in a g link; undefined for any other. */
+  id(subject: string): number | undefined;
+  /** The subject of an id. */
+  name(id: number): string;
+  /** The ids of the direct members of the subject `id` (a role), in link order. */
+  membersOf(id: number): readonly number[];
+  /** True when the subject `id` has members. */
+  hasMembers(id: number): boolean;
+}
+
+const NO_IDS: readonly number[] = [];
+
+class SubjectIds implements SubjectIdsView {
+  private readonly ids = new Map<string, number>();
+  private readonly names: string[] = [];
+  private readonly members: (number[] | undefined)[] = [];
+  // A byte per id: what a walk reads for each of tens of thousands of subjects.
+  private withMembers = new Uint8Array(1024);
+
+  get count(): number {
+    return this.names.length;
+  }
+  id(subject: string): number | undefined {
+    return this.ids.get(subject);
+  }
+  name(id: number): string {
+    return this.names[id]!;
+  }
+  membersOf(id: number): readonly number[] {
+    return this.members[id] ?? NO_IDS;
+  }
+  hasMembers(id: number): boolean {
+    return this.withMembers[id] === 1;
+  }
+
+  link(member: string, role: string): void {
+    const roleId = this.intern(role);
+    const memberId = this.intern(member);
+    const list = this.members[roleId];
+    if (list) list.push(memberId);
+    else this.members[roleId] = [memberId];
+    this.withMembers[roleId] = 1;
+  }
+
+  unlink(member: string, role: string): void {
+    const roleId = this.ids.get(role)!;
+    const list = this.members[roleId]!;
+    list.splice(list.indexOf(this.ids.get(member)!), 1);
+    if (list.length === 0) this.withMembers[roleId] = 0;
+  }
+
+  private intern(subject: string): number {
+    let id = this.ids.get(subject);
+    if (id === undefined) {
+      id = this.names.length;
+      this.ids.set(subject, id);
+      this.names.push(subject);
+      this.members.push(undefined);
+      if (id >= this.withMembers.length) {
+        const grown = new Uint8Array(this.withMembers.length * 2);
+        grown.set(this.withMembers);
+        this.withMembers = grown;
+      }
+    }
+    return id;
+  }
+}
+
+function addOwn(own: Map<string, PolicyRule[]>, r: PolicyRule): void {
+  const list = own.get(r.sub);
+  if (list === undefined) own.set(r.sub, [r]);
+  else list.push(r);
 }
 
 function sameRule(a: PolicyRule, b: PolicyRule): boolean {

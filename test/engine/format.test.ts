@@ -18,6 +18,18 @@ function decision(v: (field: string) => string): Decision {
     mapping: { file: v('mapping.file'), line: 9, column: 5 },
     source: v('source'),
   };
+  const near = {
+    rule: {
+      sub: v('near.sub'),
+      obj: v('near.obj'),
+      act: v('near.act'),
+      eft: v('near.eft'),
+      from: v('near.from'),
+      until: v('near.until'),
+    },
+    via: [v('subject'), v('near.role')],
+    grants: [{ ...grant, raw: v('near.raw') }],
+  };
   return {
     allowed: true,
     reason: 'allowed',
@@ -40,6 +52,18 @@ function decision(v: (field: string) => string): Decision {
     ],
     validFrom: v('validFrom'),
     validUntil: v('validUntil'),
+    nearMisses: [
+      { kind: 'deny', ...near },
+      { kind: 'overridden', ...near },
+      { kind: 'window', state: 'ended', time: v('near.time'), ...near },
+      {
+        kind: 'other-action',
+        action: v('near.action'),
+        givenBy: [{ ...grant, raw: v('givenBy.raw') }],
+        ...near,
+      },
+      { kind: 'role', role: v('near.role'), holders: [v('near.holder')], moreHolders: true, ...near },
+    ],
   };
 }
 
@@ -62,7 +86,21 @@ test('formatDecision escapes control and bidi characters in every field it print
     const out = formatDecision(decision((f) => `${f}:${value}`));
     assert.doesNotMatch(out, ACTIVE, JSON.stringify(value));
     assert.equal(out.split('\n').length, plain.split('\n').length, 'a value cannot start a line of its own');
-    for (const field of ['subject', 'raw', 'holder', 'source', 'sub', 'role', 'stale.error', 'mapping.file'])
+    for (const field of [
+      'subject',
+      'raw',
+      'holder',
+      'source',
+      'sub',
+      'role',
+      'stale.error',
+      'mapping.file',
+      'near.raw',
+      'near.holder',
+      'near.time',
+      'near.action',
+      'givenBy.raw',
+    ])
       assert.ok(out.includes(`${field}:${escaped}`), `${field} shows ${escaped}`);
   }
 });
