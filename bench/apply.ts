@@ -1,7 +1,7 @@
 // Applying policy changes at 100k users, in a fresh process: `apply.ts <users> <dir>`; one JSON line.
 // Ours: applyChanges on the live index (with a warm decision cache); casbin: addPolicies/removePolicies.
 import { PerformanceObserver } from 'node:perf_hooks';
-import { createAuthorizer } from '../src/engine/authorizer.js';
+import { createEngine } from '../src/engine/authorizer.js';
 import { createCasbinEnforcer } from '../src/policy/casbin.js';
 import { diffPolicies } from '../src/policy/diff.js';
 import { ruleToCasbin } from '../src/policy/store.js';
@@ -25,7 +25,7 @@ const sixty = (sub: string, salt: number): PolicyRule[] =>
   }));
 
 const policy: Policy = syntheticPolicy(users);
-const authz = await createAuthorizer({ policies: policy, cache: { max: 100_000 } });
+const authz = await createEngine({ policies: policy, cache: { max: 100_000 } });
 for (let i = 0; i < 20_000; i++)
   authz.enforce(`user${r.int(users)}@example.com`, r.pick(AREAS), r.pick(ACTS));
 

@@ -1,5 +1,5 @@
 // One measurement in a fresh process: `child.ts <task> <users>`; prints one JSON line.
-import { createAuthorizer } from '../src/engine/authorizer.js';
+import { createEngine } from '../src/engine/authorizer.js';
 import { createCasbinEnforcer } from '../src/policy/casbin.js';
 import { formatNow } from '../src/policy/time.js';
 import { rng } from '../test/helpers/random.js';
@@ -52,7 +52,7 @@ async function main() {
   const t0 = hr();
   if (task === 'load-ours' || task === 'load-casbin') {
     const engine =
-      task === 'load-ours' ? await createAuthorizer({ policies: dir }) : await createCasbinEnforcer(dir);
+      task === 'load-ours' ? await createEngine({ policies: dir }) : await createCasbinEnforcer(dir);
     const ms = hr() - t0;
     gc();
     const rss = process.memoryUsage().rss;
@@ -69,7 +69,7 @@ async function main() {
   }
   const now = Date.now();
   const nowIso = formatNow(now);
-  const ours = await createAuthorizer({ policies: dir, cache: false });
+  const ours = await createEngine({ policies: dir, cache: false });
   const casbin = await createCasbinEnforcer(dir);
   // Split queries into allows and denies by casbin's own answer (and check ours agrees on them).
   const qs = queries(task === 'uncached' ? 4000 : 20000, 7);
@@ -98,7 +98,7 @@ async function main() {
     return;
   }
   // cached: a hot set of 10k keys (both answers), served from a warm cache.
-  const cached = await createAuthorizer({ policies: dir, cache: { max: 100_000 } });
+  const cached = await createEngine({ policies: dir, cache: { max: 100_000 } });
   const hot = [...allow.slice(0, 7000), ...deny.slice(0, 3000)];
   for (const q of hot) cached.enforce(...q);
   const subs = hot.map((q) => q[0]);

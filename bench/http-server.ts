@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import express from 'express';
 import Koa from 'koa';
-import { createAuthorizer } from '../src/engine/authorizer.js';
+import { createEngine } from '../src/engine/authorizer.js';
 import { authorize as expressAuthorize } from '../src/middleware/express.js';
 import { authorize as koaAuthorize } from '../src/middleware/koa.js';
 import { syntheticPolicy } from './data.js';
@@ -11,7 +11,7 @@ import { syntheticPolicy } from './data.js';
 const [framework, mode] = process.argv.slice(2);
 // BENCH_HTTP_USERS sizes the policy held by the app (default: 1,000 people's worth).
 const policy = syntheticPolicy(Number(process.env['BENCH_HTTP_USERS'] ?? 1000));
-const authorizer = await createAuthorizer({
+const authorizer = await createEngine({
   policies: {
     links: policy.links,
     rules: [

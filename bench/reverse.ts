@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { createAuthorizer } from '../src/engine/authorizer.js';
+import { createEngine } from '../src/engine/authorizer.js';
 import { createCasbinEnforcer } from '../src/policy/casbin.js';
 import { writePolicy } from '../src/policy/store.js';
 import { formatNow } from '../src/policy/time.js';
@@ -56,7 +56,7 @@ const policy = syntheticPolicy(users);
 if (process.argv[3] === undefined || !existsSync(join(dir, 'policy.csv'))) await writePolicy(dir, policy);
 const now = Date.now();
 const load0 = loadavg()[0]!;
-const authz = await createAuthorizer({ policies: dir, cache: false, clock: { now: () => now } });
+const authz = await createEngine({ policies: dir, cache: false, clock: { now: () => now } });
 const people = new Set(policy.links.map((l) => l.member));
 for (const r of policy.rules) if (!r.sub.startsWith('role:')) people.add(r.sub);
 

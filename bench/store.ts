@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Client } from 'pg';
-import { createAuthorizer } from '../src/engine/authorizer.js';
+import { createEngine } from '../src/engine/authorizer.js';
 import { writePolicy } from '../src/policy/store.js';
 import type { Policy, PolicyRule, RoleLink } from '../src/policy/types.js';
 import {
@@ -49,14 +49,14 @@ async function loadChild(kind: string, where: string) {
     const store = createPostgresStore({ url: PG_URL, schema: where });
     const snap = await store.load();
     const readMs = performance.now() - t0;
-    const authz = await createAuthorizer({ policies: snap.policy, provenance: snap.provenance });
+    const authz = await createEngine({ policies: snap.policy, provenance: snap.provenance });
     rules = snap.policy.rules.length;
     if (!authz) throw new Error('no authorizer');
     const ms = performance.now() - t0;
     await store.close();
     return { ms, readMs, rules, peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024) };
   }
-  const authz = await createAuthorizer({ policies: where });
+  const authz = await createEngine({ policies: where });
   const ms = performance.now() - t0;
   if (!authz) throw new Error('no authorizer');
   return { ms, rules, peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024) };
@@ -134,7 +134,7 @@ interface Instance {
   readonly store: PostgresStore;
   readonly transport: ChangeTransport;
   readonly follower: PolicyFollower;
-  readonly authz: Awaited<ReturnType<typeof createAuthorizer>>;
+  readonly authz: Awaited<ReturnType<typeof createEngine>>;
 }
 
 const pct = (xs: number[], p: number) => {
@@ -170,7 +170,7 @@ async function main() {
     authz?: Instance['authz'],
   ) {
     const store = createPostgresStore({ url: PG_URL, schema });
-    const a = authz ?? (await createAuthorizer({ policies: { rules: [], links: [] } }));
+    const a = authz ?? (await createEngine({ policies: { rules: [], links: [] } }));
     const follower = await createPolicyFollower({
       store,
       authorizer: a,

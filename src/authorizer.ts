@@ -1,11 +1,10 @@
 import { systemClock } from './clock.js';
-import { type CompileResult, compileSnapshot } from './compile.js';
 import { loadConfig } from './config.js';
 import {
   type Authorizer,
   type AuthorizerOptions,
   type ChangeResult,
-  createAuthorizer as createEngine,
+  createEngine,
 } from './engine/authorizer.js';
 import { ConfigError } from './errors.js';
 import type { Identities } from './identities.js';
@@ -18,6 +17,7 @@ import { failClosedWhenStale, isPostgresStore, joinSharedStore } from './store/i
 import type { PostgresStore } from './store/postgres/store.js';
 import type { ChangeTransport } from './store/types.js';
 import { runSync, type SyncOptions, type SyncSummary } from './sync/run.js';
+import { type CompileResult, compileSnapshot } from './vendor-compiler.js';
 import { loadWorkspace } from './workspace.js';
 
 export interface CreateAuthorizerOptions extends AuthorizerOptions {

@@ -3,7 +3,6 @@
 // rbac-normalizer/express, /koa (middleware), /testing (policy suites in node:test), /emulator.
 export { type CreateAuthorizerOptions, createAuthorizer, type FullAuthorizer } from './authorizer.js';
 export { type Clock, manualClock } from './clock.js';
-export type { CompileResult } from './compile.js';
 export type {
   Authorizer,
   CacheOptions,
@@ -79,3 +78,4 @@ export {
   runSuites,
   type SuiteResult,
 } from './testing/run.js';
+export type { CompileResult } from './vendor-compiler.js';

@@ -3,12 +3,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { compileVendorData } from '../src/compile.js';
-import { createAuthorizer } from '../src/engine/authorizer.js';
+import { createEngine } from '../src/engine/authorizer.js';
 import type { Vendor, VendorGrant } from '../src/grants.js';
 import type { Identities } from '../src/identities.js';
 import { loadMappings } from '../src/mapping/load.js';
 import type { VendorData, VendorRoleLink, VendorUser } from '../src/snapshot/read.js';
+import { compileVendorData } from '../src/vendor-compiler.js';
 import { HOSTILE_VALUES } from './helpers/hostile.js';
 
 const mappings = await loadMappings('mappings');
@@ -125,7 +125,7 @@ describe('subjects made from vendor data', () => {
       `no role is a member of anything: ${JSON.stringify(links)}`,
     );
     // Whoever holds the Member role cannot do what only the Owner role may.
-    const authz = await createAuthorizer({ policies: result.policy, cache: false });
+    const authz = await createEngine({ policies: result.policy, cache: false });
     const members = links.filter(([, role]) => role === 'role:zoom:2').map(([member]) => member as string);
     assert.equal(members.length, 1);
     for (const m of members) {
@@ -148,7 +148,7 @@ describe('subjects made from vendor data', () => {
       people({ alice: { zoom: 'z-alice' } }),
     );
     assert.deepEqual(subjects, ['alice', 'zoom:Z-ALICE']);
-    const authz = await createAuthorizer({ policies: result.policy, cache: false });
+    const authz = await createEngine({ policies: result.policy, cache: false });
     assert.equal(authz.enforce('alice', 'zoom:area0', 'read'), true);
     assert.equal(authz.enforce('alice', 'zoom:area1', 'read'), false);
   });
@@ -162,7 +162,7 @@ describe('subjects made from vendor data', () => {
       people({ bob: { vonage: 'v-bob' } }),
     );
     assert.deepEqual(subjects, ['bob', 'email:bob']);
-    const authz = await createAuthorizer({ policies: result.policy, cache: false });
+    const authz = await createEngine({ policies: result.policy, cache: false });
     assert.equal(authz.enforce('bob', 'vonage:access:K1', 'use'), false);
   });
 

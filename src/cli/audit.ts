@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { manualClock } from '../clock.js';
 import { loadConfig } from '../config.js';
-import { type Authorizer, createAuthorizer } from '../engine/authorizer.js';
+import { type Authorizer, createEngine } from '../engine/authorizer.js';
 import { escapeControls, grantText, jsonForTerminal, ruleText } from '../engine/format.js';
 import type { Permit, WhatCanResult, WhoCanResult } from '../engine/reverse.js';
 import { parseAt } from './at.js';
@@ -22,7 +22,7 @@ export async function authorizerFor(opts: { config?: string; at?: string }): Pro
   if (opts.at !== undefined) {
     at = parseAt(opts.at); // a zone is required, as for check and explain
   }
-  return createAuthorizer({
+  return createEngine({
     policies: config.policies,
     cache: false,
     ...(at !== undefined ? { clock: manualClock(at) } : {}),

@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { manualClock } from '../clock.js';
-import { compileSnapshot } from '../compile.js';
 import { loadConfig } from '../config.js';
-import { createAuthorizer, type Decision } from '../engine/authorizer.js';
+import { createEngine, type Decision } from '../engine/authorizer.js';
 import { escapeControls, formatDecision, jsonForTerminal } from '../engine/format.js';
 import { ConfigError } from '../errors.js';
 import { createFileStore, replacePolicy } from '../policy/policy-store.js';
 import { openConfiguredStore } from '../store/configured.js';
+import { compileSnapshot } from '../vendor-compiler.js';
 import { loadWorkspace } from '../workspace.js';
 import { parseAt } from './at.js';
 import { registerAuditCommands } from './audit.js';
@@ -170,7 +170,7 @@ export function createCli(io: Io = processIo): Cli {
             };
           } else {
             const config = await loadConfig(opts.config);
-            const authz = await createAuthorizer({
+            const authz = await createEngine({
               policies: config.policies,
               cache: false,
               ...(at !== undefined ? { clock: manualClock(at) } : {}),

@@ -3,7 +3,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
-import { compileVendorData } from '../compile.js';
 import { loadConfig } from '../config.js';
 import { type AccessChange, diffAccess } from '../engine/access.js';
 import { escapeControls } from '../engine/format.js';
@@ -14,6 +13,7 @@ import { readSnapshot } from '../snapshot/read.js';
 import { mappingCoverage } from '../testing/coverage.js';
 import { REPORTERS, type Reporter, report } from '../testing/report.js';
 import { runSuites } from '../testing/run.js';
+import { compileVendorData } from '../vendor-compiler.js';
 import { loadWorkspace, loadWorkspaceIdentities } from '../workspace.js';
 import type { CommandContext } from './context.js';
 import { plural } from './words.js';

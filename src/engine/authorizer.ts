@@ -187,10 +187,10 @@ const DEFAULT_TTL = 300_000;
  *
  * @throws ConfigError when an option is invalid; PolicyError when the policy cannot be read.
  * @example
- * const authz = await createAuthorizer({ policies: 'policies' });
+ * const engine = await createEngine({ policies: 'policies' });
  * authz.enforce('alice@example.com', 'zoom:recording', 'read'); // true or false
  */
-export async function createAuthorizer(options: AuthorizerOptions = {}): Promise<Authorizer> {
+export async function createEngine(options: AuthorizerOptions = {}): Promise<Authorizer> {
   const clock = options.clock ?? systemClock;
   if (typeof clock?.now !== 'function')
     throw new ConfigError('clock', 'must be an object with a now() method returning epoch ms');

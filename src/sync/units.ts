@@ -3,7 +3,6 @@
 // external sort at once, so neither the raw responses nor the compiled policy of a large account are
 // held whole. What a unit said (skipped grants, ignored fields, notices) is kept per vendor.
 import type { FetchedUnit } from '../adapters/types.js';
-import { createVendorCompiler } from '../compile.js';
 import type { Vendor } from '../grants.js';
 import type { Identities } from '../identities.js';
 import type { MappingSet } from '../mapping/load.js';
@@ -16,6 +15,7 @@ import {
   type VendorData,
   type VendorUser,
 } from '../snapshot/read.js';
+import { createVendorCompiler } from '../vendor-compiler.js';
 import type { PolicySpill } from './policy-merge.js';
 import type { Recorder } from './record.js';
 

@@ -1,14 +1,14 @@
 // Running policy test suites offline: compile each suite's data with the mappings, then decide
 // every expected (and, unless told otherwise, every unlisted) resource/action at the pinned time.
 import { manualClock } from '../clock.js';
-import { type CompileResult, compileVendorData } from '../compile.js';
 import { loadConfig } from '../config.js';
-import { createAuthorizer, type Decision } from '../engine/authorizer.js';
+import { createEngine, type Decision } from '../engine/authorizer.js';
 import { loadIdentities } from '../identities.js';
 import { loadMappings, type MappingSet } from '../mapping/load.js';
 import { formatBound } from '../policy/time.js';
 import type { PolicyRule } from '../policy/types.js';
 import { readSnapshot, type VendorData } from '../snapshot/read.js';
+import { type CompileResult, compileVendorData } from '../vendor-compiler.js';
 import { loadWorkspaceIdentities } from '../workspace.js';
 import { type Expected, findSuites, loadSuite, type Suite } from './suite.js';
 
@@ -110,7 +110,7 @@ export async function createSuiteRunner(
       { shadows: true },
     );
     const clock = manualClock(0);
-    const authz = await createAuthorizer({
+    const authz = await createEngine({
       policies: compiled.policy,
       provenance: compiled.provenance,
       clock,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { manualClock } from '../../src/clock.js';
-import { createAuthorizer } from '../../src/engine/authorizer.js';
+import { createEngine } from '../../src/engine/authorizer.js';
 import { ConfigError, isDecisionError } from '../../src/errors.js';
 import type { Policy } from '../../src/policy/types.js';
 import { rule } from '../helpers/policy.js';
@@ -16,7 +16,7 @@ describe('time-aware cache', () => {
       rules: [rule('bob', 'tuya:permission:1', 'use', { until: T('2026-11-22T11:00:00Z') })],
       links: [],
     };
-    const authz = await createAuthorizer({ policies: policy, clock, cache: { ttl: 0 } });
+    const authz = await createEngine({ policies: policy, clock, cache: { ttl: 0 } });
     assert.equal(authz.enforce('bob', 'tuya:permission:1', 'use'), true);
     assert.equal(authz.enforce('bob', 'tuya:permission:1', 'use'), true);
     assert.equal(authz.stats().hits, 1);
@@ -32,7 +32,7 @@ describe('time-aware cache', () => {
       rules: [rule('carol', 'tuya:permission:9', 'use', { from: T('2026-11-22T12:00:00Z') })],
       links: [],
     };
-    const authz = await createAuthorizer({ policies: policy, clock, cache: { ttl: 0 } });
+    const authz = await createEngine({ policies: policy, clock, cache: { ttl: 0 } });
     assert.equal(authz.enforce('carol', 'tuya:permission:9', 'use'), false);
     assert.equal(authz.enforce('carol', 'tuya:permission:9', 'use'), false);
     clock.set('2026-11-22T12:00:00Z');
@@ -45,7 +45,7 @@ describe('time-aware cache', () => {
       rules: [rule('carol', 'r', 'use', { from: T('2026-11-22T12:00:00Z') })],
       links: [],
     };
-    const authz = await createAuthorizer({ policies: policy, clock });
+    const authz = await createEngine({ policies: policy, clock });
     assert.equal(authz.enforce('carol', 'r', 'use'), true);
     clock.set('2026-11-22T11:00:00Z');
     assert.equal(authz.enforce('carol', 'r', 'use'), false);
@@ -60,7 +60,7 @@ describe('time-aware cache', () => {
       ],
       links: [],
     };
-    const authz = await createAuthorizer({ policies: policy, clock });
+    const authz = await createEngine({ policies: policy, clock });
     assert.equal(authz.enforce('dave', 'r', 'read'), true);
     clock.advance(30 * 60_000);
     assert.equal(authz.enforce('dave', 'r', 'read'), false);
@@ -68,7 +68,7 @@ describe('time-aware cache', () => {
 
   test('the ttl bounds how long any decision is served from cache', async () => {
     const clock = manualClock('2026-11-22T10:00:00Z');
-    const authz = await createAuthorizer({
+    const authz = await createEngine({
       policies: { rules: [rule('a', 'r', 'x')], links: [] },
       clock,
       cache: { ttl: 1000 },
@@ -82,7 +82,7 @@ describe('time-aware cache', () => {
   });
 
   test('stays within max cached decisions', async () => {
-    const authz = await createAuthorizer({ policies: { rules: [], links: [] }, cache: { max: 10 } });
+    const authz = await createEngine({ policies: { rules: [], links: [] }, cache: { max: 10 } });
     for (let i = 0; i < 100; i++) authz.enforce(`u${i % 7}`, `r${i}`, 'read');
     assert.ok(authz.stats().cached <= 10, `cached=${authz.stats().cached}`);
     // One subject's many decisions count one by one, not as one entry.
@@ -102,7 +102,7 @@ describe('policy changes', () => {
       rules: [rule('role:editors', 'zoom:recording', 'edit'), rule('eve', 'zoom:recording', 'read')],
       links: [{ member: 'alice', role: 'role:editors' }],
     };
-    const authz = await createAuthorizer({ policies: policy });
+    const authz = await createEngine({ policies: policy });
     assert.equal(authz.enforce('alice', 'zoom:recording', 'edit'), true);
     assert.equal(authz.enforce('eve', 'zoom:recording', 'read'), true);
     const before = authz.stats().cached;
@@ -117,7 +117,7 @@ describe('policy changes', () => {
   });
 
   test('a new role link is visible on the next call', async () => {
-    const authz = await createAuthorizer({ policies: { rules: [rule('role:x', 'r', 'read')], links: [] } });
+    const authz = await createEngine({ policies: { rules: [rule('role:x', 'r', 'read')], links: [] } });
     assert.equal(authz.enforce('bob', 'r', 'read'), false);
     authz.applyChanges({ addLinks: [{ member: 'bob', role: 'role:x' }] });
     assert.equal(authz.enforce('bob', 'r', 'read'), true);
@@ -126,7 +126,7 @@ describe('policy changes', () => {
   });
 
   test('loadPolicy replaces everything', async () => {
-    const authz = await createAuthorizer({ policies: { rules: [rule('a', 'r', 'read')], links: [] } });
+    const authz = await createEngine({ policies: { rules: [rule('a', 'r', 'read')], links: [] } });
     assert.equal(authz.enforce('a', 'r', 'read'), true);
     await authz.loadPolicy({ rules: [], links: [] });
     assert.equal(authz.enforce('a', 'r', 'read'), false);
@@ -136,7 +136,7 @@ describe('policy changes', () => {
 describe('fail closed', () => {
   test('denies when the clock throws, and reports the error', async () => {
     const errors: unknown[] = [];
-    const authz = await createAuthorizer({
+    const authz = await createEngine({
       policies: { rules: [rule('a', 'r', 'read')], links: [] },
       clock: {
         now() {
@@ -154,7 +154,7 @@ describe('fail closed', () => {
 
   test('enforceStrict throws a DecisionError where enforce denies, so callers can tell the two apart', async () => {
     const errors: unknown[] = [];
-    const broken = await createAuthorizer({
+    const broken = await createEngine({
       policies: { rules: [rule('a', 'r', 'read')], links: [] },
       clock: { now: () => Number.NaN },
       onError: (e) => errors.push(e),
@@ -163,13 +163,13 @@ describe('fail closed', () => {
     assert.throws(() => broken.enforceStrict(1 as never, 'r', 'read'), isDecisionError);
     assert.equal(broken.enforce('a', 'r', 'read'), false);
     assert.ok(isDecisionError(errors[0]));
-    const ok = await createAuthorizer({ policies: { rules: [rule('a', 'r', 'read')], links: [] } });
+    const ok = await createEngine({ policies: { rules: [rule('a', 'r', 'read')], links: [] } });
     assert.equal(ok.enforceStrict('a', 'r', 'read'), true);
     assert.equal(ok.enforceStrict('b', 'r', 'read'), false);
   });
 
   test('denies non-string input and a clock that returns NaN', async () => {
-    const authz = await createAuthorizer({
+    const authz = await createEngine({
       policies: { rules: [rule('a', 'r', 'read')], links: [] },
       clock: { now: () => Number.NaN },
     });
@@ -187,7 +187,7 @@ describe('fail closed', () => {
   });
 
   test('treats __proto__ and other hostile names as plain strings', async () => {
-    const authz = await createAuthorizer({
+    const authz = await createEngine({
       policies: { rules: [rule('__proto__', 'constructor', 'read')], links: [] },
     });
     assert.equal(authz.enforce('__proto__', 'constructor', 'read'), true);
@@ -198,19 +198,19 @@ describe('fail closed', () => {
 describe('options', () => {
   test('are checked at construction with errors that name the option', async () => {
     await assert.rejects(
-      createAuthorizer({ policies: { rules: [], links: [] }, cache: { max: 0 } }),
+      createEngine({ policies: { rules: [], links: [] }, cache: { max: 0 } }),
       (e: unknown) => e instanceof ConfigError && e.key === 'cache.max',
     );
     await assert.rejects(
-      createAuthorizer({ policies: { rules: [], links: [] }, cache: { ttl: -1 } }),
+      createEngine({ policies: { rules: [], links: [] }, cache: { ttl: -1 } }),
       (e: unknown) => e instanceof ConfigError && e.key === 'cache.ttl',
     );
     await assert.rejects(
-      createAuthorizer({ policies: { rules: [], links: [] }, clock: {} as never }),
+      createEngine({ policies: { rules: [], links: [] }, clock: {} as never }),
       (e: unknown) => e instanceof ConfigError && e.key === 'clock',
     );
     await assert.rejects(
-      createAuthorizer({ policies: 42 as never }),
+      createEngine({ policies: 42 as never }),
       (e: unknown) => e instanceof ConfigError && e.key === 'policies',
     );
   });
@@ -229,7 +229,7 @@ describe('explain', () => {
         { member: 'bob', role: 'role:zoom:1' },
       ],
     };
-    const authz = await createAuthorizer({ policies: policy, clock });
+    const authz = await createEngine({ policies: policy, clock });
     const a = authz.explain('alice', 'zoom:recording', 'read');
     assert.equal(a.allowed, true);
     assert.deepEqual(a.via, ['alice', 'role:zoom:1']);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { manualClock } from '../../src/clock.js';
-import { createAuthorizer } from '../../src/engine/authorizer.js';
+import { createEngine } from '../../src/engine/authorizer.js';
 import { createCasbinEnforcer } from '../../src/policy/casbin.js';
 import { formatNow } from '../../src/policy/time.js';
 import type { Policy, PolicyRule, RoleLink } from '../../src/policy/types.js';
@@ -69,7 +69,7 @@ test('agrees with casbin enforceSync on 12,000 random queries over random polici
     const { policy, users, roles, objs, acts } = randomPolicy(seed);
     const casbin = await createCasbinEnforcer(policy);
     const clock = manualClock(T0);
-    const authz = await createAuthorizer({ policies: policy, clock, cache: { max: 50 } });
+    const authz = await createEngine({ policies: policy, clock, cache: { max: 50 } });
     const r = rng(seed * 7919);
     for (let q = 0; q < 600; q++) {
       const sub = r.chance(0.85) ? r.pick(users) : r.pick(roles);

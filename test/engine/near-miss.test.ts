@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createAuthorizer } from '../../src/engine/authorizer.js';
+import { createEngine } from '../../src/engine/authorizer.js';
 import { formatDecision } from '../../src/engine/format.js';
 import type { NearMiss } from '../../src/engine/near-miss.js';
 import type { Provenance } from '../../src/grants.js';
@@ -32,7 +32,7 @@ describe('near misses of a denied explain', () => {
     const bobRead = rule('bob', GROUP, 'read');
     const aliceWrite = rule('alice', GROUP, 'write');
     const policy: Policy = { rules: [bobRead, aliceWrite, rule('alice', GROUP, 'read')], links: [] };
-    const authz = await createAuthorizer({
+    const authz = await createEngine({
       policies: policy,
       provenance: new Map([
         [ruleKey(bobRead), [vonage('v-bob', 'Read', 14)]],
@@ -64,7 +64,7 @@ describe('near misses of a denied explain', () => {
       rules: [rule('bob', GROUP, 'read'), rule('bob', GROUP, 'read', { eft: 'deny' })],
       links: [],
     };
-    const authz = await createAuthorizer({ policies: policy });
+    const authz = await createEngine({ policies: policy });
     assert.equal(authz.explain('bob', GROUP, 'write').nearMisses, undefined);
   });
 
@@ -80,7 +80,7 @@ describe('near misses of a denied explain', () => {
       ],
       links: [],
     };
-    const authz = await createAuthorizer({ policies: policy });
+    const authz = await createEngine({ policies: policy });
     const d = authz.explain('bob', 'tuya:permission:P', 'use', { at: '2026-12-02T00:00:00Z' });
     assert.equal(d.allowed, false);
     const windows = (d.nearMisses ?? []).flatMap((m) => (m.kind === 'window' ? [[m.state, m.time]] : []));
@@ -102,7 +102,7 @@ describe('near misses of a denied explain', () => {
       rules: [none, rule('role:zoom:1', GROUP, 'read'), rule('role:zoom:2', GROUP, 'read')],
       links: [link('bob', 'role:zoom:1'), link('carol', 'role:zoom:2')],
     };
-    const authz = await createAuthorizer({
+    const authz = await createEngine({
       policies: policy,
       provenance: new Map([[ruleKey(none), [vonage('v-bob', 'None', 19)]]]),
     });
@@ -133,7 +133,7 @@ describe('near misses of a denied explain', () => {
         link('lee', 'role:zoom:leads'),
       ],
     };
-    const authz = await createAuthorizer({ policies: policy });
+    const authz = await createEngine({ policies: policy });
     authz.applyChanges({ addRules: [rule('role:zoom:locked', 'zoom:recording', 'edit', { eft: 'deny' })] });
     const d = authz.explain('bob', 'zoom:recording', 'edit');
     const roles = (d.nearMisses ?? []).flatMap((m) => (m.kind === 'role' ? [m] : []));
@@ -154,7 +154,7 @@ describe('near misses of a denied explain', () => {
   });
 
   test('an allowed decision carries no near misses', async () => {
-    const authz = await createAuthorizer({
+    const authz = await createEngine({
       policies: { rules: [rule('a', 'r', 'read'), rule('a', 'r', 'write', { until: 0 })], links: [] },
     });
     assert.equal(authz.explain('a', 'r', 'read').nearMisses, undefined);

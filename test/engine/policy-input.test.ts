@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createAuthorizer } from '../../src/engine/authorizer.js';
+import { createEngine } from '../../src/engine/authorizer.js';
 import { ConfigError } from '../../src/errors.js';
 import type { Policy, PolicyRule } from '../../src/policy/types.js';
 
@@ -19,7 +19,7 @@ function throwsNaming(fn: () => unknown, key: string): void {
 
 describe('applyChanges input', () => {
   test('refuses a rule passed as the change itself, naming the field, and changes nothing', async () => {
-    const authz = await createAuthorizer({ policies: policy });
+    const authz = await createEngine({ policies: policy });
     const before = authz.getPolicy();
     const rule = { subject: 'carol', resource: 'zoom:recording', action: 'edit', effect: 'allow' };
     throwsNaming(() => authz.applyChanges(rule as never), 'subject');
@@ -28,7 +28,7 @@ describe('applyChanges input', () => {
   });
 
   test('refuses a rule written with other field names instead of counting it as added', async () => {
-    const authz = await createAuthorizer({ policies: policy });
+    const authz = await createEngine({ policies: policy });
     const rule = { subject: 'carol', resource: 'zoom:recording', action: 'edit', effect: 'allow' };
     throwsNaming(() => authz.applyChanges({ addRules: [rule as never] }), 'addRules[0].sub');
     assert.equal(authz.stats().rules, 1);
@@ -51,7 +51,7 @@ describe('applyChanges input', () => {
   ];
   for (const [what, patch, field] of badRules) {
     test(`refuses a rule with ${what}, naming ${field}`, async () => {
-      const authz = await createAuthorizer({ policies: policy });
+      const authz = await createEngine({ policies: policy });
       throwsNaming(
         () => authz.applyChanges({ removeRules: [good], addRules: [good, { ...good, ...patch } as never] }),
         `addRules[1].${field}`,
@@ -62,7 +62,7 @@ describe('applyChanges input', () => {
   }
 
   test('refuses links and lists of the wrong shape, naming the field', async () => {
-    const authz = await createAuthorizer({ policies: policy });
+    const authz = await createEngine({ policies: policy });
     throwsNaming(
       () => authz.applyChanges({ addLinks: [{ member: 'carol', role: 7 } as never] }),
       'addLinks[0].role',
@@ -75,7 +75,7 @@ describe('applyChanges input', () => {
   });
 
   test('applies a well-formed change, windows in epoch ms', async () => {
-    const authz = await createAuthorizer({ policies: policy });
+    const authz = await createEngine({ policies: policy });
     const windowed: PolicyRule = {
       ...good,
       sub: 'carol',
@@ -95,17 +95,17 @@ describe('applyChanges input', () => {
 describe('in-memory policies', () => {
   test('createAuthorizer refuses a policy whose rule has the wrong shape, naming the field', async () => {
     await assert.rejects(
-      createAuthorizer({ policies: { rules: [{ ...good, until: '2026-12-01' } as never], links: [] } }),
+      createEngine({ policies: { rules: [{ ...good, until: '2026-12-01' } as never], links: [] } }),
       (e: unknown) => e instanceof ConfigError && e.key === 'policies.rules[0].until',
     );
     await assert.rejects(
-      createAuthorizer({ policies: { rules: [] } as never }),
+      createEngine({ policies: { rules: [] } as never }),
       (e: unknown) => e instanceof ConfigError && e.key === 'policies.links',
     );
   });
 
   test('loadPolicy refuses a policy of the wrong shape and keeps the current one', async () => {
-    const authz = await createAuthorizer({ policies: policy });
+    const authz = await createEngine({ policies: policy });
     await assert.rejects(
       authz.loadPolicy({ rules: [], links: [{ member: 'bob' } as never] }),
       (e: unknown) => e instanceof ConfigError && e.key === 'policies.links[0].role',

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { createAuthorizer } from '../../src/engine/authorizer.js';
+import { createEngine } from '../../src/engine/authorizer.js';
 import { isRoleSubject, type Permit } from '../../src/engine/reverse.js';
 import { diffPolicies } from '../../src/policy/diff.js';
 import { MAX_ROLE_DEPTH, type Policy, type PolicyRule, type RoleLink } from '../../src/policy/types.js';
@@ -83,7 +83,7 @@ const atArb = fc
   .tuple(fc.integer({ min: -1, max: 26 }), fc.constantFrom(0, 0, 1, HOUR - 1, 1_234_567))
   .map(([h, ms]) => T0 + h * HOUR + ms);
 
-type Authz = Awaited<ReturnType<typeof createAuthorizer>>;
+type Authz = Awaited<ReturnType<typeof createEngine>>;
 
 /** Checks the three answers agree on `policy` at `at`; counts the allows seen and those that end. */
 function check(authz: Authz, policy: Policy, at: number, seen: { allows: number; ending: number }): void {
@@ -157,7 +157,7 @@ test('whoCan lists a subject iff enforce allows it iff whatCan lists the permiss
   const seen = { allows: 0, ending: 0 };
   await fc.assert(
     fc.asyncProperty(policyArb, policyArb, atArb, async (before, after, at) => {
-      const authz = await createAuthorizer({ policies: before, cache: false });
+      const authz = await createEngine({ policies: before, cache: false });
       check(authz, before, at, seen);
       authz.applyChanges(diffPolicies(authz.getPolicy(), after));
       check(authz, after, at, seen);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { manualClock } from '../../src/clock.js';
-import { createAuthorizer } from '../../src/engine/authorizer.js';
+import { createEngine } from '../../src/engine/authorizer.js';
 import { isDecisionError } from '../../src/errors.js';
 import type { Provenance } from '../../src/grants.js';
 import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from '../../src/policy/types.js';
@@ -41,7 +41,7 @@ describe('whoCan', () => {
         link('bob', 'role:zoom:2'),
       ],
     };
-    const authz = await createAuthorizer({
+    const authz = await createEngine({
       policies: policy,
       provenance: new Map([[ruleKey(editors), [EDIT]]]),
     });
@@ -65,7 +65,7 @@ describe('whoCan', () => {
       rules: [rule('role:a', 'r', 'read'), rule('role:b', 'r', 'read')],
       links: [link('ann', 'role:a'), link('ben', 'role:a'), link('ben', 'role:b')],
     };
-    const authz = await createAuthorizer({ policies: policy });
+    const authz = await createEngine({ policies: policy });
     const r = authz.whoCan('r', 'read');
     const ann = r.subjects.find((s) => s.subject === 'ann')!;
     const ben = r.subjects.find((s) => s.subject === 'ben')!;
@@ -86,7 +86,7 @@ describe('whoCan', () => {
       rules: [rule('role:a', 'r', 'read'), rule('role:b', 'r', 'read', { eft: 'deny' })],
       links: [link('role:b', 'role:a'), link('role:c', 'role:a'), link('bob', 'role:c')],
     };
-    const authz = await createAuthorizer({ policies: policy });
+    const authz = await createEngine({ policies: policy });
     assert.deepEqual(names(authz.whoCan('r', 'read')), ['bob']);
     const withRoles = authz.whoCan('r', 'read', { includeRoles: true });
     assert.equal(withRoles.includesRoles, true);
@@ -103,7 +103,7 @@ describe('whoCan', () => {
       ],
       links: [link('alice', 'role:staff'), link('bob', 'role:staff'), link('bob', 'role:contractors')],
     };
-    const authz = await createAuthorizer({ policies: policy });
+    const authz = await createEngine({ policies: policy });
     assert.deepEqual(names(authz.whoCan('vonage:group:1', 'read')), ['alice']);
     assert.equal(authz.enforce('bob', 'vonage:group:1', 'read'), false);
   });
@@ -116,7 +116,7 @@ describe('whoCan', () => {
       rules: [rule('role:r10', 'r', 'read')],
       links: [...links, link('carol', 'role:r1'), link('dan', 'role:r0')],
     };
-    const authz = await createAuthorizer({ policies: policy });
+    const authz = await createEngine({ policies: policy });
     assert.equal(authz.enforce('carol', 'r', 'read'), true);
     assert.equal(authz.enforce('dan', 'r', 'read'), false);
     const r = authz.whoCan('r', 'read');
@@ -148,7 +148,7 @@ describe('whoCan', () => {
       ],
       links: [link('ben', 'role:x'), link('cal', 'role:x')],
     };
-    const authz = await createAuthorizer({ policies: policy });
+    const authz = await createEngine({ policies: policy });
     const r = authz.whoCan('t', 'use', { at: '2026-11-22T12:00:00Z' });
     assert.deepEqual(r.subjects.map((s) => [s.subject, s.until]).sort(), [
       ['ann', '2026-11-25T00:00:00.000Z'],
@@ -160,7 +160,7 @@ describe('whoCan', () => {
 
   test('answers for the clock now when no time is given, with no answer for a resource nobody holds', async () => {
     const clock = manualClock('2026-11-22T12:00:00Z');
-    const authz = await createAuthorizer({
+    const authz = await createEngine({
       policies: { rules: [rule('bob', 't', 'use', { until: T('2026-12-01T00:00:00Z') })], links: [] },
       clock,
     });
@@ -185,7 +185,7 @@ describe('whatCan', () => {
       ],
       links: [member],
     };
-    const authz = await createAuthorizer({
+    const authz = await createEngine({
       policies: policy,
       provenance: new Map([
         [ruleKey(edit), [EDIT]],
@@ -221,7 +221,7 @@ describe('whatCan', () => {
   });
 
   test('follows applyChanges and loadPolicy', async () => {
-    const authz = await createAuthorizer({ policies: { rules: [rule('role:a', 'r', 'read')], links: [] } });
+    const authz = await createEngine({ policies: { rules: [rule('role:a', 'r', 'read')], links: [] } });
     assert.deepEqual(authz.whatCan('eve').permissions, []);
     authz.applyChanges({ addLinks: [link('eve', 'role:a')], addRules: [rule('eve', 's', 'write')] });
     assert.deepEqual(
@@ -249,7 +249,7 @@ describe('whatCan', () => {
 describe('reverse queries fail closed', () => {
   test('throw a DecisionError, never a list, when they cannot be answered', async () => {
     const policy: Policy = { rules: [rule('a', 'r', 'read')], links: [] };
-    const authz = await createAuthorizer({ policies: policy });
+    const authz = await createEngine({ policies: policy });
     assert.throws(() => authz.whoCan(1 as never, 'read'), isDecisionError);
     assert.throws(() => authz.whoCan('r', 'read', { at: 'not a time' }), isDecisionError);
     assert.throws(() => authz.whatCan(undefined as never), isDecisionError);
@@ -260,10 +260,10 @@ describe('reverse queries fail closed', () => {
       },
     };
     assert.throws(() => authz.whatCan('a', { at: hostile as never }), isDecisionError);
-    const broken = await createAuthorizer({ policies: policy, clock: { now: () => Number.NaN } });
+    const broken = await createEngine({ policies: policy, clock: { now: () => Number.NaN } });
     assert.throws(() => broken.whoCan('r', 'read'), isDecisionError);
     assert.throws(() => broken.whatCan('a'), isDecisionError);
-    const failing = await createAuthorizer({
+    const failing = await createEngine({
       policies: policy,
       clock: {
         now() {

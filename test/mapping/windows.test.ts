@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
-import { compileVendorData } from '../../src/compile.js';
 import { MappingError } from '../../src/errors.js';
 import type { VendorGrant } from '../../src/grants.js';
 import { loadMappings, type MappingSet, parseMapping } from '../../src/mapping/load.js';
 import { translate } from '../../src/mapping/translate.js';
 import { MEMORY_ROOT, memoryFiles, readSnapshot } from '../../src/snapshot/read.js';
+import { compileVendorData } from '../../src/vendor-compiler.js';
 
 let mappings: MappingSet;
 before(async () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import express from 'express';
-import { createAuthorizer } from '../../src/engine/authorizer.js';
+import { createEngine } from '../../src/engine/authorizer.js';
 import { isConfigError } from '../../src/errors.js';
 import { authorize, type ExpressAuthorizeOptions } from '../../src/middleware/express.js';
 import { frameworksLoadedBy } from '../helpers/frameworks.js';
@@ -80,7 +80,7 @@ test('every request Express routes to a handler under a listed entry is decided,
   t.after(() => rm(root, { recursive: true, force: true }));
   await mkdir(join(root, 'files'));
   await writeFile(join(root, 'files', 'secret.txt'), 'secret');
-  const authorizer = await createAuthorizer({ policies: { rules: [], links: [] } });
+  const authorizer = await createEngine({ policies: { rules: [], links: [] } });
   const routes = { '/admin/*': 'app:admin', 'GET /reports/:id': 'app:report', '/files/*': 'app:files' };
   const listed = (res: express.Response) => res.setHeader('x-handler', 'listed');
   // The app's own routing: handlers under the listed entries mark their answers; others do not.

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { METHODS } from 'node:http';
 import { after, describe, test } from 'node:test';
 import { manualClock } from '../../src/clock.js';
-import { type Authorizer, createAuthorizer } from '../../src/engine/authorizer.js';
+import { type Authorizer, createEngine } from '../../src/engine/authorizer.js';
 import type { AuthorizeOptionsBase } from '../../src/middleware/core.js';
 import { rule } from '../helpers/policy.js';
 import { rawRequest } from '../helpers/raw-http.js';
@@ -82,7 +82,7 @@ export function middlewareSuite(framework: string, start: StartApp): void {
     after(() => Promise.all(servers.map((s) => s.close())));
 
     async function app(options: Partial<SuiteOptions> = {}): Promise<string> {
-      authorizer ??= await createAuthorizer({
+      authorizer ??= await createEngine({
         clock,
         policies: {
           rules: [

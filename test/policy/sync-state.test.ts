@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createAuthorizer } from '../../src/engine/authorizer.js';
+import { createEngine } from '../../src/engine/authorizer.js';
 import { isPolicyError } from '../../src/errors.js';
 import { writePolicy } from '../../src/policy/store.js';
 import {
@@ -89,7 +89,7 @@ for (const [what, text, field] of MALFORMED) {
     };
     await assert.rejects(readSyncState(dir), named);
     // And what reads it on the way to deciding: the authorizer fails typed, never with a TypeError.
-    await assert.rejects(createAuthorizer({ policies: dir }), named);
+    await assert.rejects(createEngine({ policies: dir }), named);
   });
 }
 

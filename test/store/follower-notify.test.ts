@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { manualClock } from '../../src/clock.js';
-import { createAuthorizer } from '../../src/engine/authorizer.js';
+import { createEngine } from '../../src/engine/authorizer.js';
 import { StoreError } from '../../src/errors.js';
 import { createPolicyFollower } from '../../src/store/follower.js';
 import { createPostgresStore, type PostgresStore } from '../../src/store/postgres/store.js';
@@ -32,7 +32,7 @@ describe('a follower kept current over PostgreSQL LISTEN/NOTIFY', { skip, timeou
   });
 
   async function instance(opts: { origin?: string } = {}) {
-    const authz = await createAuthorizer({ policies: { rules: [], links: [] }, clock: manualClock(0) });
+    const authz = await createEngine({ policies: { rules: [], links: [] }, clock: manualClock(0) });
     const rec = recorder();
     const scheduler = manualScheduler();
     const errors: unknown[] = [];

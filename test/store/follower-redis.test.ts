@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { manualClock } from '../../src/clock.js';
-import { type Authorizer, createAuthorizer } from '../../src/engine/authorizer.js';
+import { type Authorizer, createEngine } from '../../src/engine/authorizer.js';
 import { StoreError } from '../../src/errors.js';
 import type { SyncState } from '../../src/policy/sync-state.js';
 import { ruleKey } from '../../src/policy/types.js';
@@ -16,7 +16,7 @@ import { dropSchema, needPostgres, needRedis, PG_URL, REDIS_URL, uniqueName } fr
 const skip = (await needPostgres()) || (await needRedis());
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');
 const emptyAuthorizer = (clock = manualClock(T0)) =>
-  createAuthorizer({ policies: { rules: [], links: [] }, clock });
+  createEngine({ policies: { rules: [], links: [] }, clock });
 
 describe('a follower kept current over Redis pub/sub', { skip, timeout: 60_000 }, () => {
   const schema = uniqueName('rbac_test');
@@ -182,7 +182,7 @@ describe('a follower kept current over Redis pub/sub', { skip, timeout: 60_000 }
 
   test('a follower told which version its authorizer holds catches up from there without a full load', async () => {
     const snap = await reader.load();
-    const authz = await createAuthorizer({
+    const authz = await createEngine({
       policies: snap.policy,
       provenance: snap.provenance,
       clock: manualClock(T0),

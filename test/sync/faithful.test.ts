@@ -5,12 +5,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { main } from '../../src/cli/main.js';
-import { compileSnapshot } from '../../src/compile.js';
 import type { Emulator } from '../../src/emulator/server.js';
 import { loadIdentities } from '../../src/identities.js';
 import { loadMappings } from '../../src/mapping/load.js';
 import { readPolicy } from '../../src/policy/store.js';
 import { linkKey, type Policy, ruleKey } from '../../src/policy/types.js';
+import { compileSnapshot } from '../../src/vendor-compiler.js';
 import { exampleEmulator, syncWorkspace } from '../helpers/emulator.js';
 
 const emulators: Emulator[] = [];

@@ -1,3 +1,5 @@
+// Vendor data → mappings → normalized grants → a Casbin policy (the compile stage; policy/compile.ts
+// turns the normalized grants and links into rules).
 import type { Provenance, Vendor } from './grants.js';
 import type { Identities } from './identities.js';
 import type { MappingSet } from './mapping/load.js';
