@@ -7,6 +7,8 @@ import {
   createEngine,
 } from './engine/authorizer.js';
 import { ConfigError } from './errors.js';
+import { VENDORS, type Vendor } from './grants.js';
+import { type Health, healthReport } from './health.js';
 import type { Identities } from './identities.js';
 import type { MappingSet } from './mapping/load.js';
 import { diffPolicies } from './policy/diff.js';
@@ -16,7 +18,7 @@ import type { Freshness } from './store/follower.js';
 import { failClosedWhenStale, isPostgresStore, joinSharedStore } from './store/instance.js';
 import type { PostgresStore } from './store/postgres/store.js';
 import type { ChangeTransport } from './store/types.js';
-import { runSync, type SyncOptions, type SyncSummary } from './sync/run.js';
+import { runSync, type SyncOptions, type SyncSummary, type VendorOutcome } from './sync/run.js';
 import { type CompileResult, compileSnapshot } from './vendor-compiler.js';
 import { loadWorkspace } from './workspace.js';
 
@@ -94,6 +96,12 @@ export interface FullAuthorizer extends Authorizer {
   waitForVersion(version: number, options?: { timeout?: number }): Promise<void>;
   /** Stops following the store (subscriptions, the poll). */
   close(): Promise<void>;
+  /**
+   * Policy version and load time, when the instance last confirmed it is current, the last sync
+   * per vendor (from the stored sync state, and the outcome of this process's last sync), stale
+   * units, cache counters.
+   */
+  health(): Promise<Health>;
 }
 
 /**
@@ -154,8 +162,17 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
     ...(shared ? {} : { authorizer: engine }),
     store,
   };
+  const lastOutcomes = new Map<Vendor, { status: VendorOutcome['status']; at: string; error?: string }>();
+  const remember = async (run: Promise<SyncSummary>): Promise<SyncSummary> => {
+    const summary = await run;
+    const at = new Date((options.clock ?? systemClock).now()).toISOString();
+    for (const v of summary.vendors)
+      lastOutcomes.set(v.vendor, { status: v.status, at, ...(v.error ? { error: v.error } : {}) });
+    return summary;
+  };
+  const freshness = (): Freshness => shared?.freshness() ?? { version: 0, lastHeardAt: loadedAt, loadedAt };
   return Object.assign(engine, {
-    sync: (opts: SyncOptions = {}) => runSync(syncContext, opts),
+    sync: (opts: SyncOptions = {}) => remember(runSync(syncContext, opts)),
     syncEvery(
       intervalMs: number,
       opts: SyncOptions & { onResult?: (s: SyncSummary) => void; onError?: (e: unknown) => void } = {},
@@ -167,7 +184,7 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
       let stopped = false;
       const tick = () => {
         if (running || stopped) return;
-        running = runSync(syncContext, rest)
+        running = remember(runSync(syncContext, rest))
           .then(
             (s) => onResult?.(s),
             (e) => onError?.(e),
@@ -189,7 +206,16 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
     },
     mappings,
     identities,
-    freshness: (): Freshness => shared?.freshness() ?? { version: 0, lastHeardAt: loadedAt, loadedAt },
+    async health(): Promise<Health> {
+      return healthReport({
+        freshness: freshness(),
+        stats: engine.stats(),
+        state: await store.readState(),
+        lastOutcomes,
+        vendors: VENDORS,
+      });
+    },
+    freshness,
     waitForVersion: async (version: number, opts: { timeout?: number } = {}) => {
       await shared?.follower.waitForVersion(version, opts);
     },

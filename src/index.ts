@@ -54,6 +54,7 @@ export {
   type VendorFailure,
 } from './errors.js';
 export type { Provenance, Vendor } from './grants.js';
+export type { Health, VendorHealth } from './health.js';
 export {
   createRouteMap,
   type RouteMap,

@@ -16,6 +16,7 @@ import { registerEmulateCommand } from './emulate.js';
 import { EXIT, exitCodeFor } from './exit.js';
 import { policyHints } from './hints.js';
 import { registerPolicyTestCommands } from './policy-tests.js';
+import { registerStatusCommand } from './status.js';
 import { registerStoreCommands } from './store.js';
 import { registerSyncCommands } from './sync.js';
 import { plural } from './words.js';
@@ -216,6 +217,7 @@ export function createCli(io: Io = processIo): Cli {
   registerStoreCommands(program, commandContext);
   registerZoomCommands(program, commandContext);
   registerAuditCommands(program, commandContext);
+  registerStatusCommand(program, commandContext);
   return { program, exitCode: () => code, command: () => running };
 }
 

@@ -1,0 +1,78 @@
+// What an operator asks of an instance: which policy it holds and since when, whether it is fresh,
+// how the vendors are syncing, how many accounts are stale, and the decision cache.
+
+import type { VENDORS } from './grants.js';
+import type { SyncState } from './policy/sync-state.js';
+import type { Freshness } from './store/follower.js';
+import type { VendorOutcome } from './sync/types.js';
+
+type Vendor = (typeof VENDORS)[number];
+
+export interface VendorHealth {
+  readonly vendor: Vendor;
+  /** The latest successful fetch of any of the vendor's accounts (sync state), ISO, or null. */
+  readonly lastSuccess: string | null;
+  /** The outcome of the last sync this process ran, if it ran one. */
+  readonly lastOutcome: {
+    readonly status: VendorOutcome['status'];
+    readonly at: string;
+    readonly error?: string;
+  } | null;
+  /** Accounts and roles of this vendor whose rules are kept from an earlier sync. */
+  readonly stale: number;
+}
+
+export interface Health {
+  readonly policy: {
+    readonly version: number;
+    /** When this instance last loaded the whole policy (ISO), or null. */
+    readonly loadedAt: string | null;
+    readonly rules: number;
+    readonly links: number;
+  };
+  /** When this instance last confirmed it holds the store's current version (ISO), or null. */
+  readonly lastHeardAt: string | null;
+  /** When the last sync (of any process) wrote its state (ISO), or null when none did. */
+  readonly lastSyncAt: string | null;
+  readonly vendors: readonly VendorHealth[];
+  /** Stale units, all vendors together. */
+  readonly staleUnits: number;
+  readonly cache: { readonly cached: number; readonly hits: number; readonly misses: number };
+}
+
+const iso = (ms: number | null) => (ms === null || !Number.isFinite(ms) ? null : new Date(ms).toISOString());
+
+/** Builds the health report from what the instance knows. */
+export function healthReport(input: {
+  freshness: Freshness;
+  stats: { rules: number; links: number; cached: number; hits: number; misses: number };
+  state: SyncState | undefined;
+  lastOutcomes: ReadonlyMap<Vendor, { status: VendorOutcome['status']; at: string; error?: string }>;
+  vendors: readonly Vendor[];
+}): Health {
+  const { freshness, stats, state } = input;
+  const vendors = input.vendors.map((vendor): VendorHealth => {
+    let last: string | null = null;
+    for (const [key, at] of Object.entries(state?.lastSuccess ?? {}))
+      if (key.startsWith(`${vendor}:`) && (last === null || at > last)) last = at;
+    return {
+      vendor,
+      lastSuccess: last,
+      lastOutcome: input.lastOutcomes.get(vendor) ?? null,
+      stale: (state?.stale ?? []).filter((h) => h.vendor === vendor).length,
+    };
+  });
+  return {
+    policy: {
+      version: freshness.version,
+      loadedAt: iso(freshness.loadedAt),
+      rules: stats.rules,
+      links: stats.links,
+    },
+    lastHeardAt: iso(freshness.lastHeardAt),
+    lastSyncAt: state?.updatedAt ?? null,
+    vendors,
+    staleUnits: state?.stale.length ?? 0,
+    cache: { cached: stats.cached, hits: stats.hits, misses: stats.misses },
+  };
+}
