@@ -416,7 +416,9 @@ export function createRateLimiter(perSecond: number, burst?: number, timers: Tim
             tokens -= 1;
             return;
           }
-          await timers.sleep(((1 - tokens) / perSecond) * 1000, signal);
+          // Whole milliseconds, at least one: a wait of a fraction of a millisecond can vanish in
+          // the clock's rounding (epoch ms are ~1.7e12) and the loop would never refill.
+          await timers.sleep(Math.max(1, Math.ceil(((1 - tokens) / perSecond) * 1000)), signal);
         }
       });
       queue = turn.catch(() => {});

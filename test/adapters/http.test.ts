@@ -407,3 +407,18 @@ describe('token cache', () => {
     assert.equal(await cache.get(), 2);
   });
 });
+
+test('the rate limiter always waits a whole millisecond or more, so a virtual clock at epoch scale keeps refilling', async () => {
+  const { createRateLimiter, virtualTimers } = await import('../../src/adapters/http.js');
+  const timers = virtualTimers({ start: 1_764_000_000_000 });
+  // 3 per second with a fractional refill: without the floor, a wait of ~1e-13 ms would not move
+  // the clock (1.7e12 + 1e-13 === 1.7e12) and take() would loop for ever.
+  const limiter = createRateLimiter(3, 1, timers);
+  for (let i = 0; i < 50; i++) await limiter.take();
+  assert.ok(timers.waits.length >= 49);
+  assert.ok(
+    timers.waits.every((ms) => Number.isInteger(ms) && ms >= 1),
+    JSON.stringify(timers.waits.slice(0, 5)),
+  );
+  assert.ok(timers.now() - 1_764_000_000_000 >= (49 / 3) * 1000 - 1);
+});

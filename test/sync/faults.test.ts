@@ -295,7 +295,7 @@ const CASES: readonly Case[] = [
   },
 ];
 
-describe('a sync meets vendor faults', () => {
+describe('a sync meets vendor faults', { timeout: 180_000 }, () => {
   const emulators: Emulator[] = [];
   after(() => Promise.all(emulators.map((e) => e.close())));
   const emulator = async (change: boolean) => {
