@@ -24,18 +24,28 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
 } {
   const pg = options.store;
   const location = `postgres (schema ${pg.schema})`;
+  // A sync reads the state, then scans, under the lock: one snapshot serves both (one full read
+  // of the store per sync, not two).
+  let held: ReturnType<PostgresStore['load']> | undefined;
+  let locked = false;
   return {
     postgres: pg,
     location,
     load: () => pg.load(),
-    readState: async () => (await pg.load()).state,
+    readState: async () => {
+      const snapshot = pg.load();
+      if (locked) held = snapshot; // only a writer's next scan uses it; nothing is kept otherwise
+      return (await snapshot).state;
+    },
     async scan(visit) {
-      const { policy, provenance } = await pg.load();
+      const snapshot = held ?? pg.load();
+      held = undefined;
+      const { policy, provenance } = await snapshot;
       for (const rule of policy.rules) await visit.entry({ rule });
       for (const link of policy.links) await visit.entry({ link });
       for (const [k, from] of provenance) await visit.provenance(k, from);
     },
-    async lock(purpose) {
+    async lock() {
       let release: () => Promise<void>;
       try {
         release = await pg.lock();
@@ -44,8 +54,15 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
           throw new PolicyLockError(`${location} advisory lock`, undefined, { cause: err });
         throw err;
       }
-      void purpose;
-      return { begin: () => change(), release: () => release() };
+      locked = true;
+      return {
+        begin: () => change(),
+        release: () => {
+          locked = false;
+          held = undefined;
+          return release();
+        },
+      };
     },
   };
 
