@@ -1,12 +1,13 @@
 import { type Clock, systemClock, timeOf } from '../clock.js';
 import { ConfigError, DecisionError } from '../errors.js';
 import type { Provenance } from '../grants.js';
+import type { DecisionContext, DecisionObserver, ObserverFactory } from '../observe/observer.js';
 import { isPolicyStore, type PolicyStore } from '../policy/policy-store.js';
 import { type ProvenanceIndex, readPolicy, readProvenance } from '../policy/store.js';
 import { holderKey, readSyncState, type StaleHolder } from '../policy/sync-state.js';
 import { formatBound } from '../policy/time.js';
 import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from '../policy/types.js';
-import { DecisionCache } from './decision-cache.js';
+import { ALLOWED, DENIED_BY_RULE, DecisionCache, type DecisionCode, NO_RULE } from './decision-cache.js';
 import { type NearMiss, nearMisses } from './near-miss.js';
 import { PolicyIndex, type Validity } from './policy-index.js';
 import { checkPolicy, checkPolicyChange, checkProvenance } from './policy-input.js';
@@ -119,14 +120,17 @@ export interface AuthorizerOptions {
 }
 
 export interface Authorizer {
-  /** True when `user` may perform `action` on `resource` now. Never throws: any failure is a deny. */
-  enforce(user: string, resource: string, action: string): boolean;
+  /**
+   * True when `user` may perform `action` on `resource` now. Never throws: any failure is a deny.
+   * `context.callId` goes to the decision log with this decision.
+   */
+  enforce(user: string, resource: string, action: string, context?: DecisionContext): boolean;
   /**
    * Like enforce, but throws DecisionError when no decision can be made (input that is not a string,
    * a failing clock, an internal error), so a caller can tell "denied" (403) from "could not decide"
    * (503). The caller must treat a throw as a deny.
    */
-  enforceStrict(user: string, resource: string, action: string): boolean;
+  enforceStrict(user: string, resource: string, action: string, context?: DecisionContext): boolean;
   /** The decision with its reasons, at `at` (default now). Never throws: a failure is a deny with `error`. */
   explain(
     user: string,
@@ -168,13 +172,14 @@ export interface Authorizer {
   setStale(stale: readonly StaleHolder[]): void;
   /** The roles a subject holds directly (g links). */
   rolesOf(user: string): readonly string[];
-  /** Cache counters. */
+  /** Policy size and cache counters (evictions: decisions dropped to make room). */
   stats(): {
     readonly rules: number;
     readonly links: number;
     readonly cached: number;
     readonly hits: number;
     readonly misses: number;
+    readonly evictions: number;
   };
   readonly clock: Clock;
 }
@@ -190,7 +195,18 @@ const DEFAULT_TTL = 300_000;
  * const engine = await createEngine({ policies: 'policies' });
  * authz.enforce('alice@example.com', 'zoom:recording', 'read'); // true or false
  */
-export async function createEngine(options: AuthorizerOptions = {}): Promise<Authorizer> {
+/** What createAuthorizer() adds to an engine that is not an option of its own. */
+export interface EngineInternals {
+  /** Watches every enforce()/enforceStrict() (decision log, metrics). */
+  readonly observe?: ObserverFactory;
+  /** The store version the engine holds, for observers. Default: 0. */
+  readonly policyVersion?: () => number;
+}
+
+export async function createEngine(
+  options: AuthorizerOptions = {},
+  internals: EngineInternals = {},
+): Promise<Authorizer> {
   const clock = options.clock ?? systemClock;
   if (typeof clock?.now !== 'function')
     throw new ConfigError('clock', 'must be an object with a now() method returning epoch ms');
@@ -223,7 +239,7 @@ export async function createEngine(options: AuthorizerOptions = {}): Promise<Aut
     }
     return out;
   };
-  const scratch: Validity = { since: 0, until: 0 };
+  const scratch: Validity = { since: 0, until: 0, denied: false };
   // A rule's grants, remembered per rule object for reverse queries (a key costs a JSON.stringify);
   // forgotten whenever the policy or its provenance changes.
   let grantsOf = new WeakMap<PolicyRule, readonly Provenance[]>();
@@ -261,18 +277,150 @@ export async function createEngine(options: AuthorizerOptions = {}): Promise<Aut
   function cached(user: string, resource: string, action: string): boolean {
     if (cache !== undefined) {
       const hit = cache.get(user, resource, action, clock);
-      if (hit !== undefined) return hit;
+      if (hit !== -1) return hit === ALLOWED;
     }
-    const now = clock.now();
-    if (!Number.isFinite(now)) throw new DecisionError(`the clock returned ${String(now)}`);
-    return decide(user, resource, action, now);
+    return decide(user, resource, action) === ALLOWED;
   }
 
-  /** Decides from the index at `now` and caches the answer with the interval in which it holds. */
-  function decide(user: string, resource: string, action: string, now: number): boolean {
-    const allow = index.decide(user, resource, action, now, scratch);
-    cache?.set(user, resource, action, allow, scratch.since, scratch.until);
-    return allow;
+  /** Decides from the index at the clock's now and caches the answer with the interval in which it holds. */
+  function decide(user: string, resource: string, action: string): DecisionCode {
+    const now = clock.now();
+    if (!Number.isFinite(now)) throw new DecisionError(`the clock returned ${String(now)}`);
+    const code = index.decide(user, resource, action, now, scratch)
+      ? ALLOWED
+      : scratch.denied
+        ? DENIED_BY_RULE
+        : NO_RULE;
+    cache?.set(user, resource, action, code, scratch.since, scratch.until);
+    return code;
+  }
+
+  function explainWith(
+    user: string,
+    resource: string,
+    action: string,
+    when: Date | string | number | undefined,
+    withNearMisses: boolean,
+  ): Decision {
+    let at = Number.NaN;
+    // A decision that could not be made: deny, with why. Built without anything that can throw.
+    const refused = (reason: 'invalid-request' | 'error', error: string): Decision => ({
+      allowed: false,
+      reason,
+      subject: printable(user),
+      resource: printable(resource),
+      action: printable(action),
+      at: Number.isFinite(at) ? new Date(at).toISOString() : printable(when),
+      validFrom: null,
+      validUntil: null,
+      error,
+    });
+    try {
+      at = when === undefined ? clock.now() : timeOf(when);
+      if (
+        typeof user !== 'string' ||
+        typeof resource !== 'string' ||
+        typeof action !== 'string' ||
+        !Number.isFinite(at)
+      ) {
+        return refused('invalid-request', 'user, resource and action must be strings and the time valid');
+      }
+      const m = index.match(user, resource, action, at);
+      const base = {
+        allowed: m.allow,
+        subject: user,
+        resource,
+        action,
+        at: new Date(at).toISOString(),
+        validFrom: m.since === Number.NEGATIVE_INFINITY ? null : new Date(m.since).toISOString(),
+        validUntil: m.until === Number.POSITIVE_INFINITY ? null : new Date(m.until).toISOString(),
+      };
+      const near = m.allow || !withNearMisses ? [] : closest(user, resource, action, at);
+      const misses = near.length > 0 ? { nearMisses: near } : {};
+      if (!m.decisive) return { ...base, reason: 'no-matching-rule', ...misses };
+      const r = m.decisive;
+      const links = [];
+      for (let i = 0; i + 1 < m.path.length; i++) {
+        const l = { member: m.path[i]!, role: m.path[i + 1]! };
+        links.push({ ...l, from: provenance.get(linkKey(l)) ?? [] });
+      }
+      const grants = provenance.get(ruleKey(r)) ?? [];
+      const staleHolders = staleOf([...grants, ...links.flatMap((l) => l.from)]);
+      return {
+        ...base,
+        reason: m.allow ? 'allowed' : 'denied-by-rule',
+        ...(staleHolders.length ? { stale: staleHolders } : {}),
+        rule: {
+          sub: r.sub,
+          obj: r.obj,
+          act: r.act,
+          eft: r.eft,
+          from: formatBound(r.from),
+          until: formatBound(r.until),
+        },
+        via: m.path,
+        grants,
+        links,
+        ...misses,
+      };
+    } catch (err) {
+      onError?.(err);
+      return refused('error', err instanceof Error ? printable(err.message) : printable(err));
+    }
+  }
+
+  let observer: DecisionObserver | undefined;
+
+  /**
+   * enforce()/enforceStrict() with an observer: the same decision, timed and told. A failing
+   * observer is reported to onError and changes nothing.
+   */
+  function observed(
+    strict: boolean,
+    user: string,
+    resource: string,
+    action: string,
+    context: DecisionContext | undefined,
+  ): boolean {
+    const watcher = observer as DecisionObserver;
+    const t0 = performance.now();
+    let code: DecisionCode | -1 = -1;
+    let hit = false;
+    try {
+      if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
+        throw new DecisionError('user, resource and action must be strings');
+      if (cache !== undefined) code = cache.get(user, resource, action, clock);
+      hit = code !== -1;
+      if (code === -1) code = decide(user, resource, action);
+    } catch (err) {
+      const invalid =
+        err instanceof DecisionError && err.message === 'user, resource and action must be strings';
+      try {
+        watcher.refused(
+          user,
+          resource,
+          action,
+          invalid ? 'invalid-request' : 'error',
+          err,
+          (performance.now() - t0) / 1000,
+          context,
+        );
+      } catch (observerError) {
+        onError?.(observerError);
+      }
+      if (!strict) {
+        onError?.(err);
+        return false;
+      }
+      if (err instanceof DecisionError) throw err;
+      throw new DecisionError('the decision failed', { cause: err });
+    }
+    try {
+      watcher.decided(user, resource, action, code, hit, (performance.now() - t0) / 1000, context);
+    } catch (observerError) {
+      onError?.(observerError);
+    }
+    return code === ALLOWED;
   }
 
   /** Near misses of a denied request; a failure to find them leaves them out (the deny stands). */
@@ -287,7 +435,8 @@ export async function createEngine(options: AuthorizerOptions = {}): Promise<Aut
 
   const authorizer: Authorizer = {
     clock,
-    enforce(user, resource, action) {
+    enforce(user, resource, action, context) {
+      if (observer !== undefined) return observed(false, user, resource, action, context);
       try {
         if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
           throw new DecisionError('user, resource and action must be strings');
@@ -298,7 +447,8 @@ export async function createEngine(options: AuthorizerOptions = {}): Promise<Aut
       }
     },
 
-    enforceStrict(user, resource, action) {
+    enforceStrict(user, resource, action, context) {
+      if (observer !== undefined) return observed(true, user, resource, action, context);
       if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
         throw new DecisionError('user, resource and action must be strings');
       try {
@@ -309,73 +459,7 @@ export async function createEngine(options: AuthorizerOptions = {}): Promise<Aut
       }
     },
 
-    explain(user, resource, action, opts) {
-      let at = Number.NaN;
-      // A decision that could not be made: deny, with why. Built without anything that can throw.
-      const refused = (reason: 'invalid-request' | 'error', error: string): Decision => ({
-        allowed: false,
-        reason,
-        subject: printable(user),
-        resource: printable(resource),
-        action: printable(action),
-        at: Number.isFinite(at) ? new Date(at).toISOString() : printable(opts?.at),
-        validFrom: null,
-        validUntil: null,
-        error,
-      });
-      try {
-        at = opts?.at === undefined ? clock.now() : timeOf(opts.at);
-        if (
-          typeof user !== 'string' ||
-          typeof resource !== 'string' ||
-          typeof action !== 'string' ||
-          !Number.isFinite(at)
-        ) {
-          return refused('invalid-request', 'user, resource and action must be strings and the time valid');
-        }
-        const m = index.match(user, resource, action, at);
-        const base = {
-          allowed: m.allow,
-          subject: user,
-          resource,
-          action,
-          at: new Date(at).toISOString(),
-          validFrom: m.since === Number.NEGATIVE_INFINITY ? null : new Date(m.since).toISOString(),
-          validUntil: m.until === Number.POSITIVE_INFINITY ? null : new Date(m.until).toISOString(),
-        };
-        const near = m.allow ? [] : closest(user, resource, action, at);
-        const misses = near.length > 0 ? { nearMisses: near } : {};
-        if (!m.decisive) return { ...base, reason: 'no-matching-rule', ...misses };
-        const r = m.decisive;
-        const links = [];
-        for (let i = 0; i + 1 < m.path.length; i++) {
-          const l = { member: m.path[i]!, role: m.path[i + 1]! };
-          links.push({ ...l, from: provenance.get(linkKey(l)) ?? [] });
-        }
-        const grants = provenance.get(ruleKey(r)) ?? [];
-        const staleHolders = staleOf([...grants, ...links.flatMap((l) => l.from)]);
-        return {
-          ...base,
-          reason: m.allow ? 'allowed' : 'denied-by-rule',
-          ...(staleHolders.length ? { stale: staleHolders } : {}),
-          rule: {
-            sub: r.sub,
-            obj: r.obj,
-            act: r.act,
-            eft: r.eft,
-            from: formatBound(r.from),
-            until: formatBound(r.until),
-          },
-          via: m.path,
-          grants,
-          links,
-          ...misses,
-        };
-      } catch (err) {
-        onError?.(err);
-        return refused('error', err instanceof Error ? printable(err.message) : printable(err));
-      }
-    },
+    explain: (user, resource, action, opts) => explainWith(user, resource, action, opts?.at, true),
 
     whoCan(resource, action, opts) {
       return query(() => {
@@ -470,8 +554,15 @@ export async function createEngine(options: AuthorizerOptions = {}): Promise<Aut
       cached: cache?.size ?? 0,
       hits: cache?.hits ?? 0,
       misses: cache?.misses ?? 0,
+      evictions: cache?.evictions ?? 0,
     }),
   };
+  observer = internals.observe?.({
+    clock,
+    stats: authorizer.stats,
+    policyVersion: internals.policyVersion ?? (() => 0),
+    explainAt: (user, resource, action, at) => explainWith(user, resource, action, at, false),
+  });
   return authorizer;
 }
 

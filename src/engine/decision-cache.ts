@@ -1,9 +1,18 @@
 import { LRUCache } from 'lru-cache';
 import { type Clock, systemClock } from '../clock.js';
 
+/**
+ * How a decision came out: a deny for want of a matching allow, an allow, or a deny by a deny rule.
+ * What the cache stores, so that a hit still knows its reason.
+ */
+export const NO_RULE = 0;
+export const ALLOWED = 1;
+export const DENIED_BY_RULE = 2;
+export type DecisionCode = typeof NO_RULE | typeof ALLOWED | typeof DENIED_BY_RULE;
+
 /** A cached decision and the interval [since, until) of the policy in which it holds. */
 interface Entry {
-  readonly allow: boolean;
+  readonly code: DecisionCode;
   readonly since: number;
   readonly until: number;
 }
@@ -46,6 +55,8 @@ export class DecisionCache {
   private readonly getOptions: LRUCache.GetOptions<string, SubjectTable, unknown> = {};
   hits = 0;
   misses = 0;
+  /** Subjects' tables dropped to make room (not invalidations, not TTL expiry). */
+  evictions = 0;
 
   constructor(options: DecisionCacheOptions) {
     this.max = options.max;
@@ -54,6 +65,9 @@ export class DecisionCache {
       // Bound by total decisions: each subject table weighs as many decisions as it holds.
       maxSize: options.max,
       sizeCalculation: (t) => Math.max(1, t.size),
+      dispose: (_t, _k, reason) => {
+        if (reason === 'evict') this.evictions++;
+      },
       ...(options.ttl > 0
         ? {
             ttl: options.ttl,
@@ -65,27 +79,27 @@ export class DecisionCache {
   }
 
   /**
-   * The cached decision, or undefined when none may be served now. Reads the clock only for an
+   * The cached decision's code, or -1 when none may be served now. Reads the clock only for an
    * entry whose validity is bounded; a clock that fails (throws, NaN) means no hit.
    */
-  get(sub: string, obj: string, act: string, clock: Clock): boolean | undefined {
+  get(sub: string, obj: string, act: string, clock: Clock): DecisionCode | -1 {
     const e = this.lru.get(sub, this.getOptions)?.byObj.get(obj)?.get(act);
     if (e !== undefined) {
       if (e.since === Number.NEGATIVE_INFINITY && e.until === Number.POSITIVE_INFINITY) {
         this.hits++;
-        return e.allow;
+        return e.code;
       }
       const now = clock.now();
       if (now >= e.since && now < e.until) {
         this.hits++;
-        return e.allow;
+        return e.code;
       }
     }
     this.misses++;
-    return undefined;
+    return -1;
   }
 
-  set(sub: string, obj: string, act: string, allow: boolean, since: number, until: number): void {
+  set(sub: string, obj: string, act: string, code: DecisionCode, since: number, until: number): void {
     let t = this.lru.peek(sub);
     if (t === undefined || t.size >= this.max) t = { size: 0, byObj: new Map() };
     let byAct = t.byObj.get(obj);
@@ -94,7 +108,7 @@ export class DecisionCache {
       t.byObj.set(obj, byAct);
     }
     const size = byAct.has(act) ? t.size : t.size + 1;
-    byAct.set(act, { allow, since, until });
+    byAct.set(act, { code, since, until });
     // A new holder makes lru-cache re-weigh the table; noUpdateTTL keeps the table's first TTL start,
     // so no decision in it is served longer than the TTL after the table was created.
     this.lru.set(sub, { size, byObj: t.byObj }, { noUpdateTTL: true });

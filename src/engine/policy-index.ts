@@ -4,6 +4,8 @@ import { MAX_ROLE_DEPTH, type Policy, type PolicyRule, type RoleLink } from '../
 export interface Validity {
   since: number;
   until: number;
+  /** Set by decide(): an active deny rule matched (the deny is by rule, not for want of an allow). */
+  denied: boolean;
 }
 
 /** What decided a query: the active rules that matched, and the role path to each. */
@@ -181,6 +183,7 @@ export class PolicyIndex {
   decide(subject: string, obj: string, act: string, now: number, out: Validity): boolean {
     out.since = Number.NEGATIVE_INFINITY;
     out.until = Number.POSITIVE_INFINITY;
+    out.denied = false;
     const bySub = this.byObj.get(obj)?.get(act);
     if (bySub === undefined) return false;
     const subs = this.closure(subject);
@@ -203,12 +206,13 @@ export class PolicyIndex {
         }
       }
     }
+    out.denied = deny;
     return allow && !deny;
   }
 
   /** Like decide(), but also says which rule decided and through which roles. Not for hot paths. */
   match(subject: string, obj: string, act: string, now: number): Match {
-    const v: Validity = { since: 0, until: 0 };
+    const v: Validity = { since: 0, until: 0, denied: false };
     const allow = this.decide(subject, obj, act, now, v);
     const result: Match = { allow, since: v.since, until: v.until, decisive: undefined, path: [] };
     const bySub = this.byObj.get(obj)?.get(act);
