@@ -11,11 +11,12 @@ import { VENDORS, type Vendor } from './grants.js';
 import { type Health, healthReport } from './health.js';
 import type { Identities } from './identities.js';
 import type { MappingSet } from './mapping/load.js';
+import { combineObservers, type ObserverFactory } from './observe/observer.js';
 import { diffPolicies } from './policy/diff.js';
 import { createFileStore, isPolicyStore, type PolicyStore, replacePolicy } from './policy/policy-store.js';
 import { openConfiguredStore } from './store/configured.js';
 import type { Freshness } from './store/follower.js';
-import { failClosedWhenStale, isPostgresStore, joinSharedStore } from './store/instance.js';
+import { isPostgresStore, joinSharedStore } from './store/instance.js';
 import type { PostgresStore } from './store/postgres/store.js';
 import type { ChangeTransport } from './store/types.js';
 import { runSync, type SyncOptions, type SyncSummary, type VendorOutcome } from './sync/run.js';
@@ -133,13 +134,24 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
   const propagation = options.propagation ?? configured?.propagation;
   const pollMs = options.pollMs ?? config.pollMs;
   const maxStaleness = options.maxStaleness ?? config.maxStaleness;
-  let engine = await createEngine({
-    ...engineOptions,
-    policies: postgres
-      ? { rules: [], links: [] }
-      : ((options.store as PolicyStore | undefined) ?? options.policies ?? config.policies),
-  });
-  const shared = postgres
+  // Who watches decisions (the decision log, metrics): each adds a factory here.
+  const observers: ObserverFactory[] = [];
+  let shared: Awaited<ReturnType<typeof joinSharedStore>> | undefined;
+  const engine = await createEngine(
+    {
+      ...engineOptions,
+      policies: postgres
+        ? { rules: [], links: [] }
+        : ((options.store as PolicyStore | undefined) ?? options.policies ?? config.policies),
+    },
+    {
+      observe: (host) => combineObservers(observers.map((make) => make(host))),
+      policyVersion: () => shared?.freshness().version ?? 0,
+      // With a shared store: no decision once this instance is not known to be current.
+      ...(postgres ? { ready: () => shared?.checkFresh() } : {}),
+    },
+  );
+  shared = postgres
     ? await joinSharedStore(engine, {
         postgres,
         propagation,
@@ -149,7 +161,6 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
         onError: options.onError,
       })
     : undefined;
-  if (shared) engine = failClosedWhenStale(engine, shared);
   const store =
     shared?.store ??
     (options.store as PolicyStore | undefined) ??

@@ -201,6 +201,11 @@ export interface EngineInternals {
   readonly observe?: ObserverFactory;
   /** The store version the engine holds, for observers. Default: 0. */
   readonly policyVersion?: () => number;
+  /**
+   * Throws a DecisionError when no decision may be made now (a shared store not confirmed current
+   * within maxStaleness): enforce() then denies, enforceStrict() throws, explain() says why.
+   */
+  readonly ready?: () => void;
 }
 
 export async function createEngine(
@@ -225,6 +230,7 @@ export async function createEngine(
     throw new ConfigError('onError', 'must be a function');
   }
   const onError = options.onError;
+  const ready = internals.ready;
   const source = options.policies ?? 'policies';
   let index: PolicyIndex;
   let provenance: Map<string, readonly Provenance[]>;
@@ -389,6 +395,7 @@ export async function createEngine(
     try {
       if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
         throw new DecisionError('user, resource and action must be strings');
+      ready?.();
       if (cache !== undefined) code = cache.get(user, resource, action, clock);
       hit = code !== -1;
       if (code === -1) code = decide(user, resource, action);
@@ -440,6 +447,7 @@ export async function createEngine(
       try {
         if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
           throw new DecisionError('user, resource and action must be strings');
+        ready?.();
         return cached(user, resource, action);
       } catch (err) {
         onError?.(err);
@@ -452,6 +460,7 @@ export async function createEngine(
       if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
         throw new DecisionError('user, resource and action must be strings');
       try {
+        ready?.();
         return cached(user, resource, action);
       } catch (err) {
         if (err instanceof DecisionError) throw err;
@@ -459,7 +468,21 @@ export async function createEngine(
       }
     },
 
-    explain: (user, resource, action, opts) => explainWith(user, resource, action, opts?.at, true),
+    explain(user, resource, action, opts) {
+      const d = explainWith(user, resource, action, opts?.at, true);
+      try {
+        ready?.();
+        return d;
+      } catch (err) {
+        // What the policy says, and that it was denied because the policy may not be current.
+        return {
+          ...d,
+          allowed: false,
+          reason: 'error',
+          error: err instanceof Error ? err.message : 'not ready',
+        };
+      }
+    },
 
     whoCan(resource, action, opts) {
       return query(() => {

@@ -4,7 +4,7 @@
 // bound makes decisions fail closed when the instance cannot confirm it is current.
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
-import type { Authorizer, Decision } from '../engine/authorizer.js';
+import type { Authorizer } from '../engine/authorizer.js';
 import { ConfigError, DecisionError } from '../errors.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import { createPolicyFollower, type Freshness, type PolicyFollower } from './follower.js';
@@ -101,37 +101,4 @@ export async function joinSharedStore(engine: Authorizer, options: SharedStoreOp
     },
   };
   return shared;
-}
-
-/** Wraps the deciding methods so that a stale instance fails closed (enforce false, enforceStrict throws). */
-export function failClosedWhenStale<A extends Authorizer>(engine: A, shared: SharedStore): A {
-  const { enforce, enforceStrict, explain } = engine;
-  return Object.assign(engine, {
-    enforce(user: string, resource: string, action: string): boolean {
-      try {
-        shared.checkFresh();
-      } catch {
-        return false;
-      }
-      return enforce(user, resource, action);
-    },
-    enforceStrict(user: string, resource: string, action: string): boolean {
-      shared.checkFresh();
-      return enforceStrict(user, resource, action);
-    },
-    explain(
-      user: string,
-      resource: string,
-      action: string,
-      opts?: { at?: Date | string | number },
-    ): Decision {
-      const d = explain(user, resource, action, opts);
-      try {
-        shared.checkFresh();
-        return d;
-      } catch (err) {
-        return { ...d, allowed: false, reason: 'error', error: (err as Error).message } as Decision;
-      }
-    },
-  });
 }
