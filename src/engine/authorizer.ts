@@ -1,7 +1,12 @@
 import { type Clock, systemClock, timeOf } from '../clock.js';
 import { ConfigError, DecisionError } from '../errors.js';
 import type { Provenance } from '../grants.js';
-import type { DecisionContext, DecisionObserver, ObserverFactory } from '../observe/observer.js';
+import {
+  type DecisionContext,
+  type DecisionObserver,
+  type ObserverFactory,
+  TIMED_ONE_IN,
+} from '../observe/observer.js';
 import { isPolicyStore, type PolicyStore } from '../policy/policy-store.js';
 import { type ProvenanceIndex, readPolicy, readProvenance } from '../policy/store.js';
 import { holderKey, readSyncState, type StaleHolder } from '../policy/sync-state.js';
@@ -206,6 +211,12 @@ export interface EngineInternals {
    * within maxStaleness): enforce() then denies, enforceStrict() throws, explain() says why.
    */
   readonly ready?: () => void;
+  /**
+   * An observer is given the time of about one call in this many (at random), NaN for the others:
+   * reading the clock twice costs about as much as a cached decision. Default TIMED_ONE_IN; 1 times
+   * every call.
+   */
+  readonly timeOneIn?: number;
 }
 
 export async function createEngine(
@@ -376,6 +387,11 @@ export async function createEngine(
   }
 
   let observer: DecisionObserver | undefined;
+  const timeOneIn = internals.timeOneIn ?? TIMED_ONE_IN;
+  // Calls left until the next timed one: the first call is timed, then a random gap averaging
+  // timeOneIn (a fixed stride could keep timing the same request of a repeating sequence).
+  let untilTimed = 1;
+  const elapsed = (t0: number) => (t0 < 0 ? Number.NaN : (performance.now() - t0) / 1000);
 
   /**
    * enforce()/enforceStrict() with an observer: the same decision, timed and told. A failing
@@ -389,7 +405,11 @@ export async function createEngine(
     context: DecisionContext | undefined,
   ): boolean {
     const watcher = observer as DecisionObserver;
-    const t0 = performance.now();
+    let t0 = -1;
+    if (--untilTimed === 0) {
+      untilTimed = timeOneIn === 1 ? 1 : 1 + Math.floor(Math.random() * (2 * timeOneIn - 1));
+      t0 = performance.now();
+    }
     let code: DecisionCode | -1 = -1;
     let hit = false;
     try {
@@ -409,7 +429,7 @@ export async function createEngine(
           action,
           invalid ? 'invalid-request' : 'error',
           err,
-          (performance.now() - t0) / 1000,
+          elapsed(t0),
           context,
         );
       } catch (observerError) {
@@ -423,7 +443,7 @@ export async function createEngine(
       throw new DecisionError('the decision failed', { cause: err });
     }
     try {
-      watcher.decided(user, resource, action, code, hit, (performance.now() - t0) / 1000, context);
+      watcher.decided(user, resource, action, code, hit, elapsed(t0), context);
     } catch (observerError) {
       onError?.(observerError);
     }

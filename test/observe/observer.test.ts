@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { createEngine } from '../../src/engine/authorizer.js';
 import { ALLOWED, DENIED_BY_RULE, NO_RULE } from '../../src/engine/decision-cache.js';
 import { isDecisionError } from '../../src/errors.js';
-import { combineObservers, type DecisionObserver } from '../../src/observe/observer.js';
+import { combineObservers, type DecisionObserver, TIMED_ONE_IN } from '../../src/observe/observer.js';
 import type { Policy } from '../../src/policy/types.js';
 import { rule } from '../helpers/policy.js';
 
@@ -23,7 +23,7 @@ type Seen = { kind: string; args: unknown[] };
 function recorder(seen: Seen[]): DecisionObserver {
   return {
     decided: (u, r, a, code, hit, s, ctx) => {
-      assert.ok(s >= 0 && Number.isFinite(s));
+      assert.ok(Number.isNaN(s) || (s >= 0 && Number.isFinite(s)), `seconds: ${s}`);
       seen.push({ kind: 'decided', args: [u, r, a, code, hit, ctx?.callId] });
     },
     refused: (u, r, a, reason, _e, _s, ctx) =>
@@ -84,6 +84,43 @@ describe('decision observer', () => {
         ['refused', 'error', undefined],
       ],
     );
+  });
+
+  test('times the first call and then about one in TIMED_ONE_IN at random; the others are NaN', async () => {
+    const times: number[] = [];
+    const timing: DecisionObserver = {
+      decided: (_u, _r, _a, _c, _h, s) => times.push(s),
+      refused: (_u, _r, _a, _reason, _e, s) => times.push(s),
+    };
+    const authz = await createEngine({ policies: policy }, { observe: () => timing });
+    const calls = 200 * TIMED_ONE_IN;
+    for (let i = 0; i < calls / 2; i++) authz.enforce('alice', 'doc', 'read');
+    for (let i = 0; i < calls / 2; i++) authz.enforce(i as unknown as string, 'doc', 'read');
+    assert.equal(times.length, calls);
+    assert.ok(Number.isFinite(times[0]), 'the first call is timed');
+    const timed = times.filter((s) => !Number.isNaN(s));
+    assert.ok(
+      timed.every((s) => s >= 0),
+      'a time is never negative',
+    );
+    // 200 expected; the gaps are uniform in [1, 2 * TIMED_ONE_IN - 1], so 120..280 is far outside chance.
+    assert.ok(timed.length > 120 && timed.length < 280, `${timed.length} of ${calls} timed`);
+    assert.ok(
+      times.slice(calls / 2).some((s) => !Number.isNaN(s)),
+      'refusals are timed too',
+    );
+
+    const every: number[] = [];
+    const all = await createEngine(
+      { policies: policy },
+      {
+        timeOneIn: 1,
+        observe: () => ({ decided: (...a) => every.push(a[5]), refused: (...a) => every.push(a[5]) }),
+      },
+    );
+    for (let i = 0; i < 50; i++) all.enforce('alice', 'doc', 'read');
+    all.enforce(1 as unknown as string, 'doc', 'read');
+    assert.equal(every.filter((s) => Number.isFinite(s)).length, 51, 'timeOneIn 1 times every call');
   });
 
   test('a throwing observer goes to onError and never changes a decision', async () => {
