@@ -11,6 +11,7 @@ import { VENDORS, type Vendor } from './grants.js';
 import { type Health, healthReport } from './health.js';
 import type { Identities } from './identities.js';
 import type { MappingSet } from './mapping/load.js';
+import type { MetricsRegistry } from './observe/metrics.js';
 import { combineObservers, type ObserverFactory } from './observe/observer.js';
 import { diffPolicies } from './policy/diff.js';
 import { createFileStore, isPolicyStore, type PolicyStore, replacePolicy } from './policy/policy-store.js';
@@ -53,6 +54,13 @@ export interface CreateAuthorizerOptions extends AuthorizerOptions {
    * 503). Default: no bound.
    */
   readonly maxStaleness?: number;
+  /**
+   * A prom-client `Registry` to register this authorizer's metrics in (`rbac_*`: decisions, cache,
+   * policy, freshness, syncs; see the README's Metrics). Decisions are counted in plain numbers and
+   * read at scrape time. One authorizer per registry; close() removes them. Default: no metrics.
+   * @throws ConfigError `metrics` when it is not a Registry or already holds `rbac_*` metrics.
+   */
+  readonly metrics?: MetricsRegistry;
 }
 
 export interface FullAuthorizer extends Authorizer {
@@ -115,6 +123,14 @@ export interface FullAuthorizer extends Authorizer {
  * if (authz.enforce('alice', 'zoom:recording', 'read')) { ... }
  */
 export async function createAuthorizer(options: CreateAuthorizerOptions = {}): Promise<FullAuthorizer> {
+  // prom-client is loaded only for an authorizer with metrics (it takes tens of ms to load).
+  const metrics =
+    options.metrics === undefined
+      ? undefined
+      : (await import('./observe/metrics.js')).createMetrics({
+          registry: options.metrics,
+          onError: options.onError,
+        });
   const config = await loadConfig(options.config, {});
   const policiesDir = typeof options.policies === 'string' ? options.policies : config.policies;
   if (options.store !== undefined && !isPolicyStore(options.store) && !isPostgresStore(options.store))
@@ -130,12 +146,14 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
   // A config's `store:` (postgres://) is opened here; a `store` option wins over it.
   const configured = options.store === undefined ? await openConfiguredStore(config) : undefined;
   const postgres = isPostgresStore(options.store) ? options.store : configured?.postgres;
-  const { store: _s, ...engineOptions } = options;
+  const { store: _s, metrics: _m, ...engineOptions } = options;
+  const clock = options.clock ?? systemClock;
   const propagation = options.propagation ?? configured?.propagation;
   const pollMs = options.pollMs ?? config.pollMs;
   const maxStaleness = options.maxStaleness ?? config.maxStaleness;
   // Who watches decisions (the decision log, metrics): each adds a factory here.
   const observers: ObserverFactory[] = [];
+  if (metrics) observers.push(metrics.observe);
   let shared: Awaited<ReturnType<typeof joinSharedStore>> | undefined;
   const engine = await createEngine(
     {
@@ -174,16 +192,32 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
     store,
   };
   const lastOutcomes = new Map<Vendor, { status: VendorOutcome['status']; at: string; error?: string }>();
-  const remember = async (run: Promise<SyncSummary>): Promise<SyncSummary> => {
-    const summary = await run;
-    const at = new Date((options.clock ?? systemClock).now()).toISOString();
+  const remember = async (run: () => Promise<SyncSummary>): Promise<SyncSummary> => {
+    const started = clock.now();
+    let summary: SyncSummary;
+    try {
+      summary = await run();
+    } catch (error) {
+      metrics?.synced(undefined, (clock.now() - started) / 1000);
+      throw error;
+    }
+    metrics?.synced(summary, (clock.now() - started) / 1000);
+    const at = new Date(clock.now()).toISOString();
     for (const v of summary.vendors)
       lastOutcomes.set(v.vendor, { status: v.status, at, ...(v.error ? { error: v.error } : {}) });
     return summary;
   };
   const freshness = (): Freshness => shared?.freshness() ?? { version: 0, lastHeardAt: loadedAt, loadedAt };
-  return Object.assign(engine, {
-    sync: (opts: SyncOptions = {}) => remember(runSync(syncContext, opts)),
+  const health = async (): Promise<Health> =>
+    healthReport({
+      freshness: freshness(),
+      stats: engine.stats(),
+      state: await store.readState(),
+      lastOutcomes,
+      vendors: VENDORS,
+    });
+  const authorizer = Object.assign(engine, {
+    sync: (opts: SyncOptions = {}) => remember(() => runSync(syncContext, opts)),
     syncEvery(
       intervalMs: number,
       opts: SyncOptions & { onResult?: (s: SyncSummary) => void; onError?: (e: unknown) => void } = {},
@@ -195,7 +229,7 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
       let stopped = false;
       const tick = () => {
         if (running || stopped) return;
-        running = remember(runSync(syncContext, rest))
+        running = remember(() => runSync(syncContext, rest))
           .then(
             (s) => onResult?.(s),
             (e) => onError?.(e),
@@ -217,20 +251,13 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
     },
     mappings,
     identities,
-    async health(): Promise<Health> {
-      return healthReport({
-        freshness: freshness(),
-        stats: engine.stats(),
-        state: await store.readState(),
-        lastOutcomes,
-        vendors: VENDORS,
-      });
-    },
+    health,
     freshness,
     waitForVersion: async (version: number, opts: { timeout?: number } = {}) => {
       await shared?.follower.waitForVersion(version, opts);
     },
     close: async () => {
+      metrics?.unregister();
       await shared?.close();
       await configured?.close();
     },
@@ -244,4 +271,12 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
       return { ...result, change };
     },
   });
+  // Last, so that an authorizer that failed to start registered nothing.
+  try {
+    metrics?.register({ freshness, health });
+  } catch (error) {
+    await authorizer.close();
+    throw error;
+  }
+  return authorizer;
 }
