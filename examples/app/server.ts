@@ -3,11 +3,14 @@
 // Run: `npm run example` (Express) or `npm run example -- --koa`; then, e.g.
 //   curl -i -H 'x-user: carol' http://127.0.0.1:3000/recordings/42
 // The `x-user` header stands in for your real authentication; never trust it in production.
-// It imports only the package's public entry points (rbac-normalizer, /express, /koa).
+// GET /metrics (Prometheus) and GET /healthz (readiness) come before the middleware: they are not
+// authorized routes. It imports only the package's public entry points (rbac-normalizer, /express,
+// /koa) and prom-client.
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import express from 'express';
 import Koa from 'koa';
+import { Registry } from 'prom-client';
 import { createAuthorizer, type RouteTable } from '../../src/index.js';
 import { authorize as expressAuthorize } from '../../src/middleware/express.js';
 import { authorize as koaAuthorize } from '../../src/middleware/koa.js';
@@ -32,12 +35,45 @@ const routes: RouteTable = {
 /** A Vonage group in the example data where bob's permission is None. */
 const SUPPORT = '3615beae-3974-4c33-b38d-9ec230b2284c';
 
-const authorizer = await createAuthorizer({ config: values.config });
+const registry = new Registry();
+const authorizer = await createAuthorizer({ config: values.config, metrics: registry });
 const common = { authorizer, routes, decisionHeader: true } as const;
+
+/**
+ * Ready (200) once a policy is loaded and this instance may decide now; else 503 with the reason.
+ * explain() runs the same freshness gate as enforce() (a shared store's maxStaleness) without
+ * counting a decision.
+ */
+async function readiness(): Promise<{ status: 200 | 503; body: Record<string, unknown> }> {
+  try {
+    const { policy, lastHeardAt, staleUnits } = await authorizer.health();
+    if (policy.rules === 0 && policy.version === 0)
+      return { status: 503, body: { status: 'unavailable', reason: 'no policy loaded' } };
+    const probe = authorizer.explain('healthz', 'healthz', 'healthz');
+    if (probe.error !== undefined)
+      return { status: 503, body: { status: 'unavailable', reason: probe.error } };
+    return { status: 200, body: { status: 'ok', policy, lastHeardAt, staleUnits } };
+  } catch (err) {
+    return {
+      status: 503,
+      body: { status: 'unavailable', reason: err instanceof Error ? err.message : 'error' },
+    };
+  }
+}
 
 let handler: Parameters<typeof createServer>[1];
 if (values.koa) {
   const app = new Koa();
+  app.use(async (ctx, next) => {
+    if (ctx.method === 'GET' && ctx.path === '/metrics') {
+      ctx.set('content-type', registry.contentType);
+      ctx.body = await registry.metrics();
+    } else if (ctx.method === 'GET' && ctx.path === '/healthz') {
+      const { status, body } = await readiness();
+      ctx.status = status;
+      ctx.body = body;
+    } else await next();
+  });
   app.use(koaAuthorize({ ...common, subject: (ctx) => ctx.get('x-user') }));
   app.use((ctx) => {
     ctx.body = { ok: true, authorization: ctx.state['authorization'] };
@@ -45,6 +81,13 @@ if (values.koa) {
   handler = app.callback();
 } else {
   const app = express();
+  app.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+  app.get('/healthz', async (_req, res) => {
+    const { status, body } = await readiness();
+    res.status(status).json(body);
+  });
   app.use(expressAuthorize({ ...common, subject: (req) => req.get('x-user') }));
   app.use((_req, res) => {
     res.json({ ok: true, authorization: res.locals['authorization'] });
@@ -64,5 +107,11 @@ server.listen(Number(values.port), '127.0.0.1', () => {
   console.log(`  curl -i ${base}/recordings/42                                                       # 401`);
   console.log(
     `  curl -i -X POST -H 'x-user: bob' ${base}/devices/232371810/commands   # 200 until 2026-12-01`,
+  );
+  console.log(
+    `  curl ${base}/metrics                                                           # Prometheus`,
+  );
+  console.log(
+    `  curl -i ${base}/healthz                                                        # 200 when ready`,
   );
 });
