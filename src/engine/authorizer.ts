@@ -131,12 +131,15 @@ export interface Authorizer {
    * (503). The caller must treat a throw as a deny.
    */
   enforceStrict(user: string, resource: string, action: string, context?: DecisionContext): boolean;
-  /** The decision with its reasons, at `at` (default now). Never throws: a failure is a deny with `error`. */
+  /**
+   * The decision with its reasons, at `at` (default now). Never throws: a failure is a deny with
+   * `error`. `nearMisses: false` skips looking for what came closest to allowing (default true).
+   */
   explain(
     user: string,
     resource: string,
     action: string,
-    options?: { at?: Date | string | number },
+    options?: { at?: Date | string | number; nearMisses?: boolean },
   ): Decision;
   /**
    * Everyone enforce() allows to perform `action` on `resource` at `at` (default now), each with the
@@ -469,7 +472,7 @@ export async function createEngine(
     },
 
     explain(user, resource, action, opts) {
-      const d = explainWith(user, resource, action, opts?.at, true);
+      const d = explainWith(user, resource, action, opts?.at, opts?.nearMisses !== false);
       try {
         ready?.();
         return d;
