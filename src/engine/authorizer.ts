@@ -7,11 +7,12 @@ import { type ProvenanceIndex, readPolicy, readProvenance } from '../policy/stor
 import { holderKey, readSyncState, type StaleHolder } from '../policy/sync-state.js';
 import { formatBound } from '../policy/time.js';
 import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from '../policy/types.js';
+import type { ProvenanceLookup, WhatCanResult, WhoCanResult } from './access-view.js';
 import { ALLOWED, DENIED_BY_RULE, DecisionCache, type DecisionCode, NO_RULE } from './decision-cache.js';
 import { type NearMiss, nearMisses } from './near-miss.js';
 import { PolicyIndex, type Validity } from './policy-index.js';
 import { checkPolicy, checkPolicyChange, checkProvenance } from './policy-input.js';
-import { type ProvenanceLookup, type WhatCanResult, type WhoCanResult, whatCan, whoCan } from './reverse.js';
+import { whatCan, whoCan } from './reverse.js';
 
 /** Why a decision came out as it did. */
 export type DecisionReason = 'allowed' | 'denied-by-rule' | 'no-matching-rule' | 'invalid-request' | 'error';
