@@ -37,7 +37,12 @@ export interface Health {
   readonly vendors: readonly VendorHealth[];
   /** Stale units, all vendors together. */
   readonly staleUnits: number;
-  readonly cache: { readonly cached: number; readonly hits: number; readonly misses: number };
+  readonly cache: {
+    readonly cached: number;
+    readonly hits: number;
+    readonly misses: number;
+    readonly evictions: number;
+  };
 }
 
 const iso = (ms: number | null) => (ms === null || !Number.isFinite(ms) ? null : new Date(ms).toISOString());
@@ -45,7 +50,7 @@ const iso = (ms: number | null) => (ms === null || !Number.isFinite(ms) ? null :
 /** Builds the health report from what the instance knows. */
 export function healthReport(input: {
   freshness: Freshness;
-  stats: { rules: number; links: number; cached: number; hits: number; misses: number };
+  stats: { rules: number; links: number; cached: number; hits: number; misses: number; evictions: number };
   state: SyncState | undefined;
   lastOutcomes: ReadonlyMap<Vendor, { status: VendorOutcome['status']; at: string; error?: string }>;
   vendors: readonly Vendor[];
@@ -73,6 +78,6 @@ export function healthReport(input: {
     lastSyncAt: state?.updatedAt ?? null,
     vendors,
     staleUnits: state?.stale.length ?? 0,
-    cache: { cached: stats.cached, hits: stats.hits, misses: stats.misses },
+    cache: { cached: stats.cached, hits: stats.hits, misses: stats.misses, evictions: stats.evictions },
   };
 }

@@ -4,6 +4,15 @@
 export { type CreateAuthorizerOptions, createAuthorizer, type FullAuthorizer } from './authorizer.js';
 export { type Clock, manualClock } from './clock.js';
 export type {
+  LinkView,
+  PermissionAccess,
+  Permit,
+  RuleView,
+  SubjectAccess,
+  WhatCanResult,
+  WhoCanResult,
+} from './engine/access-view.js';
+export type {
   Authorizer,
   CacheOptions,
   ChangeResult,
@@ -13,15 +22,6 @@ export type {
 } from './engine/authorizer.js';
 export { formatDecision } from './engine/format.js';
 export type { NearMiss } from './engine/near-miss.js';
-export type {
-  LinkView,
-  PermissionAccess,
-  Permit,
-  RuleView,
-  SubjectAccess,
-  WhatCanResult,
-  WhoCanResult,
-} from './engine/reverse.js';
 export {
   ConfigError,
   DecisionError,

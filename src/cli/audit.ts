@@ -4,9 +4,9 @@
 import type { Command } from 'commander';
 import { manualClock } from '../clock.js';
 import { loadConfig } from '../config.js';
+import type { Permit, WhatCanResult, WhoCanResult } from '../engine/access-view.js';
 import { type Authorizer, createEngine } from '../engine/authorizer.js';
 import { escapeControls, grantText, jsonForTerminal, ruleText } from '../engine/format.js';
-import type { Permit, WhatCanResult, WhoCanResult } from '../engine/reverse.js';
 import { parseAt } from './at.js';
 import type { CommandContext } from './context.js';
 

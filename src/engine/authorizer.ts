@@ -12,11 +12,12 @@ import { type ProvenanceIndex, readPolicy, readProvenance } from '../policy/stor
 import { holderKey, readSyncState, type StaleHolder } from '../policy/sync-state.js';
 import { formatBound } from '../policy/time.js';
 import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from '../policy/types.js';
+import type { ProvenanceLookup, WhatCanResult, WhoCanResult } from './access-view.js';
 import { ALLOWED, DENIED_BY_RULE, DecisionCache, type DecisionCode, NO_RULE } from './decision-cache.js';
 import { type NearMiss, nearMisses } from './near-miss.js';
 import { PolicyIndex, type Validity } from './policy-index.js';
 import { checkPolicy, checkPolicyChange, checkProvenance } from './policy-input.js';
-import { type ProvenanceLookup, type WhatCanResult, type WhoCanResult, whatCan, whoCan } from './reverse.js';
+import { whatCan, whoCan } from './reverse.js';
 
 /** Why a decision came out as it did. */
 export type DecisionReason = 'allowed' | 'denied-by-rule' | 'no-matching-rule' | 'invalid-request' | 'error';
@@ -136,12 +137,15 @@ export interface Authorizer {
    * (503). The caller must treat a throw as a deny.
    */
   enforceStrict(user: string, resource: string, action: string, context?: DecisionContext): boolean;
-  /** The decision with its reasons, at `at` (default now). Never throws: a failure is a deny with `error`. */
+  /**
+   * The decision with its reasons, at `at` (default now). Never throws: a failure is a deny with
+   * `error`. `nearMisses: false` skips looking for what came closest to allowing (default true).
+   */
   explain(
     user: string,
     resource: string,
     action: string,
-    options?: { at?: Date | string | number },
+    options?: { at?: Date | string | number; nearMisses?: boolean },
   ): Decision;
   /**
    * Everyone enforce() allows to perform `action` on `resource` at `at` (default now), each with the
@@ -489,7 +493,7 @@ export async function createEngine(
     },
 
     explain(user, resource, action, opts) {
-      const d = explainWith(user, resource, action, opts?.at, true);
+      const d = explainWith(user, resource, action, opts?.at, opts?.nearMisses !== false);
       try {
         ready?.();
         return d;

@@ -1,7 +1,7 @@
 import type { Provenance } from '../grants.js';
+import type { RuleView } from './access-view.js';
 import type { Decision } from './authorizer.js';
 import type { NearMiss } from './near-miss.js';
-import type { RuleView } from './reverse.js';
 
 /**
  * Characters a terminal may act on instead of printing: C0 controls (ESC, BEL, CR, LF, ...), DEL, C1

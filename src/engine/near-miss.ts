@@ -3,8 +3,8 @@
 // at another time, what the subject does have on this resource, and which role would give it.
 import type { Provenance } from '../grants.js';
 import { MAX_ROLE_DEPTH, type PolicyRule } from '../policy/types.js';
+import { isRoleSubject, type ProvenanceLookup, type RuleView, ruleView } from './access-view.js';
 import type { PolicyIndex, Validity } from './policy-index.js';
-import { isRoleSubject, type ProvenanceLookup, type RuleView, ruleView } from './reverse.js';
 
 /** At most this many near misses of each kind, and this many holders per role. */
 export const NEAR_MISS_LIMIT = 5;

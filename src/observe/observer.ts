@@ -1,7 +1,7 @@
 // The seam between deciding and watching decisions: the engine tells an observer about every
 // enforce()/enforceStrict() call; the decision log and the metrics are observers.
 import type { Clock } from '../clock.js';
-import type { Decision } from '../engine/authorizer.js';
+import type { Authorizer, Decision } from '../engine/authorizer.js';
 import type { DecisionCode } from '../engine/decision-cache.js';
 
 /** About one enforce() call in this many is timed (the others tell the observer NaN seconds). */
@@ -57,15 +57,8 @@ export interface ObserverHost {
   explainAt(user: string, resource: string, action: string, at: number): Decision;
   /** The store version the engine holds (0 with a file store). */
   policyVersion(): number;
-  /** Rules, links and cache counters. */
-  stats(): {
-    readonly rules: number;
-    readonly links: number;
-    readonly cached: number;
-    readonly hits: number;
-    readonly misses: number;
-    readonly evictions: number;
-  };
+  /** Rules, links and cache counters (the authorizer's stats()). */
+  stats: Authorizer['stats'];
   readonly clock: Clock;
 }
 

@@ -1,39 +1,22 @@
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { main } from '../../src/cli/main.js';
 import type { Provenance } from '../../src/grants.js';
 import { writePolicy } from '../../src/policy/store.js';
 import { linkKey, type PolicyRule, type RoleLink, ruleKey } from '../../src/policy/types.js';
+import { TERMINAL_ACTIVE } from '../helpers/hostile.js';
+import { exampleWorkspace, run } from './workspace.js';
 
-/** What a terminal may act on: C0 (but the line breaks between lines), DEL, C1, bidi controls, U+2028/9. */
-const ACTIVE =
-  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const ACTIVE = TERMINAL_ACTIVE;
 const GROUP = 'vonage:group:687c104e-f28a-4985-9467-8f96a5868117';
 const AT = '2026-11-22T12:00:00Z';
-
-const run = async (args: string[]) => {
-  let out = '';
-  let err = '';
-  const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-};
 
 describe('who-can and what-can on the example data', () => {
   let config: string;
   before(async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'rbac-audit-'));
-    await cp('mappings', join(dir, 'mappings'), { recursive: true });
-    await cp('examples/identities.yaml', join(dir, 'identities.yaml'));
-    config = join(dir, 'rbac.config.yaml');
-    await writeFile(
-      config,
-      `policies: out/\nmappings: mappings/\nidentities: identities.yaml\nsnapshot: ${resolve('examples/snapshot')}\n`,
-    );
-    const r = await run(['compile', '--config', config]);
-    assert.equal(r.code, 0, r.err);
+    ({ config } = await exampleWorkspace());
   });
 
   test('who-can lists the people a Zoom role lets edit recordings, with the role, the vendor value and the mapping line', async () => {

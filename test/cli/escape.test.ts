@@ -9,10 +9,9 @@ import { writePolicy } from '../../src/policy/store.js';
 import { writeSyncState } from '../../src/policy/sync-state.js';
 import { linkKey, type PolicyRule, type RoleLink, ruleKey } from '../../src/policy/types.js';
 import { runCli as run } from '../helpers/cli.js';
+import { TERMINAL_ACTIVE } from '../helpers/hostile.js';
 
-/** What a terminal may act on: C0 (but the line breaks between lines), DEL, C1, bidi controls, U+2028/9. */
-const ACTIVE =
-  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const ACTIVE = TERMINAL_ACTIVE;
 
 const SUBJECT = 'mal\x1b]0;owned\x07lory\u202e';
 const ROLE = 'role:zoom:\x1b[5mR1';

@@ -57,6 +57,9 @@ describe('near misses of a denied explain', () => {
       /near: {2}has read on this resource: p, bob, vonage:group:G, read, allow {2}← vonage group .*"Read"/,
     );
     assert.match(text, /write comes from vonage group .*"Write".* mapped by mappings\/vonage\.yaml:9/);
+    const without = authz.explain('bob', GROUP, 'write', { at: d.at, nearMisses: false });
+    const { nearMisses: _near, ...rest } = d;
+    assert.deepEqual(without, rest, 'nearMisses: false gives the same decision without looking for them');
   });
 
   test('an action the subject holds but a deny takes away is not offered as a near miss', async () => {

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { isRoleSubject, type Permit } from '../../src/engine/access-view.js';
 import { createEngine } from '../../src/engine/authorizer.js';
-import { isRoleSubject, type Permit } from '../../src/engine/reverse.js';
 import { diffPolicies } from '../../src/policy/diff.js';
 import { MAX_ROLE_DEPTH, type Policy, type PolicyRule, type RoleLink } from '../../src/policy/types.js';
 

@@ -381,6 +381,6 @@ async function health(): Promise<Health> {
     lastSyncAt: null,
     vendors: [],
     staleUnits: 0,
-    cache: { cached: 0, hits: 0, misses: 0 },
+    cache: { cached: 0, hits: 0, misses: 0, evictions: 0 },
   };
 }
