@@ -11,6 +11,7 @@ import { VENDORS, type Vendor } from './grants.js';
 import { type Health, healthReport } from './health.js';
 import type { Identities } from './identities.js';
 import type { MappingSet } from './mapping/load.js';
+import { createDecisionLog, type DecisionLogOptions } from './observe/decision-log.js';
 import { combineObservers, type ObserverFactory } from './observe/observer.js';
 import { diffPolicies } from './policy/diff.js';
 import { createFileStore, isPolicyStore, type PolicyStore, replacePolicy } from './policy/policy-store.js';
@@ -53,6 +54,8 @@ export interface CreateAuthorizerOptions extends AuthorizerOptions {
    * 503). Default: no bound.
    */
   readonly maxStaleness?: number;
+  /** Writes sampled decisions as JSON lines (README "Decision log"). Default: off. */
+  readonly decisionLog?: DecisionLogOptions;
 }
 
 export interface FullAuthorizer extends Authorizer {
@@ -95,7 +98,7 @@ export interface FullAuthorizer extends Authorizer {
    * @throws StoreError `timeout` after `timeout` ms (default 10000).
    */
   waitForVersion(version: number, options?: { timeout?: number }): Promise<void>;
-  /** Stops following the store (subscriptions, the poll). */
+  /** Stops following the store (subscriptions, the poll) and flushes the decision log (closing its file). */
   close(): Promise<void>;
   /**
    * Policy version and load time, when the instance last confirmed it is current, the last sync
@@ -115,6 +118,11 @@ export interface FullAuthorizer extends Authorizer {
  * if (authz.enforce('alice', 'zoom:recording', 'read')) { ... }
  */
 export async function createAuthorizer(options: CreateAuthorizerOptions = {}): Promise<FullAuthorizer> {
+  // Checked before anything is loaded; its file is opened once the engine exists.
+  const decisionLog =
+    options.decisionLog === undefined
+      ? undefined
+      : createDecisionLog(options.decisionLog, (e) => options.onError?.(e));
   const config = await loadConfig(options.config, {});
   const policiesDir = typeof options.policies === 'string' ? options.policies : config.policies;
   if (options.store !== undefined && !isPolicyStore(options.store) && !isPostgresStore(options.store))
@@ -136,6 +144,7 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
   const maxStaleness = options.maxStaleness ?? config.maxStaleness;
   // Who watches decisions (the decision log, metrics): each adds a factory here.
   const observers: ObserverFactory[] = [];
+  if (decisionLog) observers.push(decisionLog.observe);
   let shared: Awaited<ReturnType<typeof joinSharedStore>> | undefined;
   const engine = await createEngine(
     {
@@ -233,6 +242,7 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
     close: async () => {
       await shared?.close();
       await configured?.close();
+      await decisionLog?.close();
     },
     async compileSnapshot(dir: string, opts: { write?: boolean } = {}) {
       const result = await compileSnapshot(dir, mappings, identities);
