@@ -181,7 +181,10 @@ function checkOptions(options: DecisionLogOptions): Checked {
   };
 }
 
-/** An entry while it is built: optional fields are added only when they apply (absent, not undefined). */
+/**
+ * An entry while it is built: optional fields are added only when they apply (absent, not
+ * undefined), after the literal; spreading optional parts into it cost µs each.
+ */
 type Building = { -readonly [K in keyof DecisionLogEntry]: DecisionLogEntry[K] };
 
 function decisionLogObserver(
@@ -192,37 +195,40 @@ function decisionLogObserver(
   const { sample, random, codes, refusals, mask } = o;
   const { clock } = host;
   const subjectOf = (user: string) => (mask === undefined ? user : String(mask(user)));
-  // Entries are object literals with fields added after: spreading optional parts in cost µs each.
+  /** The entry of a sampled decision: explained at the clock's now, with the rule and grants. */
+  const record: DecisionObserver['decided'] = (user, resource, action, code, cacheHit, seconds, context) => {
+    const at = timeOf(clock);
+    const reason = REASONS[code];
+    const subject = subjectOf(user);
+    const d = host.explainAt(user, resource, action, at);
+    const entry: Building = {
+      time: d.reason === 'invalid-request' || d.reason === 'error' ? new Date(at).toISOString() : d.at,
+      subject,
+      resource,
+      action,
+      result: code === ALLOWED ? 'allow' : 'deny',
+      reason,
+      cache: cacheHit ? 'hit' : 'miss',
+      policyVersion: host.policyVersion(),
+      durationUs: micros(seconds),
+    };
+    const callId = context?.callId;
+    if (typeof callId === 'string') entry.callId = callId;
+    // The explanation's rule, unless its answer differs (a rule's window ended since the decision).
+    if (d.reason === reason && d.rule !== undefined) {
+      const r = d.rule;
+      entry.rule = r.sub === user && subject !== user ? { ...r, sub: subject } : r;
+      entry.via = (d.via ?? []).map((s) => (s === user ? subject : s));
+      entry.grants = (d.grants ?? []).map(loggedGrant);
+    }
+    emit(entry);
+  };
   return {
     decided(user, resource, action, code, cacheHit, seconds, context) {
-      // The hot path: an unsampled or filtered-out decision stops here.
+      // The hot path: an unsampled or filtered-out decision stops here, in a function small
+      // enough to inline; the sampled work is a function of its own.
       if (sample < 1 && !(random() < sample)) return;
-      if (!codes[code]) return;
-      const at = timeOf(clock);
-      const reason = REASONS[code];
-      const subject = subjectOf(user);
-      const d = host.explainAt(user, resource, action, at);
-      const entry: Building = {
-        time: d.reason === 'invalid-request' || d.reason === 'error' ? new Date(at).toISOString() : d.at,
-        subject,
-        resource,
-        action,
-        result: code === ALLOWED ? 'allow' : 'deny',
-        reason,
-        cache: cacheHit ? 'hit' : 'miss',
-        policyVersion: host.policyVersion(),
-        durationUs: micros(seconds),
-      };
-      const callId = context?.callId;
-      if (typeof callId === 'string') entry.callId = callId;
-      // What the explanation says, unless the policy changed between deciding and now.
-      if (d.reason === reason && d.rule !== undefined) {
-        const r = d.rule;
-        entry.rule = r.sub === user && subject !== user ? { ...r, sub: subject } : r;
-        entry.via = (d.via ?? []).map((s) => (s === user ? subject : s));
-        entry.grants = (d.grants ?? []).map(loggedGrant);
-      }
-      emit(entry);
+      if (codes[code]) record(user, resource, action, code, cacheHit, seconds, context);
     },
     refused(user, resource, action, reason, error, seconds, context) {
       if (sample < 1 && !(random() < sample)) return;
