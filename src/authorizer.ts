@@ -122,7 +122,7 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
   const decisionLog =
     options.decisionLog === undefined
       ? undefined
-      : createDecisionLog(options.decisionLog, (e) => options.onError?.(e));
+      : await createDecisionLog(options.decisionLog, (e) => options.onError?.(e));
   const config = await loadConfig(options.config, {});
   const policiesDir = typeof options.policies === 'string' ? options.policies : config.policies;
   if (options.store !== undefined && !isPolicyStore(options.store) && !isPostgresStore(options.store))

@@ -6,7 +6,7 @@ import type { Decision, DecisionReason } from '../engine/authorizer.js';
 import { ALLOWED, DENIED_BY_RULE, type DecisionCode, NO_RULE } from '../engine/decision-cache.js';
 import { ConfigError, isDecisionError } from '../errors.js';
 import type { Provenance, Vendor } from '../grants.js';
-import { isWritable, type LogSink, openSink } from './log-sink.js';
+import { isWritable, type LogSink, sinkOpener } from './log-sink.js';
 import type { DecisionObserver, ObserverFactory, ObserverHost } from './observer.js';
 import { hashSubject } from './subject-mask.js';
 
@@ -95,22 +95,23 @@ const REASONS: Readonly<Record<DecisionCode, DecisionReason>> = {
 const UNEXPECTED = 'an unexpected error (its message is not logged; enforce() passes it to onError)';
 
 /**
- * Checks the options once and returns the log's observer factory; the file, if any, is opened when
- * the engine builds the observer.
+ * Checks the options once (before anything else) and returns the log's observer factory; pino is
+ * loaded now when a file is asked for, and the file opened when the engine builds the observer.
  *
  * @throws ConfigError naming the option (`decisionLog.sample`, ...) when one is invalid.
  * @example
- * createDecisionLog({ destination: 'logs/decisions.jsonl', sample: 0.01, filter: 'deny' });
+ * await createDecisionLog({ destination: 'logs/decisions.jsonl', sample: 0.01, filter: 'deny' });
  */
-export function createDecisionLog(
+export async function createDecisionLog(
   options: DecisionLogOptions,
   onError: (error: unknown) => void = () => {},
-): DecisionLog {
+): Promise<DecisionLog> {
   const o = checkOptions(options);
+  const open = o.destination === undefined ? undefined : await sinkOpener(o.destination, onError);
   let sink: LogSink | undefined;
   return {
     observe(host) {
-      if (o.destination !== undefined) sink = openSink(o.destination, onError);
+      sink = open?.();
       return decisionLogObserver(host, o, (entry) => {
         if (o.keep !== undefined && !o.keep(entry)) return;
         sink?.write(`${JSON.stringify(entry)}\n`);

@@ -1,9 +1,11 @@
 // Where decision log lines go: a file (a pino destination, which this module opens and closes) or a
-// stream the caller owns. The only module that imports pino.
+// stream the caller owns. The only module that imports pino, and only when a file is asked for
+// (loading it costs tens of ms, which every CLI run and every user of the library would pay).
 import { mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import pino from 'pino';
 import { ConfigError } from '../errors.js';
+
+type PinoDestination = typeof import('pino')['destination'];
 
 /** Takes whole JSON lines; close() hands everything written so far on (to the OS or the caller's stream). */
 export interface LogSink {
@@ -21,18 +23,27 @@ export interface CallerStream {
 const BATCH = 256;
 
 /**
- * Opens `destination`: a file path is opened now, for appending (its folder made), as a pino
- * destination writing asynchronously; a stream is written as it is and left open. Lines are
- * batched (a write per line would cost more than the line) and handed on at the latest on the
- * next turn of the event loop.
+ * Prepares `destination` and returns what opens it: a file path is opened (by the returned
+ * function) for appending, its folder made, as a pino destination writing asynchronously; a stream
+ * is written as it is and left open. Lines are batched (a write per line would cost more than the
+ * line) and handed on at the latest on the next turn of the event loop.
  *
- * @throws ConfigError (`decisionLog.destination`) when the file cannot be opened.
+ * The returned function throws ConfigError (`decisionLog.destination`) when the file cannot be opened.
  */
-export function openSink(destination: string | CallerStream, onError: (error: unknown) => void): LogSink {
-  return typeof destination === 'string' ? fileSink(destination, onError) : streamSink(destination, onError);
+export async function sinkOpener(
+  destination: string | CallerStream,
+  onError: (error: unknown) => void,
+): Promise<() => LogSink> {
+  if (typeof destination !== 'string') return () => streamSink(destination, onError);
+  const { destination: pinoDestination } = (await import('pino')).default;
+  return () => fileSink(pinoDestination, destination, onError);
 }
 
-function fileSink(path: string, onError: (error: unknown) => void): LogSink {
+function fileSink(
+  pinoDestination: PinoDestination,
+  path: string,
+  onError: (error: unknown) => void,
+): LogSink {
   let fd: number;
   try {
     // Opened here, not by the destination, so that a path that cannot be written fails at construction.
@@ -46,7 +57,7 @@ function fileSink(path: string, onError: (error: unknown) => void): LogSink {
       { cause: err },
     );
   }
-  const file = pino.destination({ fd, sync: false });
+  const file = pinoDestination({ fd, sync: false });
   // A failed write must not crash the process (an 'error' event with no listener would).
   file.on('error', onError);
   let closed: Promise<void> | undefined;

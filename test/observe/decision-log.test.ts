@@ -171,7 +171,7 @@ describe('decision log entries', () => {
 
   test('the policy version is the one the engine holds', async () => {
     const entries: DecisionLogEntry[] = [];
-    const log = createDecisionLog({ onDecision: (e) => entries.push(e) });
+    const log = await createDecisionLog({ onDecision: (e) => entries.push(e) });
     const authz = await createEngine({ policies: policy }, { observe: log.observe, policyVersion: () => 7 });
     authz.enforce('carol', 'doc', 'read');
     assert.equal(entries[0]?.policyVersion, 7);
