@@ -111,7 +111,7 @@ export async function createDecisionLog(
   let sink: LogSink | undefined;
   return {
     observe(host) {
-      sink = open?.();
+      sink ??= open?.();
       return decisionLogObserver(host, o, (entry) => {
         if (o.keep !== undefined && !o.keep(entry)) return;
         sink?.write(`${JSON.stringify(entry)}\n`);
