@@ -11,6 +11,7 @@ import { VENDORS, type Vendor } from './grants.js';
 import { type Health, healthReport } from './health.js';
 import type { Identities } from './identities.js';
 import type { MappingSet } from './mapping/load.js';
+import { createDecisionLog, type DecisionLogOptions } from './observe/decision-log.js';
 import type { MetricsRegistry } from './observe/metrics.js';
 import { combineObservers, type ObserverFactory } from './observe/observer.js';
 import { diffPolicies } from './policy/diff.js';
@@ -61,6 +62,8 @@ export interface CreateAuthorizerOptions extends AuthorizerOptions {
    * @throws ConfigError `metrics` when it is not a Registry or already holds `rbac_*` metrics.
    */
   readonly metrics?: MetricsRegistry;
+  /** Writes sampled decisions as JSON lines (README "Decision log"). Default: off. */
+  readonly decisionLog?: DecisionLogOptions;
 }
 
 export interface FullAuthorizer extends Authorizer {
@@ -103,7 +106,7 @@ export interface FullAuthorizer extends Authorizer {
    * @throws StoreError `timeout` after `timeout` ms (default 10000).
    */
   waitForVersion(version: number, options?: { timeout?: number }): Promise<void>;
-  /** Stops following the store (subscriptions, the poll). */
+  /** Stops following the store (subscriptions, the poll) and flushes the decision log (closing its file). */
   close(): Promise<void>;
   /**
    * Policy version and load time, when the instance last confirmed it is current, the last sync
@@ -131,6 +134,11 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
           registry: options.metrics,
           onError: options.onError,
         });
+  // Checked before anything is loaded; its file is opened once the engine exists.
+  const decisionLog =
+    options.decisionLog === undefined
+      ? undefined
+      : await createDecisionLog(options.decisionLog, (e) => options.onError?.(e));
   const config = await loadConfig(options.config, {});
   const policiesDir = typeof options.policies === 'string' ? options.policies : config.policies;
   if (options.store !== undefined && !isPolicyStore(options.store) && !isPostgresStore(options.store))
@@ -146,7 +154,7 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
   // A config's `store:` (postgres://) is opened here; a `store` option wins over it.
   const configured = options.store === undefined ? await openConfiguredStore(config) : undefined;
   const postgres = isPostgresStore(options.store) ? options.store : configured?.postgres;
-  const { store: _s, metrics: _m, ...engineOptions } = options;
+  const { store: _s, metrics: _m, decisionLog: _d, ...engineOptions } = options;
   const clock = options.clock ?? systemClock;
   const propagation = options.propagation ?? configured?.propagation;
   const pollMs = options.pollMs ?? config.pollMs;
@@ -154,6 +162,7 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
   // Who watches decisions (the decision log, metrics): each adds a factory here.
   const observers: ObserverFactory[] = [];
   if (metrics) observers.push(metrics.observe);
+  if (decisionLog) observers.push(decisionLog.observe);
   let shared: Awaited<ReturnType<typeof joinSharedStore>> | undefined;
   const engine = await createEngine(
     {
@@ -260,6 +269,7 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
       metrics?.unregister();
       await shared?.close();
       await configured?.close();
+      await decisionLog?.close();
     },
     async compileSnapshot(dir: string, opts: { write?: boolean } = {}) {
       const result = await compileSnapshot(dir, mappings, identities);

@@ -63,6 +63,12 @@ export {
   type RouteTable,
   type RouteTarget,
 } from './middleware/routes.js';
+export type {
+  DecisionLogEntry,
+  DecisionLogFilter,
+  DecisionLogOptions,
+  LoggedGrant,
+} from './observe/decision-log.js';
 export { createCasbinEnforcer, PolicyAdapter } from './policy/casbin.js';
 export type { PolicyDiff } from './policy/diff.js';
 export { createFileStore, type PolicyStore, type StoredPolicy } from './policy/policy-store.js';

@@ -6,21 +6,21 @@ const INSTANT =
 const EXAMPLE = '2026-11-22T12:00:00Z';
 
 /**
- * Reads the `--at` option: an ISO-8601 time **with** a zone (`2026-11-22T12:00:00Z`,
+ * Reads the `--at` option (or another time option, named by `option`): an ISO-8601 time **with** a zone (`2026-11-22T12:00:00Z`,
  * `2026-11-22T07:00:00-05:00`), as epoch ms. A time without a zone is refused rather than read as
  * the machine's local time (JavaScript's reading), and so is a date alone (which JavaScript reads
  * as UTC): the same text must decide the same way on every machine.
  *
- * @throws ConfigError (`--at`) showing how to write it.
+ * @throws ConfigError (`--at`, or `option`) showing how to write it.
  * @example
  * parseAt('2026-11-22T12:00:00Z'); // 1795348800000
  */
-export function parseAt(text: string): number {
+export function parseAt(text: string, option = '--at'): number {
   const m = INSTANT.exec(text);
   if (!m) {
     const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(text);
     throw new ConfigError(
-      '--at',
+      option,
       dateOnly
         ? `${JSON.stringify(text)} is a date without a time and zone; write ${text}T00:00:00Z for midnight UTC`
         : `not an ISO-8601 time with a zone: ${JSON.stringify(text)}; write e.g. ${EXAMPLE}`,
@@ -29,7 +29,7 @@ export function parseAt(text: string): number {
   const [, y, mo, d, h, mi, s = '0', frac = '', z, sign, oh = '0', om = '0'] = m;
   if (z === undefined && sign === undefined)
     throw new ConfigError(
-      '--at',
+      option,
       `${JSON.stringify(text)} has no time zone (it would be read as this machine's local time); write ${text}Z for UTC, or give an offset: ${text}-05:00`,
     );
   const n = (v: string | undefined) => Number(v);
@@ -45,7 +45,7 @@ export function parseAt(text: string): number {
     n(oh) <= 23 &&
     n(om) <= 59;
   if (!valid)
-    throw new ConfigError('--at', `not a valid time: ${JSON.stringify(text)}; write e.g. ${EXAMPLE}`);
+    throw new ConfigError(option, `not a valid time: ${JSON.stringify(text)}; write e.g. ${EXAMPLE}`);
   const offset = (sign === '-' ? -1 : 1) * (n(oh) * 60 + n(om)) * 60_000;
   return ms - offset;
 }

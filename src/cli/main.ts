@@ -15,6 +15,7 @@ import { registerAuditCommands } from './audit.js';
 import { registerEmulateCommand } from './emulate.js';
 import { EXIT, exitCodeFor } from './exit.js';
 import { policyHints } from './hints.js';
+import { registerLogCommands } from './log.js';
 import { registerPolicyTestCommands } from './policy-tests.js';
 import { registerStatusCommand } from './status.js';
 import { registerStoreCommands } from './store.js';
@@ -218,6 +219,7 @@ export function createCli(io: Io = processIo): Cli {
   registerZoomCommands(program, commandContext);
   registerAuditCommands(program, commandContext);
   registerStatusCommand(program, commandContext);
+  registerLogCommands(program, commandContext);
   return { program, exitCode: () => code, command: () => running };
 }
 

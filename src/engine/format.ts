@@ -35,6 +35,11 @@ export function jsonForTerminal(value: unknown): string {
   return JSON.stringify(value, null, 2).replace(JSON_UNESCAPED_CONTROLS, (c) => `\\u${hex(c, 4)}`);
 }
 
+/** `JSON.stringify(value)` on one line, with the same escapes as jsonForTerminal (JSON lines for a terminal). */
+export function jsonLineForTerminal(value: unknown): string {
+  return JSON.stringify(value).replace(JSON_UNESCAPED_CONTROLS, (c) => `\\u${hex(c, 4)}`);
+}
+
 /**
  * A decision for people: verdict, rule, role path, vendor values and mapping lines, validity. Every
  * value is printed through escapeControls, so a vendor value can neither drive the terminal nor

@@ -1,0 +1,134 @@
+// Where decision log lines go: a file (a pino destination, which this module opens and closes) or a
+// stream the caller owns. The only module that imports pino, and only when a file is asked for
+// (loading it costs tens of ms, which every CLI run and every user of the library would pay).
+import { mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ConfigError } from '../errors.js';
+
+type PinoDestination = typeof import('pino')['destination'];
+
+/** Takes whole JSON lines; close() hands everything written so far on (to the OS or the caller's stream). */
+export interface LogSink {
+  write(line: string): void;
+  close(): Promise<void>;
+}
+
+/** A stream a caller passes: anything with write(string); a pino destination also has flushSync(). */
+export interface CallerStream {
+  write(line: string): unknown;
+  flushSync?: () => void;
+}
+
+/** Lines are handed on in batches of this many, or at the next turn of the event loop. */
+const BATCH = 256;
+
+/**
+ * Prepares `destination` and returns what opens it: a file path is opened (by the returned
+ * function) for appending, its folder made, as a pino destination writing asynchronously; a stream
+ * is written as it is and left open. Lines are batched (a write per line would cost more than the
+ * line) and handed on at the latest on the next turn of the event loop.
+ *
+ * The returned function throws ConfigError (`decisionLog.destination`) when the file cannot be opened.
+ */
+export async function sinkOpener(
+  destination: string | CallerStream,
+  onError: (error: unknown) => void,
+): Promise<() => LogSink> {
+  if (typeof destination !== 'string') return () => streamSink(destination, onError);
+  const { destination: pinoDestination } = (await import('pino')).default;
+  return () => fileSink(pinoDestination, destination, onError);
+}
+
+function fileSink(
+  pinoDestination: PinoDestination,
+  path: string,
+  onError: (error: unknown) => void,
+): LogSink {
+  let fd: number;
+  try {
+    // Opened here, not by the destination, so that a path that cannot be written fails at construction.
+    mkdirSync(dirname(path), { recursive: true });
+    fd = openSync(path, 'a');
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    throw new ConfigError(
+      'decisionLog.destination',
+      `cannot open ${JSON.stringify(path)} for appending${typeof code === 'string' ? ` (${code})` : ''}`,
+      { cause: err },
+    );
+  }
+  const file = pinoDestination({ fd, sync: false });
+  // A failed write must not crash the process (an 'error' event with no listener would).
+  file.on('error', onError);
+  let closed: Promise<void> | undefined;
+  const lines = batcher((text) => file.write(text), onError);
+  return {
+    write: (line) => {
+      // Entries after close() are dropped: the file is closed.
+      if (closed === undefined) lines.write(line);
+    },
+    close: () => {
+      closed ??= new Promise<void>((resolve) => {
+        lines.drain();
+        file.once('close', () => resolve());
+        // A failing close is reported (onError) and must not leave close() waiting for ever.
+        file.once('error', () => resolve());
+        file.end();
+      });
+      return closed;
+    },
+  };
+}
+
+function streamSink(stream: CallerStream, onError: (error: unknown) => void): LogSink {
+  const lines = batcher((text) => stream.write(text), onError);
+  return {
+    write: (line) => lines.write(line),
+    async close() {
+      lines.drain();
+      // The caller's stream stays open (it is theirs); a pino destination is flushed.
+      try {
+        if (typeof stream.flushSync === 'function') stream.flushSync();
+      } catch (err) {
+        onError(err);
+      }
+    },
+  };
+}
+
+/** Collects lines and hands them on together: when BATCH are waiting, on the next turn, or on drain(). */
+function batcher(
+  writeChunk: (text: string) => unknown,
+  onError: (error: unknown) => void,
+): { write(line: string): void; drain(): void } {
+  let waiting: string[] = [];
+  let scheduled = false;
+  const drain = () => {
+    scheduled = false;
+    if (waiting.length === 0) return;
+    const text = waiting.join('');
+    waiting = [];
+    try {
+      writeChunk(text);
+    } catch (err) {
+      // Drained from setImmediate too, where a throw would end the process.
+      onError(err);
+    }
+  };
+  return {
+    write(line) {
+      waiting.push(line);
+      if (waiting.length >= BATCH) drain();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(drain);
+      }
+    },
+    drain,
+  };
+}
+
+/** True for what `destination` accepts as a stream: an object with a write() method. */
+export function isWritable(x: unknown): x is CallerStream {
+  return typeof x === 'object' && x !== null && typeof (x as { write?: unknown }).write === 'function';
+}

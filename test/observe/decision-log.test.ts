@@ -1,0 +1,454 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { type CreateAuthorizerOptions, createAuthorizer } from '../../src/authorizer.js';
+import { manualClock } from '../../src/clock.js';
+import { createEngine } from '../../src/engine/authorizer.js';
+import { type ConfigError, isConfigError, isDecisionError } from '../../src/errors.js';
+import type { Provenance } from '../../src/grants.js';
+import {
+  createDecisionLog,
+  type DecisionLogEntry,
+  type DecisionLogOptions,
+} from '../../src/observe/decision-log.js';
+import { hashSubject } from '../../src/observe/subject-mask.js';
+import { type Policy, ruleKey } from '../../src/policy/types.js';
+import { exampleWorkspace } from '../cli/workspace.js';
+import { rule } from '../helpers/policy.js';
+
+const T = '2026-11-22T10:00:00.000Z';
+const adminRead = rule('role:admin', 'doc', 'read');
+const policy: Policy = {
+  rules: [adminRead, rule('bob', 'doc', 'read', { eft: 'deny' }), rule('carol', 'doc', 'read')],
+  links: [
+    { member: 'alice', role: 'role:admin' },
+    { member: 'bob', role: 'role:admin' },
+  ],
+};
+const zoomGrant: Provenance = {
+  vendor: 'zoom',
+  kind: 'privilege',
+  holder: 'role:1',
+  raw: 'Document:Read',
+  mapping: { file: 'mappings/zoom.yaml', line: 9, column: 5 },
+  source: 'zoom/roles.json',
+};
+const provenance = new Map([[ruleKey(adminRead), [zoomGrant]]]);
+
+/** An authorizer over `policy` at T whose log entries land in the returned list. */
+async function logged(
+  log: Omit<DecisionLogOptions, 'onDecision'> = {},
+  extra: Partial<CreateAuthorizerOptions> = {},
+) {
+  const entries: DecisionLogEntry[] = [];
+  const errors: unknown[] = [];
+  const authz = await createAuthorizer({
+    config: 'rbac.config.yaml',
+    policies: policy,
+    provenance,
+    clock: manualClock(T),
+    onError: (e) => errors.push(e),
+    decisionLog: { onDecision: (e) => entries.push(e), ...log },
+    ...extra,
+  });
+  return { authz, entries, errors };
+}
+
+/** Draws from a fixed list, in order. */
+const draws = (values: number[]) => {
+  let i = 0;
+  return () => values[i++ % values.length] as number;
+};
+
+describe('decision log entries', () => {
+  test('an allow carries the deciding rule, the role path, the vendor grant, a cache miss and the policy version', async () => {
+    const { authz, entries } = await logged();
+    assert.equal(authz.enforce('alice', 'doc', 'read'), true);
+    assert.equal(entries.length, 1);
+    const { durationUs, ...rest } = entries[0] as DecisionLogEntry;
+    assert.ok(durationUs >= 0 && Number.isFinite(durationUs));
+    assert.deepEqual(rest, {
+      time: T,
+      subject: 'alice',
+      resource: 'doc',
+      action: 'read',
+      result: 'allow',
+      reason: 'allowed',
+      cache: 'miss',
+      policyVersion: 0,
+      rule: { sub: 'role:admin', obj: 'doc', act: 'read', eft: 'allow', from: '', until: '' },
+      via: ['alice', 'role:admin'],
+      grants: [
+        {
+          vendor: 'zoom',
+          kind: 'privilege',
+          holder: 'role:1',
+          raw: 'Document:Read',
+          mapping: 'mappings/zoom.yaml:9',
+          source: 'zoom/roles.json',
+        },
+      ],
+    });
+  });
+
+  test('the same call again is logged as a cache hit with the same rule', async () => {
+    const { authz, entries } = await logged();
+    authz.enforce('alice', 'doc', 'read');
+    authz.enforce('alice', 'doc', 'read');
+    assert.deepEqual(
+      entries.map((e) => [e.cache, e.rule?.sub]),
+      [
+        ['miss', 'role:admin'],
+        ['hit', 'role:admin'],
+      ],
+    );
+  });
+
+  test('a deny by a deny rule names that rule; a default deny has no rule', async () => {
+    const { authz, entries } = await logged();
+    assert.equal(authz.enforce('bob', 'doc', 'read'), false);
+    assert.equal(authz.enforceStrict('dave', 'doc', 'read'), false);
+    const [byRule, byDefault] = entries;
+    assert.equal(byRule?.result, 'deny');
+    assert.equal(byRule?.reason, 'denied-by-rule');
+    assert.deepEqual(byRule?.rule, { sub: 'bob', obj: 'doc', act: 'read', eft: 'deny', from: '', until: '' });
+    assert.deepEqual(byRule?.via, ['bob']);
+    assert.deepEqual(byRule?.grants, []);
+    assert.equal(byDefault?.result, 'deny');
+    assert.equal(byDefault?.reason, 'no-matching-rule');
+    assert.equal('rule' in (byDefault as object), false);
+    assert.equal('via' in (byDefault as object), false);
+  });
+
+  test('a refusal logs the reason and the engine message, strings only, never the objects passed', async () => {
+    const { authz, entries } = await logged();
+    const hostile = { toString: () => 'token-from-toString', secret: 'token-in-object' };
+    assert.equal(authz.enforce(hostile as unknown as string, 'doc', 'read', { callId: 'c-9' }), false);
+    assert.deepEqual(
+      { ...entries[0], durationUs: 0 },
+      {
+        time: T,
+        subject: null,
+        resource: 'doc',
+        action: 'read',
+        result: 'deny',
+        reason: 'invalid-request',
+        cache: 'miss',
+        policyVersion: 0,
+        durationUs: 0,
+        callId: 'c-9',
+        error: 'user, resource and action must be strings',
+      },
+    );
+    assert.doesNotMatch(JSON.stringify(entries), /token/);
+  });
+
+  test("an error that is not the engine's own is logged without its message", async () => {
+    let fail = false;
+    const clock = {
+      now: () => {
+        if (fail) throw new Error('clock down: password=hunter2');
+        return Date.parse(T);
+      },
+    };
+    const { authz, entries, errors } = await logged({}, { clock, cache: false });
+    fail = true;
+    assert.equal(authz.enforce('alice', 'doc', 'read'), false);
+    assert.throws(() => authz.enforceStrict('alice', 'doc', 'read'));
+    assert.deepEqual(
+      entries.map((e) => [e.reason, e.subject]),
+      [
+        ['error', 'alice'],
+        ['error', 'alice'],
+      ],
+    );
+    assert.match(entries[0]?.error ?? '', /unexpected error/);
+    assert.doesNotMatch(JSON.stringify(entries), /hunter2/);
+    assert.equal(errors.length, 1, 'enforce passes the error itself to onError');
+  });
+
+  test('the policy version is the one the engine holds', async () => {
+    const entries: DecisionLogEntry[] = [];
+    const log = await createDecisionLog({ onDecision: (e) => entries.push(e) });
+    const authz = await createEngine({ policies: policy }, { observe: log.observe, policyVersion: () => 7 });
+    authz.enforce('carol', 'doc', 'read');
+    assert.equal(entries[0]?.policyVersion, 7);
+  });
+
+  test('the call id given to enforce() and enforceStrict() is in the entry', async () => {
+    const { authz, entries } = await logged();
+    authz.enforce('alice', 'doc', 'read', { callId: 'req-1' });
+    authz.enforceStrict('bob', 'doc', 'read', { callId: 'req-2' });
+    authz.enforce('carol', 'doc', 'read');
+    assert.deepEqual(
+      entries.map((e) => e.callId),
+      ['req-1', 'req-2', undefined],
+    );
+  });
+});
+
+describe('decision log sampling and filters', () => {
+  test('sample 0 logs nothing and sample 1 logs every decision', async () => {
+    const none = await logged({ sample: 0 });
+    const all = await logged({ sample: 1 });
+    for (const { authz } of [none, all]) {
+      for (const who of ['alice', 'bob', 'carol', 'dave']) authz.enforce(who, 'doc', 'read');
+      authz.enforce(1 as unknown as string, 'doc', 'read');
+    }
+    assert.equal(none.entries.length, 0);
+    assert.equal(all.entries.length, 5);
+  });
+
+  test('sample 0.01 logs exactly the decisions whose draw is under 0.01', async () => {
+    const { authz, entries } = await logged({
+      sample: 0.01,
+      random: draws([0.5, 0.0099, 0.01, 0.99, 0, 0.2]),
+    });
+    const users = ['u0', 'alice', 'u2', 'u3', 'bob', 'u5'];
+    for (const u of users) authz.enforce(u, 'doc', 'read');
+    assert.deepEqual(
+      entries.map((e) => e.subject),
+      ['alice', 'bob'],
+    );
+  });
+
+  test("filter 'deny' logs denies and refusals, 'allow' only allows", async () => {
+    const deny = await logged({ filter: 'deny' });
+    const allow = await logged({ filter: 'allow' });
+    for (const { authz } of [deny, allow]) {
+      for (const who of ['alice', 'bob', 'carol', 'dave']) authz.enforce(who, 'doc', 'read');
+      authz.enforce('carol', 'doc', 7 as unknown as string);
+    }
+    assert.deepEqual(
+      deny.entries.map((e) => [e.subject, e.reason]),
+      [
+        ['bob', 'denied-by-rule'],
+        ['dave', 'no-matching-rule'],
+        ['carol', 'invalid-request'],
+      ],
+    );
+    assert.deepEqual(
+      allow.entries.map((e) => e.subject),
+      ['alice', 'carol'],
+    );
+  });
+
+  test('a filter function sees the whole entry and keeps what it returns true for', async () => {
+    const { authz, entries } = await logged({ filter: (e) => e.via?.includes('role:admin') === true });
+    for (const who of ['alice', 'bob', 'carol', 'dave']) authz.enforce(who, 'doc', 'read');
+    assert.deepEqual(
+      entries.map((e) => e.subject),
+      ['alice'],
+    );
+  });
+
+  test("masking 'hash' replaces the subject wherever it appears; log query finds it by the same hash", async () => {
+    const { authz, entries } = await logged({ maskSubject: 'hash' });
+    authz.enforce('alice', 'doc', 'read');
+    authz.enforce('carol', 'doc', 'read');
+    const [alice, carol] = entries;
+    assert.equal(alice?.subject, hashSubject('alice'));
+    assert.match(alice?.subject ?? '', /^sha256:[0-9a-f]{16}$/);
+    assert.deepEqual(alice?.via, [hashSubject('alice'), 'role:admin']);
+    assert.equal(carol?.rule?.sub, hashSubject('carol'), 'a rule of the subject itself is masked too');
+    assert.doesNotMatch(JSON.stringify(entries), /alice|carol/);
+  });
+
+  test('a masking function is applied to the subject', async () => {
+    const { authz, entries } = await logged({ maskSubject: (s) => `user-${s.length}` });
+    authz.enforce('alice', 'doc', 'read');
+    authz.enforce({} as unknown as string, 'doc', 'read');
+    assert.deepEqual(
+      entries.map((e) => [e.subject, e.via]),
+      [
+        ['user-5', ['user-5', 'role:admin']],
+        [null, undefined],
+      ],
+    );
+  });
+
+  test('a throwing hook or filter never changes a decision, and its error goes to onError', async () => {
+    const boom = new Error('hook down');
+    for (const log of [
+      {
+        onDecision: () => {
+          throw boom;
+        },
+      },
+      {
+        onDecision: () => {},
+        filter: () => {
+          throw boom;
+        },
+      },
+    ]) {
+      const errors: unknown[] = [];
+      const authz = await createAuthorizer({
+        config: 'rbac.config.yaml',
+        policies: policy,
+        onError: (e) => errors.push(e),
+        decisionLog: log,
+      });
+      assert.equal(authz.enforce('alice', 'doc', 'read'), true);
+      assert.equal(authz.enforceStrict('alice', 'doc', 'read'), true);
+      assert.equal(authz.enforce('bob', 'doc', 'read'), false);
+      assert.throws(() => authz.enforceStrict(3 as unknown as string, 'doc', 'read'), isDecisionError);
+      assert.equal(errors.filter((e) => e === boom).length, 4);
+    }
+  });
+});
+
+describe('decision log destinations', () => {
+  test('a file destination (its folder made) holds one JSON line per decision once close() returns', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rbac-dlog-'));
+    const file = join(dir, 'logs', 'decisions.jsonl');
+    const { authz } = await logged({ destination: file });
+    for (let i = 0; i < 300; i++) authz.enforce(i % 2 ? 'alice' : 'dave', 'doc', 'read', { callId: `c${i}` });
+    await authz.close();
+    const lines = (await readFile(file, 'utf8')).split('\n');
+    assert.equal(lines.pop(), '', 'the file ends with a line break');
+    assert.equal(lines.length, 300);
+    const parsed = lines.map((l) => JSON.parse(l) as DecisionLogEntry);
+    assert.deepEqual(
+      parsed.slice(0, 2).map((e) => [e.subject, e.result, e.callId]),
+      [
+        ['dave', 'deny', 'c0'],
+        ['alice', 'allow', 'c1'],
+      ],
+    );
+    assert.equal(parsed[299]?.callId, 'c299');
+  });
+
+  test('a file is appended to, not replaced', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rbac-dlog-'));
+    const file = join(dir, 'decisions.jsonl');
+    await writeFile(file, '{"earlier":true}\n');
+    const { authz } = await logged({ destination: file });
+    authz.enforce('alice', 'doc', 'read');
+    await authz.close();
+    const lines = (await readFile(file, 'utf8')).trim().split('\n');
+    assert.equal(lines.length, 2);
+    assert.equal(lines[0], '{"earlier":true}');
+  });
+
+  test('a stream destination receives the lines (by the next turn, or at close) and is left open', async () => {
+    let text = '';
+    let ended = false;
+    const stream = {
+      write: (s: string) => {
+        text += s;
+        return true;
+      },
+      end: () => {
+        ended = true;
+      },
+    };
+    const { authz } = await logged({ destination: stream });
+    authz.enforce('alice', 'doc', 'read');
+    authz.enforce('bob', 'doc', 'read');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(
+      text
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as DecisionLogEntry).result),
+      ['allow', 'deny'],
+    );
+    authz.enforce('carol', 'doc', 'read');
+    await authz.close();
+    assert.equal(text.trim().split('\n').length, 3);
+    assert.equal(ended, false);
+  });
+
+  test('a file that cannot be opened is a ConfigError at construction', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rbac-dlog-'));
+    const blocker = join(dir, 'not-a-folder');
+    await writeFile(blocker, '');
+    await assert.rejects(
+      logged({ destination: join(blocker, 'decisions.jsonl') }),
+      (e: unknown) => isConfigError(e) && e.key === 'decisionLog.destination',
+    );
+  });
+
+  test('invalid options are refused before anything is loaded, naming the option', async () => {
+    const cases: [unknown, string][] = [
+      [{}, 'decisionLog'],
+      [{ destination: '' }, 'decisionLog.destination'],
+      [{ destination: 42 }, 'decisionLog.destination'],
+      [{ onDecision: 'log' }, 'decisionLog.onDecision'],
+      [{ onDecision: () => {}, sample: 1.5 }, 'decisionLog.sample'],
+      [{ onDecision: () => {}, sample: Number.NaN }, 'decisionLog.sample'],
+      [{ onDecision: () => {}, sample: '0.1' }, 'decisionLog.sample'],
+      [{ onDecision: () => {}, filter: 'denies' }, 'decisionLog.filter'],
+      [{ onDecision: () => {}, maskSubject: 'sha1' }, 'decisionLog.maskSubject'],
+      [{ onDecision: () => {}, random: 0.5 }, 'decisionLog.random'],
+    ];
+    for (const [decisionLog, key] of cases) {
+      await assert.rejects(
+        createAuthorizer({ config: 'no-such-config.yaml', decisionLog: decisionLog as DecisionLogOptions }),
+        (e: unknown) => isConfigError(e) && (e as ConfigError).key === key,
+        `${JSON.stringify(decisionLog)} → ${key}`,
+      );
+    }
+  });
+});
+
+describe('decision log secrets', () => {
+  test('vendor secrets from the config and the environment, and secrets in errors and inputs, never reach the log', async () => {
+    const secrets = {
+      zoom: 'zoom-secret-7f3a9c',
+      vonage: 'vonage-secret-from-env-41d2',
+      tuya: 'tuya-secret-c0ffee',
+      clock: 'bearer eyJhbGciOiJIUzI1NiJ9.clock',
+      input: 'session-cookie-5a5a5a',
+    };
+    process.env['RBAC_TEST_DLOG_VONAGE_SECRET'] = secrets.vonage;
+    const { dir, config } = await exampleWorkspace();
+    await writeFile(
+      config,
+      `${await readFile(config, 'utf8')}vendors:
+  zoom: { baseUrl: "http://127.0.0.1:9/zoom/v2", tokenUrl: "http://127.0.0.1:9/zoom/oauth/token", accountId: acct, clientId: zc, clientSecret: ${secrets.zoom} }
+  vonage: { baseUrl: "http://127.0.0.1:9/vonage", tokenUrl: "http://127.0.0.1:9/vonage/token", clientId: vc, clientSecret: "\${RBAC_TEST_DLOG_VONAGE_SECRET}" }
+  tuya: { baseUrl: "http://127.0.0.1:9/tuya", clientId: tc, clientSecret: ${secrets.tuya} }
+`,
+    );
+    const file = join(dir, 'decisions.jsonl');
+    let failing = false;
+    const clock = {
+      now: () => {
+        if (failing) throw new Error(`token refresh failed: ${secrets.clock}`);
+        return Date.parse('2026-11-22T12:00:00Z');
+      },
+    };
+    const authz = await createAuthorizer({ config, clock, cache: false, decisionLog: { destination: file } });
+    try {
+      assert.equal(authz.enforce('alice', 'zoom:recording', 'edit', { callId: 'a' }), true);
+      authz.enforce('bob', 'tuya:permission:232371810', 'use');
+      authz.enforce('nobody', 'zoom:recording', 'edit');
+      const hostile = { toString: () => secrets.input, token: secrets.input };
+      authz.enforce(hostile as unknown as string, 'zoom:recording', 'edit');
+      authz.enforce('alice', hostile as unknown as string, 'edit');
+      failing = true;
+      authz.enforce('alice', 'zoom:recording', 'edit');
+      assert.throws(() => authz.enforceStrict('alice', 'zoom:recording', 'edit'));
+    } finally {
+      await authz.close();
+      delete process.env['RBAC_TEST_DLOG_VONAGE_SECRET'];
+    }
+    const text = await readFile(file, 'utf8');
+    const entries = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as DecisionLogEntry);
+    assert.equal(entries.length, 7);
+    assert.match(entries[0]?.grants?.[0]?.mapping ?? '', /zoom\.yaml:\d+$/, 'the provenance is there');
+    assert.deepEqual(
+      entries.map((e) => e.reason),
+      ['allowed', 'allowed', 'no-matching-rule', 'invalid-request', 'invalid-request', 'error', 'error'],
+    );
+    for (const [name, secret] of Object.entries(secrets))
+      assert.equal(text.includes(secret), false, `the ${name} secret is not in the log`);
+  });
+});
