@@ -125,6 +125,32 @@ if (process.env['BENCH_REVERSE'] !== '0') {
     `${f(rv.casbinWhatCan.p99 / rv.whatCan.p99, 1)}x (p99)`,
   );
 }
+if (process.env['BENCH_OBSERVE'] !== '0') {
+  // Cached enforce with the decision log at 1% and metrics on (issue 15, bench/observe.ts): each
+  // setup in a process of its own, alternating; the peer is the same authorizer without them.
+  const users = sizes.includes(100_000) ? 100_000 : sizes.at(-1)!;
+  const dir = join(root, String(users));
+  const o = JSON.parse(
+    execFileSync(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, 'observe.ts'), String(users), dir],
+      { encoding: 'utf8', maxBuffer: 1 << 24 },
+    )
+      .trim()
+      .split('\n')
+      .pop()!,
+  );
+  const none = o.perSec['none'];
+  for (const setup of ['metrics', 'log 1%', 'log 1% + metrics']) {
+    row(
+      `${f(users / 1000, 0)}k users`,
+      `cached enforce (10k hot keys) with ${setup === 'metrics' ? 'metrics on' : setup === 'log 1%' ? 'the decision log at 1%' : 'the decision log at 1% and metrics on'}, median of 3 processes`,
+      `${f(o.perSec[setup] / 1e6, 2)} M/s`,
+      `${f(none / 1e6, 2)} M/s without (same run)`,
+      `${f(o.perSec[setup] / none, 2)} of without`,
+    );
+  }
+}
 if (process.env['BENCH_SYNC'] !== '0') {
   execFileSync('npm', ['run', 'build'], { stdio: 'ignore' }); // the sync bench runs the compiled CLI
   const rate = Number(process.env['BENCH_SYNC_RATE'] ?? 200);
