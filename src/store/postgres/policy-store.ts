@@ -2,7 +2,7 @@
 // way they use the file store: one sync's whole change is one transaction with its version and
 // change-log entry, under the writers' advisory lock; after the commit the change is published.
 
-import { isStoreError, PolicyLockError } from '../../errors.js';
+import { isStoreError, PolicyLockError, StoreError } from '../../errors.js';
 import type { Provenance } from '../../grants.js';
 import type { StoreChange as PipelineChange, PolicyStore } from '../../policy/policy-store.js';
 import type { SyncState } from '../../policy/sync-state.js';
@@ -31,14 +31,14 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
   return {
     postgres: pg,
     location,
-    load: () => pg.load(),
+    load: () => named(pg.load()),
     readState: async () => {
-      const snapshot = pg.load();
+      const snapshot = named(pg.load());
       if (locked) held = snapshot; // only a writer's next scan uses it; nothing is kept otherwise
       return (await snapshot).state;
     },
     async scan(visit) {
-      const snapshot = held ?? pg.load();
+      const snapshot = held ?? named(pg.load());
       held = undefined;
       const { policy, provenance } = await snapshot;
       for (const rule of policy.rules) await visit.entry({ rule });
@@ -52,7 +52,7 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
       } catch (err) {
         if (isStoreError(err) && err.failure === 'locked')
           throw new PolicyLockError(`${location} advisory lock`, undefined, { cause: err });
-        throw err;
+        throw renamed(err);
       }
       locked = true;
       return {
@@ -65,6 +65,31 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
       };
     },
   };
+
+  /**
+   * The same StoreError with the store named in its message: what a sync or compile reports (the
+   * CLI prints it) then says which store failed, not only "load: connect ECONNREFUSED".
+   */
+  function renamed(err: unknown): unknown {
+    if (!isStoreError(err)) return err;
+    const detail = err.message.startsWith(`${err.operation}: `)
+      ? err.message.slice(err.operation.length + 2)
+      : err.message;
+    return new StoreError(
+      {
+        failure: err.failure,
+        operation: err.operation,
+        message: `the policy store ${location}: ${detail}`,
+        pgCode: err.pgCode,
+        expectedVersion: err.expectedVersion,
+        actualVersion: err.actualVersion,
+      },
+      { cause: err },
+    );
+  }
+  function named<T>(p: Promise<T>): Promise<T> {
+    return p.catch((err: unknown) => Promise.reject(renamed(err)));
+  }
 
   function change(): PipelineChange {
     const addRules: PolicyRule[] = [];
@@ -103,7 +128,7 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
         if (replacing) {
           // The whole policy was put: what is stored and was not put goes; what was put and is
           // stored already is not added twice.
-          const current = (await pg.load()).policy;
+          const current = (await named(pg.load())).policy;
           const stored = new Set<string>();
           for (const r of current.rules) {
             stored.add(ruleKey(r));
@@ -117,14 +142,16 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
           addRules.splice(0, addRules.length, ...addRules.filter((r) => fresh(ruleKey(r))));
           addLinks.splice(0, addLinks.length, ...addLinks.filter((l) => fresh(linkKey(l))));
         }
-        const result = await pg.commit({
-          addRules,
-          removeRules,
-          addLinks,
-          removeLinks,
-          provenance,
-          ...(state ? { state } : {}),
-        });
+        const result = await named(
+          pg.commit({
+            addRules,
+            removeRules,
+            addLinks,
+            removeLinks,
+            provenance,
+            ...(state ? { state } : {}),
+          }),
+        );
         try {
           await options.onCommit?.(result);
         } catch (err) {
