@@ -8,7 +8,7 @@ import type { StoreChange as PipelineChange, PolicyStore } from '../../policy/po
 import type { SyncState } from '../../policy/sync-state.js';
 import { linkKey, type PolicyRule, type RoleLink, ruleKey } from '../../policy/types.js';
 import type { CommitResult } from '../types.js';
-import type { PostgresStore } from './store.js';
+import type { OpenSnapshot, PostgresStore } from './store.js';
 
 export interface PostgresPolicyStoreOptions {
   readonly store: PostgresStore;
@@ -24,26 +24,38 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
 } {
   const pg = options.store;
   const location = `postgres (schema ${pg.schema})`;
-  // A sync reads the state, then scans, under the lock: one snapshot serves both (one full read
-  // of the store per sync, not two).
-  let held: ReturnType<PostgresStore['load']> | undefined;
+  // A sync reads the state, then scans, under the lock: one snapshot serves both (the state is read
+  // at once, the rows are streamed through a cursor by the scan), and it is closed by the scan or
+  // at the latest by the release.
+  let held: OpenSnapshot | undefined;
   let locked = false;
+  const dropHeld = async () => {
+    const s = held;
+    held = undefined;
+    await s?.close();
+  };
   return {
     postgres: pg,
     location,
     load: () => named(pg.load()),
-    readState: async () => {
-      const snapshot = named(pg.load());
-      if (locked) held = snapshot; // only a writer's next scan uses it; nothing is kept otherwise
-      return (await snapshot).state;
+    async readState() {
+      const snapshot = await named(pg.snapshot());
+      if (!locked) {
+        await snapshot.close(); // nothing is kept outside a writer's lock
+        return snapshot.state;
+      }
+      await dropHeld();
+      held = snapshot; // the writer's next scan streams from it
+      return snapshot.state;
     },
     async scan(visit) {
-      const snapshot = held ?? named(pg.load());
+      const snapshot = held ?? (await named(pg.snapshot()));
       held = undefined;
-      const { policy, provenance } = await snapshot;
-      for (const rule of policy.rules) await visit.entry({ rule });
-      for (const link of policy.links) await visit.entry({ link });
-      for (const [k, from] of provenance) await visit.provenance(k, from);
+      try {
+        await named(snapshot.scan(visit));
+      } finally {
+        await snapshot.close();
+      }
     },
     async lock() {
       let release: () => Promise<void>;
@@ -57,10 +69,13 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
       locked = true;
       return {
         begin: () => change(),
-        release: () => {
+        async release() {
           locked = false;
-          held = undefined;
-          return release();
+          try {
+            await dropHeld();
+          } finally {
+            await release();
+          }
         },
       };
     },
