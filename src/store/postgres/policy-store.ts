@@ -14,7 +14,10 @@ export interface PostgresPolicyStoreOptions {
   readonly store: PostgresStore;
   /** Called after each commit (e.g. a follower's `committed`, a Redis publish). Its failure is reported, not thrown. */
   readonly onCommit?: (result: CommitResult) => Promise<void> | void;
-  /** Receives an onCommit failure (other instances then catch up at their next poll). */
+  /**
+   * Receives an onCommit failure (other instances then catch up at their next poll), and the loss
+   * of the writers' lock during a run (its commit is then refused).
+   */
   readonly onError?: ((error: unknown) => void) | undefined;
 }
 
@@ -24,6 +27,7 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
 } {
   const pg = options.store;
   const location = `postgres (schema ${pg.schema})`;
+  const lockName = `${location} advisory lock`;
   // A sync reads the state, then scans, under the lock: one snapshot serves both (the state is read
   // at once, the rows are streamed through a cursor by the scan), and it is closed by the scan or
   // at the latest by the release.
@@ -59,16 +63,34 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
     },
     async lock() {
       let release: () => Promise<void>;
+      let lost: StoreError | undefined;
       try {
-        release = await pg.lock();
+        release = await pg.lock({
+          onLost(e) {
+            lost = e;
+            options.onError?.(renamed(e));
+          },
+        });
       } catch (err) {
         if (isStoreError(err) && err.failure === 'locked')
-          throw new PolicyLockError(`${location} advisory lock`, undefined, { cause: err });
+          throw new PolicyLockError(lockName, undefined, {
+            cause: err,
+            message: `another sync or compile holds the writers' lock of ${location}: nothing was changed. Run again once it has finished (the lock is freed when its session ends)`,
+          });
         throw renamed(err);
       }
       locked = true;
       return {
-        begin: () => change(),
+        // A writer whose lock went (its connection closed: a server restart, a network cut) may
+        // no longer be the only one: its commit is refused, as the file store's is.
+        begin: () =>
+          change(() => {
+            if (lost)
+              throw new PolicyLockError(lockName, undefined, {
+                cause: lost,
+                message: `the writers' lock of ${location} was lost during this run (its connection closed): nothing was changed. Run again`,
+              });
+          }),
         async release() {
           locked = false;
           try {
@@ -106,7 +128,7 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
     return p.catch((err: unknown) => Promise.reject(renamed(err)));
   }
 
-  function change(): PipelineChange {
+  function change(checkLock: () => void): PipelineChange {
     const addRules: PolicyRule[] = [];
     const removeRules: PolicyRule[] = [];
     const addLinks: RoleLink[] = [];
@@ -157,6 +179,7 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
           addRules.splice(0, addRules.length, ...addRules.filter((r) => fresh(ruleKey(r))));
           addLinks.splice(0, addLinks.length, ...addLinks.filter((l) => fresh(linkKey(l))));
         }
+        checkLock(); // as late as can be: the loss is heard when the lock's connection closes
         const result = await named(
           pg.commit({
             addRules,
