@@ -52,7 +52,10 @@ describe('a store whose server cannot be reached', () => {
         await assert.rejects(call(), (e: unknown) => {
           assert.ok(e instanceof StoreError);
           assert.equal(e.failure, 'unavailable');
-          assert.match(e.message, /^(load|lock): the policy store postgres \(schema rbac\): .*ECONNREFUSED/);
+          assert.match(
+            e.message,
+            /^(load|lock|snapshot): the policy store postgres \(schema rbac\): .*ECONNREFUSED/,
+          );
           assert.ok(!e.message.includes('s3cr'), e.message);
           return true;
         });
