@@ -186,14 +186,23 @@ export interface PolicyLockHolder {
 export class PolicyLockError extends RbacError {
   readonly lockFile: string;
   readonly holder: PolicyLockHolder | undefined;
-  constructor(lockFile: string, holder: PolicyLockHolder | undefined, options?: { cause?: unknown }) {
+  /** @param options.message replaces the lock-file wording (a lock that is not a file: PostgreSQL's). */
+  constructor(
+    lockFile: string,
+    holder: PolicyLockHolder | undefined,
+    options?: { cause?: unknown; message?: string },
+  ) {
     const who = holder
       ? `another ${holder.purpose} (pid ${holder.pid} on ${holder.hostname}, since ${holder.startedAt})`
       : 'another process (its lock file cannot be read)';
     const then = holder
       ? 'Run again once it has finished (a lock whose process is gone is taken over by the next run)'
       : `If no sync or compile is running, delete ${lockFile}`;
-    super('POLICY_LOCKED', `${who} holds the lock ${lockFile}: nothing was changed. ${then}`, options);
+    super(
+      'POLICY_LOCKED',
+      options?.message ?? `${who} holds the lock ${lockFile}: nothing was changed. ${then}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.lockFile = lockFile;
     this.holder = holder;
   }

@@ -4,6 +4,7 @@
 import { type Clock, systemClock } from '../clock.js';
 import type { Authorizer, ChangeResult } from '../engine/authorizer.js';
 import { ConfigError, StoreError } from '../errors.js';
+import { catchUpFromLog, oneAtATime } from './catch-up.js';
 import { systemScheduler } from './scheduler.js';
 import type { ChangeDelta, ChangeSource, ChangeTransport, CommitResult, Scheduler } from './types.js';
 
@@ -136,42 +137,21 @@ export async function createPolicyFollower(options: PolicyFollowerOptions): Prom
     options.onApplied?.({ kind: 'reload', version: snap.version });
   }
 
+  const target = {
+    applied: () => applied,
+    apply: applyDelta,
+    reload,
+    closed: () => closed,
+    current: () => {
+      lastHeardAt = clock.now();
+    },
+  };
   async function catchUp(): Promise<void> {
     if (applied < 0) return reload(); // nothing loaded yet
-    for (;;) {
-      const r = await store.changesSince(applied, { limit: batch });
-      if (closed) return;
-      if (r.kind === 'pruned') return reload();
-      for (const d of r.changes) {
-        if (d.version <= applied) continue; // applied meanwhile through committed()
-        if (d.version !== applied + 1) return reload();
-        applyDelta(d);
-      }
-      if (r.changes.length === 0 || applied >= r.head) {
-        lastHeardAt = clock.now();
-        return;
-      }
-    }
+    await catchUpFromLog(store, target, batch);
   }
-
-  // One catch-up at a time; a request made while one runs makes it go round once more, so no
-  // request is lost and deltas are never applied concurrently or out of order.
-  let running: Promise<void> | undefined;
-  let again = false;
-  function sync(): Promise<void> {
-    again = true;
-    running ??= (async () => {
-      try {
-        while (again && !closed) {
-          again = false;
-          await catchUp();
-        }
-      } finally {
-        running = undefined;
-      }
-    })();
-    return running;
-  }
+  const catchUps = oneAtATime(catchUp, () => closed);
+  const sync = () => catchUps.run();
   const trigger = () => {
     if (!closed) sync().catch(report);
   };
@@ -232,7 +212,7 @@ export async function createPolicyFollower(options: PolicyFollowerOptions): Prom
 
     committed(result) {
       if (closed || result.version <= applied) return;
-      if (running === undefined && result.version === applied + 1) {
+      if (!catchUps.busy() && result.version === applied + 1) {
         applyDelta(result.delta);
         lastHeardAt = clock.now(); // it was the store's head when it committed
       } else {
@@ -246,7 +226,7 @@ export async function createPolicyFollower(options: PolicyFollowerOptions): Prom
       stopPoll();
       for (const w of waiters) w.done(closedError('waitForVersion'));
       await unsubscribe?.().catch(report);
-      await running?.catch(() => {});
+      await catchUps.settled();
     },
   };
 }

@@ -1,10 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { StoreError } from '../../src/errors.js';
+import { PolicyLockError, StoreError } from '../../src/errors.js';
+import type { PolicyRule } from '../../src/policy/types.js';
+import { postgresPolicyStore } from '../../src/store/postgres/policy-store.js';
 import { createPostgresStore, type PostgresStore } from '../../src/store/postgres/store.js';
 import { dropSchema, needPostgres, PG_URL, sql, uniqueName } from '../helpers/services.js';
 
 const skip = await needPostgres();
+const rule = (sub: string): PolicyRule => ({
+  sub,
+  obj: 'zoom:recording',
+  act: 'read',
+  eft: 'allow',
+  from: Number.NEGATIVE_INFINITY,
+  until: Number.POSITIVE_INFINITY,
+});
 
 describe("the writers' lock", { skip }, () => {
   const schema = uniqueName('rbac_test');
@@ -60,5 +70,49 @@ describe("the writers' lock", { skip }, () => {
     const next = await b.lock();
     await next();
     await release(); // harmless after the loss
+  });
+
+  test('a sync whose lock is lost mid-run commits nothing and says so, while the writer that took the lock over commits', async () => {
+    const heard: unknown[] = [];
+    let hear: () => void = () => {};
+    const lostHeard = new Promise<void>((resolve) => (hear = resolve));
+    const seam = postgresPolicyStore({
+      store: a,
+      onError: (e) => {
+        heard.push(e);
+        hear();
+      },
+    });
+    const base = await a.version();
+    const writer = await seam.lock('sync');
+    try {
+      assert.equal((await seam.readState())?.updatedAt, undefined);
+      const [pid] = await holders();
+      await sql('SELECT pg_terminate_backend($1)', [pid]); // e.g. the server restarted
+      await lostHeard;
+      assert.match(String(heard[0]), /sync lock/);
+      // Another writer takes the lock over and commits.
+      const takeover = await b.lock();
+      await b.commit({ addRules: [rule('takeover')] });
+      await takeover();
+
+      const change = writer.begin();
+      await change.put({ rule: rule('stale-run') }, [], 'added');
+      await assert.rejects(change.commit(), (e: unknown) => {
+        assert.ok(e instanceof PolicyLockError);
+        assert.match(
+          e.message,
+          /lock of postgres \(schema rbac_test_\w+\) was lost during this run \(its connection closed\): nothing was changed/,
+        );
+        return true;
+      });
+    } finally {
+      await writer.release(); // its snapshot would hold off the schema's drop
+    }
+    assert.equal(await a.version(), base + 1, 'only the takeover committed');
+    assert.deepEqual(
+      (await a.load()).policy.rules.map((r) => r.sub),
+      ['takeover'],
+    );
   });
 });

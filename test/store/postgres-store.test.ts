@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Pool } from 'pg';
 import { StoreError } from '../../src/errors.js';
 import type { Provenance } from '../../src/grants.js';
 import type { SyncState } from '../../src/policy/sync-state.js';
 import { linkKey, type PolicyRule, type RoleLink, ruleKey } from '../../src/policy/types.js';
+import { postgresPolicyStore } from '../../src/store/postgres/policy-store.js';
 import { createPostgresStore, type PostgresStore } from '../../src/store/postgres/store.js';
 import { HOSTILE_VALUES } from '../helpers/hostile.js';
 import { dropSchema, needPostgres, PG_URL, sql, uniqueName } from '../helpers/services.js';
@@ -232,6 +234,78 @@ describe('PostgreSQL policy store', { skip }, () => {
     const snap = await store.load();
     assert.equal(snap.provenance.get(ruleKey(r))?.[0]?.raw, 'a\uFFFDb\uFFFDc');
     await store.commit({ removeRules: [r] });
+  });
+
+  test("a sync's scan streams every row over several FETCH batches, in the order and with the content a load reads, from the snapshot its readState took", async () => {
+    const own = uniqueName('rbac_test');
+    // A pool whose connections note the statements they run, to see the FETCH batches.
+    const pool = new Pool({ connectionString: PG_URL, max: 3 });
+    const fetches: string[] = [];
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...a: unknown[]) => unknown;
+      Object.assign(client, {
+        query: (...a: unknown[]) => {
+          const text = typeof a[0] === 'string' ? a[0] : (a[0] as { text?: string }).text;
+          if (text?.startsWith('FETCH')) fetches.push(text);
+          return query(...a);
+        },
+      });
+    });
+    const small = createPostgresStore({ pool, schema: own, scanBatch: 3 });
+    const seam = postgresPolicyStore({ store: small });
+    try {
+      await small.migrate();
+      const rules = Array.from({ length: 10 }, (_, i) => rule(`scan${i}`, i % 2 ? { until: T2 + i } : {}));
+      const links = Array.from({ length: 6 }, (_, i) => ({ member: `scan${i}`, role: `role:${i % 2}` }));
+      const from = (i: number): Provenance[] => [
+        { vendor: 'zoom', kind: 'role', holder: `u${i}`, raw: `R${i}` },
+      ];
+      const provenance = new Map<string, Provenance[]>([
+        ...rules.filter((_, i) => i % 3 !== 0).map((r, i) => [ruleKey(r), from(i)] as const),
+        ...links.filter((_, i) => i % 2 === 0).map((l, i) => [linkKey(l), from(100 + i)] as const),
+      ]);
+      const state: SyncState = { updatedAt: '2026-03-01T00:00:00.000Z', lastSuccess: {}, stale: [] };
+      await small.commit({ addRules: rules, addLinks: links, provenance, state });
+      const loaded = await small.load();
+      const expected = [
+        ...loaded.policy.rules.map((r) => ['entry', { rule: r }]),
+        ...loaded.policy.links.map((l) => ['entry', { link: l }]),
+        ...[...loaded.provenance].map(([k, p]) => ['provenance', k, p]),
+      ];
+      assert.equal(expected.length, 10 + 6 + provenance.size);
+
+      const writer = await seam.lock('sync');
+      try {
+        assert.deepEqual(await seam.readState(), state);
+        await small.commit({ addRules: [rule('after-the-snapshot')] }); // not this sync's to see
+        const seen: unknown[] = [];
+        await seam.scan({
+          entry: async (e) => void seen.push(['entry', e]),
+          provenance: async (k, p) => void seen.push(['provenance', k, p]),
+        });
+        assert.deepEqual(seen, expected);
+        // 10 rules, 6 links, 6 + 3 provenance entries, 3 rows per FETCH
+        assert.equal(fetches.length, 4 + 3 + 3 + 2);
+        assert.ok(fetches.every((f) => f === 'FETCH 3 FROM rbac_scan'));
+      } finally {
+        await writer.release();
+      }
+      // Outside a lock, a scan opens a snapshot of its own: the later commit is there.
+      let count = 0;
+      await seam.scan({ entry: async () => void count++, provenance: async () => {} });
+      assert.equal(count, 10 + 6 + 1);
+      assert.equal(
+        (
+          await sql(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'idle in transaction' AND query LIKE '%${own}%'`,
+          )
+        )[0]?.['n'],
+        0,
+      );
+    } finally {
+      await small.close();
+      await dropSchema(own);
+    }
   });
 
   test('a commit of 100,000 rules and 20,000 links with provenance takes a few seconds', async () => {

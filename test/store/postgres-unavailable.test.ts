@@ -4,6 +4,7 @@ import { inspect } from 'node:util';
 import { Pool } from 'pg';
 import { ConfigError, StoreError } from '../../src/errors.js';
 import type { PolicyRule } from '../../src/policy/types.js';
+import { postgresPolicyStore } from '../../src/store/postgres/policy-store.js';
 import { createPostgresStore, type PostgresStore } from '../../src/store/postgres/store.js';
 import { dropSchema, needPostgres, PG_URL, sql, uniqueName } from '../helpers/services.js';
 
@@ -35,6 +36,27 @@ describe('a store whose server cannot be reached', () => {
           assert.equal(e.failure, 'unavailable');
           const shown = `${e.message}\n${inspect(e, { depth: 5 })}\n${JSON.stringify(e)}`;
           for (const secret of ['s3cr', 's3cr@t-pw', secretUrl]) assert.ok(!shown.includes(secret), shown);
+          return true;
+        });
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('through the PolicyStore seam (sync, compile, the CLI), the error names the store, still without secrets', async () => {
+    const store = createPostgresStore({ url: secretUrl, schema: 'rbac' });
+    const seam = postgresPolicyStore({ store });
+    try {
+      for (const call of [() => seam.readState(), () => seam.load(), () => seam.lock('sync')]) {
+        await assert.rejects(call(), (e: unknown) => {
+          assert.ok(e instanceof StoreError);
+          assert.equal(e.failure, 'unavailable');
+          assert.match(
+            e.message,
+            /^(load|lock|snapshot): the policy store postgres \(schema rbac\): .*ECONNREFUSED/,
+          );
+          assert.ok(!e.message.includes('s3cr'), e.message);
           return true;
         });
       }

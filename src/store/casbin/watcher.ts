@@ -4,6 +4,7 @@
 // publishing enforcer already holds its change, so its own commits are never applied again.
 import type { Enforcer, Model, Watcher, WatcherEx } from 'casbin';
 import { ConfigError, StoreError } from '../../errors.js';
+import { catchUpFromLog, oneAtATime } from '../catch-up.js';
 import { systemScheduler } from '../scheduler.js';
 import type { ChangeDelta, ChangeMessage, ChangeTransport, Scheduler } from '../types.js';
 import type { PostgresCasbinAdapter } from './adapter.js';
@@ -123,6 +124,16 @@ export async function createCasbinWatcher(options: CasbinWatcherOptions): Promis
     options.onChange?.({ version });
   }
 
+  const target = {
+    applied: () => applied,
+    async apply(d: ChangeDelta) {
+      if (own.delete(d.version))
+        applied = d.version; // the enforcer made this change itself
+      else await applyDelta(d);
+    },
+    reload: resync,
+    closed: () => closed,
+  };
   async function catchUp() {
     if (adapter.isFiltered()) {
       throw new StoreError({
@@ -132,38 +143,14 @@ export async function createCasbinWatcher(options: CasbinWatcherOptions): Promis
       });
     }
     applied = Math.max(applied, adapter.loadedVersion()); // a loadPolicy() since brought it this far
-    for (;;) {
-      const r = await store.changesSince(applied);
-      if (closed) return;
-      if (r.kind === 'pruned') return resync();
-      for (const d of r.changes) {
-        if (d.version <= applied) continue;
-        if (d.version !== applied + 1) return resync();
-        if (own.delete(d.version))
-          applied = d.version; // the enforcer made this change itself
-        else await applyDelta(d);
-      }
+    try {
+      await catchUpFromLog(store, target);
+    } finally {
       for (const v of own) if (v <= applied) own.delete(v);
-      if (r.changes.length === 0 || applied >= r.head) return;
     }
   }
-
-  let running: Promise<void> | undefined;
-  let again = false;
-  function sync(): Promise<void> {
-    again = true;
-    running ??= (async () => {
-      try {
-        while (again && !closed) {
-          again = false;
-          await catchUp();
-        }
-      } finally {
-        running = undefined;
-      }
-    })();
-    return running;
-  }
+  const catchUps = oneAtATime(catchUp, () => closed);
+  const sync = () => catchUps.run();
   const trigger = () => {
     if (!closed) sync().catch(report);
   };
@@ -173,7 +160,7 @@ export async function createCasbinWatcher(options: CasbinWatcherOptions): Promis
   // and skips this one.
   const stopCommits = adapter.onCommit((r) => {
     unpublished.push(r.message);
-    if (running === undefined && r.version === applied + 1) applied = r.version;
+    if (!catchUps.busy() && r.version === applied + 1) applied = r.version;
     else {
       own.add(r.version);
       trigger();
@@ -218,7 +205,7 @@ export async function createCasbinWatcher(options: CasbinWatcherOptions): Promis
       stopPoll();
       stopCommits();
       await unsubscribe().catch(report);
-      await running?.catch(() => {});
+      await catchUps.settled();
     },
   };
 }

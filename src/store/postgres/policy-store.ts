@@ -2,19 +2,22 @@
 // way they use the file store: one sync's whole change is one transaction with its version and
 // change-log entry, under the writers' advisory lock; after the commit the change is published.
 
-import { isStoreError, PolicyLockError } from '../../errors.js';
+import { isStoreError, PolicyLockError, StoreError } from '../../errors.js';
 import type { Provenance } from '../../grants.js';
 import type { StoreChange as PipelineChange, PolicyStore } from '../../policy/policy-store.js';
 import type { SyncState } from '../../policy/sync-state.js';
 import { linkKey, type PolicyRule, type RoleLink, ruleKey } from '../../policy/types.js';
 import type { CommitResult } from '../types.js';
-import type { PostgresStore } from './store.js';
+import type { OpenSnapshot, PostgresStore } from './store.js';
 
 export interface PostgresPolicyStoreOptions {
   readonly store: PostgresStore;
   /** Called after each commit (e.g. a follower's `committed`, a Redis publish). Its failure is reported, not thrown. */
   readonly onCommit?: (result: CommitResult) => Promise<void> | void;
-  /** Receives an onCommit failure (other instances then catch up at their next poll). */
+  /**
+   * Receives an onCommit failure (other instances then catch up at their next poll), and the loss
+   * of the writers' lock during a run (its commit is then refused).
+   */
   readonly onError?: ((error: unknown) => void) | undefined;
 }
 
@@ -24,49 +27,108 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
 } {
   const pg = options.store;
   const location = `postgres (schema ${pg.schema})`;
-  // A sync reads the state, then scans, under the lock: one snapshot serves both (one full read
-  // of the store per sync, not two).
-  let held: ReturnType<PostgresStore['load']> | undefined;
+  const lockName = `${location} advisory lock`;
+  // A sync reads the state, then scans, under the lock: one snapshot serves both (the state is read
+  // at once, the rows are streamed through a cursor by the scan), and it is closed by the scan or
+  // at the latest by the release.
+  let held: OpenSnapshot | undefined;
   let locked = false;
+  const dropHeld = async () => {
+    const s = held;
+    held = undefined;
+    await s?.close();
+  };
   return {
     postgres: pg,
     location,
-    load: () => pg.load(),
-    readState: async () => {
-      const snapshot = pg.load();
-      if (locked) held = snapshot; // only a writer's next scan uses it; nothing is kept otherwise
-      return (await snapshot).state;
+    load: () => named(pg.load()),
+    async readState() {
+      const snapshot = await named(pg.snapshot());
+      if (!locked) {
+        await snapshot.close(); // nothing is kept outside a writer's lock
+        return snapshot.state;
+      }
+      await dropHeld();
+      held = snapshot; // the writer's next scan streams from it
+      return snapshot.state;
     },
     async scan(visit) {
-      const snapshot = held ?? pg.load();
+      const snapshot = held ?? (await named(pg.snapshot()));
       held = undefined;
-      const { policy, provenance } = await snapshot;
-      for (const rule of policy.rules) await visit.entry({ rule });
-      for (const link of policy.links) await visit.entry({ link });
-      for (const [k, from] of provenance) await visit.provenance(k, from);
+      try {
+        await named(snapshot.scan(visit));
+      } finally {
+        await snapshot.close();
+      }
     },
     async lock() {
       let release: () => Promise<void>;
+      let lost: StoreError | undefined;
       try {
-        release = await pg.lock();
+        release = await pg.lock({
+          onLost(e) {
+            lost = e;
+            options.onError?.(renamed(e));
+          },
+        });
       } catch (err) {
         if (isStoreError(err) && err.failure === 'locked')
-          throw new PolicyLockError(`${location} advisory lock`, undefined, { cause: err });
-        throw err;
+          throw new PolicyLockError(lockName, undefined, {
+            cause: err,
+            message: `another sync or compile holds the writers' lock of ${location}: nothing was changed. Run again once it has finished (the lock is freed when its session ends)`,
+          });
+        throw renamed(err);
       }
       locked = true;
       return {
-        begin: () => change(),
-        release: () => {
+        // A writer whose lock went (its connection closed: a server restart, a network cut) may
+        // no longer be the only one: its commit is refused, as the file store's is.
+        begin: () =>
+          change(() => {
+            if (lost)
+              throw new PolicyLockError(lockName, undefined, {
+                cause: lost,
+                message: `the writers' lock of ${location} was lost during this run (its connection closed): nothing was changed. Run again`,
+              });
+          }),
+        async release() {
           locked = false;
-          held = undefined;
-          return release();
+          try {
+            await dropHeld();
+          } finally {
+            await release();
+          }
         },
       };
     },
   };
 
-  function change(): PipelineChange {
+  /**
+   * The same StoreError with the store named in its message: what a sync or compile reports (the
+   * CLI prints it) then says which store failed, not only "load: connect ECONNREFUSED".
+   */
+  function renamed(err: unknown): unknown {
+    if (!isStoreError(err)) return err;
+    const detail = err.message.startsWith(`${err.operation}: `)
+      ? err.message.slice(err.operation.length + 2)
+      : err.message;
+    return new StoreError(
+      {
+        failure: err.failure,
+        operation: err.operation,
+        message: `the policy store ${location}: ${detail}`,
+        pgCode: err.pgCode,
+        expectedVersion: err.expectedVersion,
+        actualVersion: err.actualVersion,
+      },
+      { cause: err },
+    );
+  }
+  function named<T>(p: Promise<T>): Promise<T> {
+    return p.catch((err: unknown) => Promise.reject(renamed(err)));
+  }
+
+  function change(checkLock: () => void): PipelineChange {
     const addRules: PolicyRule[] = [];
     const removeRules: PolicyRule[] = [];
     const addLinks: RoleLink[] = [];
@@ -103,7 +165,7 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
         if (replacing) {
           // The whole policy was put: what is stored and was not put goes; what was put and is
           // stored already is not added twice.
-          const current = (await pg.load()).policy;
+          const current = (await named(pg.load())).policy;
           const stored = new Set<string>();
           for (const r of current.rules) {
             stored.add(ruleKey(r));
@@ -117,14 +179,17 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
           addRules.splice(0, addRules.length, ...addRules.filter((r) => fresh(ruleKey(r))));
           addLinks.splice(0, addLinks.length, ...addLinks.filter((l) => fresh(linkKey(l))));
         }
-        const result = await pg.commit({
-          addRules,
-          removeRules,
-          addLinks,
-          removeLinks,
-          provenance,
-          ...(state ? { state } : {}),
-        });
+        checkLock(); // as late as can be: the loss is heard when the lock's connection closes
+        const result = await named(
+          pg.commit({
+            addRules,
+            removeRules,
+            addLinks,
+            removeLinks,
+            provenance,
+            ...(state ? { state } : {}),
+          }),
+        );
         try {
           await options.onCommit?.(result);
         } catch (err) {

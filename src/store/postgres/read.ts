@@ -2,6 +2,7 @@
 // version of a load all come from the same snapshot, whatever commits meanwhile.
 import type { ClientBase } from 'pg';
 import type { Provenance } from '../../grants.js';
+import type { PolicyEntry } from '../../policy/csv.js';
 import type { SyncState } from '../../policy/sync-state.js';
 import { linkKey, type Policy, ruleKey } from '../../policy/types.js';
 import { decodeDelta } from '../delta.js';
@@ -15,8 +16,10 @@ export interface PolicyFilter {
   readonly links?: LinkMatch | false;
 }
 
+export const BEGIN_SNAPSHOT = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY';
+
 export async function inSnapshot<T>(client: ClientBase, fn: () => Promise<T>): Promise<T> {
-  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  await client.query(BEGIN_SNAPSHOT);
   try {
     const out = await fn();
     await client.query('COMMIT');
@@ -85,12 +88,64 @@ export async function readSnapshot(client: ClientBase, t: Tables): Promise<Store
       if (row[2] !== null) provenance.set(linkKey(l), row[2]);
       return l;
     });
-    const state = await client.query<[SyncState]>({
-      text: `SELECT state FROM ${t.syncState}`,
-      rowMode: 'array',
-    });
-    return { policy: { rules, links }, provenance, state: state.rows[0]?.[0], version };
+    return { policy: { rules, links }, provenance, state: await readState(client, t), version };
   });
+}
+
+/** The sync state stored, if any. Call inside a snapshot. */
+export async function readState(client: ClientBase, t: Tables): Promise<SyncState | undefined> {
+  const r = await client.query<[SyncState]>({ text: `SELECT state FROM ${t.syncState}`, rowMode: 'array' });
+  return r.rows[0]?.[0];
+}
+
+/** What a scan hands over: each rule and link, then each provenance entry. */
+export interface RowVisitor {
+  entry(entry: PolicyEntry): Promise<void>;
+  provenance(key: string, from: readonly Provenance[]): Promise<void>;
+}
+
+/**
+ * Streams the rules, then the links, then their provenance (in the order readSnapshot reads them)
+ * through a server-side cursor, `batch` rows per FETCH, so no more than one batch is held at a
+ * time. Call inside a snapshot (the cursors live in its transaction).
+ */
+export async function scanSnapshot(
+  client: ClientBase,
+  t: Tables,
+  visit: RowVisitor,
+  batch: number,
+): Promise<void> {
+  const rules = `SELECT ${RULE_COLUMNS} FROM ${t.rules}`;
+  const links = `SELECT member, role FROM ${t.links}`;
+  await stream<RuleRow>(client, rules, batch, (row) => visit.entry({ rule: ruleFromRow(row) }));
+  await stream<[string, string]>(client, links, batch, (row) => visit.entry({ link: linkFromRow(row) }));
+  await stream<[...RuleRow, Provenance[]]>(
+    client,
+    `SELECT ${RULE_COLUMNS}, provenance FROM ${t.rules} WHERE provenance IS NOT NULL`,
+    batch,
+    (row) => visit.provenance(ruleKey(ruleFromRow(row as unknown as RuleRow)), row[6]),
+  );
+  await stream<[string, string, Provenance[]]>(
+    client,
+    `SELECT member, role, provenance FROM ${t.links} WHERE provenance IS NOT NULL`,
+    batch,
+    (row) => visit.provenance(linkKey(linkFromRow([row[0], row[1]])), row[2]),
+  );
+}
+
+async function stream<R extends unknown[]>(
+  client: ClientBase,
+  query: string,
+  batch: number,
+  each: (row: R) => Promise<void>,
+): Promise<void> {
+  await client.query(`DECLARE rbac_scan NO SCROLL CURSOR FOR ${query}`);
+  for (;;) {
+    const { rows } = await client.query<R>({ text: `FETCH ${batch} FROM rbac_scan`, rowMode: 'array' });
+    for (const row of rows) await each(row);
+    if (rows.length < batch) break;
+  }
+  await client.query('CLOSE rbac_scan');
 }
 
 /**

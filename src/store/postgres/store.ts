@@ -1,18 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { ClientBase, Pool } from 'pg';
 import { ConfigError } from '../../errors.js';
+import type { SyncState } from '../../policy/sync-state.js';
 import type { Policy } from '../../policy/types.js';
 import { checkChange } from '../check.js';
 import type { ChangeSource, ChangesSince, CommitResult, StoreChange, StoreSnapshot } from '../types.js';
 import { openDb } from './connection.js';
 import { acquireLock, type LockOptions, type ReleaseLock } from './lock.js';
 import {
+  BEGIN_SNAPSHOT,
   inSnapshot,
   type PolicyFilter,
+  type RowVisitor,
   readChangesSince,
   readPolicy,
   readSnapshot,
+  readState,
   readVersion,
+  scanSnapshot,
 } from './read.js';
 import { migrate, SCHEMA_VERSION, tablesIn } from './schema.js';
 import { pruneLog, writeChange } from './write.js';
@@ -26,6 +31,26 @@ interface StoreSettings {
   readonly notifyChannel?: string;
   /** Rows per INSERT/DELETE statement in a commit. Default: 10000. */
   readonly batchSize?: number;
+  /** Rows per FETCH when a snapshot is scanned (what a sync holds of the stored policy at once). Default: 5000. */
+  readonly scanBatch?: number;
+}
+
+/**
+ * One read snapshot kept open (a REPEATABLE READ transaction on a connection of its own): its
+ * version and sync state now, its rows streamed by scan(). close() ends it; until then it holds a
+ * pooled connection.
+ */
+export interface OpenSnapshot {
+  readonly version: number;
+  /** undefined when no sync has stored a state yet. */
+  readonly state: SyncState | undefined;
+  /**
+   * Streams the rules, then the links, then their provenance, through a server-side cursor
+   * (`scanBatch` rows per FETCH). Once per snapshot.
+   */
+  scan(visit: RowVisitor): Promise<void>;
+  /** Ends the snapshot and returns its connection. Safe to call more than once. */
+  close(): Promise<void>;
 }
 
 /**
@@ -51,6 +76,11 @@ export interface PostgresStore extends ChangeSource {
   loadPolicy(filter?: PolicyFilter): Promise<{ readonly policy: Policy; readonly version: number }>;
   /** The current version (0 before the first commit). */
   version(): Promise<number>;
+  /**
+   * Opens a snapshot to stream (a sync's merge): the state and version at once, the rows when
+   * scanned, never the whole policy in memory. Close it when done.
+   */
+  snapshot(): Promise<OpenSnapshot>;
   /**
    * Applies a whole change in one transaction as the next version, with its change-log entry.
    * With `baseVersion`, refuses (StoreError `conflict`) unless the store is still at that version.
@@ -87,6 +117,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   const batchSize = options.batchSize ?? 10_000;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 100_000)
     throw new ConfigError('batchSize', `must be an integer from 1 to 100000, got ${String(batchSize)}`);
+  const scanBatch = options.scanBatch ?? 5000;
+  if (!Number.isSafeInteger(scanBatch) || scanBatch < 1 || scanBatch > 100_000)
+    throw new ConfigError('scanBatch', `must be an integer from 1 to 100000, got ${String(scanBatch)}`);
   const notifyChannel = options.notifyChannel;
   if (
     notifyChannel !== undefined &&
@@ -129,6 +162,56 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         })),
       ),
     version: () => withClient('version', (c) => readVersion(c, tables)),
+    async snapshot() {
+      const lease = await db.connect('snapshot');
+      let open = false;
+      /** Ends the transaction (a connection that cannot even roll back is discarded). */
+      const end = async () => {
+        let broken = false;
+        if (open) await lease.client.query('ROLLBACK').catch(() => (broken = true));
+        open = false;
+        await lease.done(broken);
+      };
+      try {
+        await lease.client.query(BEGIN_SNAPSHOT);
+        open = true;
+        const version = await readVersion(lease.client, tables);
+        const state = await readState(lease.client, tables);
+        let scanned = false;
+        return {
+          version,
+          state,
+          async scan(visit) {
+            if (scanned || !open) throw new Error('a snapshot is scanned once, before close()');
+            scanned = true;
+            let visitorFailed = false;
+            const mark = (err: unknown) => {
+              visitorFailed = true;
+              throw err;
+            };
+            try {
+              await scanSnapshot(
+                lease.client,
+                tables,
+                {
+                  entry: (e) => visit.entry(e).catch(mark),
+                  provenance: (k, from) => visit.provenance(k, from).catch(mark),
+                },
+                scanBatch,
+              );
+            } catch (err) {
+              await end();
+              throw visitorFailed ? err : db.fail(err, 'scan');
+            }
+          },
+          close: end,
+        };
+      } catch (err) {
+        if (open) await end();
+        else await lease.done(true); // BEGIN itself failed
+        throw db.fail(err, 'snapshot');
+      }
+    },
     async commit(change, opts = {}) {
       checkChange(change, 'commit');
       const base = opts.baseVersion;

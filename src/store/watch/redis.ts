@@ -43,7 +43,9 @@ export function createRedisTransport(
     throw new ConfigError('url', 'give a Redis URL, or both a publisher and a subscriber connection');
   const scrub = scrubberFor(url);
   const open = () => {
-    const r = new Redis(url!, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    // disconnectTimeout: how long a closed connection's socket may linger. ioredis arms it even
+    // when the socket is already gone (Redis down), so its 2 s default kept a finished CLI alive.
+    const r = new Redis(url!, { lazyConnect: true, maxRetriesPerRequest: 2, disconnectTimeout: 100 });
     r.on('error', () => {}); // reported through failing commands and the listener's error()
     return r;
   };
@@ -115,8 +117,10 @@ export function createRedisTransport(
     async close() {
       await Promise.all(
         owned.map(async (r) => {
-          if (r.status === 'wait' || r.status === 'end') r.disconnect();
-          else await r.quit().catch(() => r.disconnect());
+          // QUIT only on a live connection: while Redis is down, ioredis answers QUIT at once but
+          // keeps reconnecting (a CLI sync lingered seconds after its work); disconnect() stops that.
+          if (r.status === 'ready' || r.status === 'connect') await r.quit().catch(() => r.disconnect());
+          else r.disconnect();
         }),
       );
     },
