@@ -1,6 +1,9 @@
 // The PostgreSQL store behind the PolicyStore seam, so sync, compile and the authorizer use it the
 // way they use the file store: one sync's whole change is one transaction with its version and
 // change-log entry, under the writers' advisory lock; after the commit the change is published.
+// The commit's transaction checks that the lock is still held and that the store is still at the
+// version the run read (its readState, or compile's load): a run whose lock went, or that another
+// writer (a casbin adapter, an admin's commit) overtook, writes nothing and fails; run it again.
 
 import { isStoreError, PolicyLockError, StoreError } from '../../errors.js';
 import type { Provenance } from '../../grants.js';
@@ -8,6 +11,7 @@ import type { StoreChange as PipelineChange, PolicyStore } from '../../policy/po
 import type { SyncState } from '../../policy/sync-state.js';
 import { linkKey, type PolicyRule, type RoleLink, ruleKey } from '../../policy/types.js';
 import type { CommitResult } from '../types.js';
+import type { ReleaseLock } from './lock.js';
 import type { OpenSnapshot, PostgresStore } from './store.js';
 
 export interface PostgresPolicyStoreOptions {
@@ -33,6 +37,8 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
   // at the latest by the release.
   let held: OpenSnapshot | undefined;
   let locked = false;
+  /** The version the lock holder read the store at (its first read under the lock). */
+  let base: number | undefined;
   const dropHeld = async () => {
     const s = held;
     held = undefined;
@@ -50,11 +56,13 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
       }
       await dropHeld();
       held = snapshot; // the writer's next scan streams from it
+      base ??= snapshot.version;
       return snapshot.state;
     },
     async scan(visit) {
       const snapshot = held ?? (await named(pg.snapshot()));
       held = undefined;
+      if (locked) base ??= snapshot.version;
       try {
         await named(snapshot.scan(visit));
       } finally {
@@ -62,7 +70,7 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
       }
     },
     async lock() {
-      let release: () => Promise<void>;
+      let release: ReleaseLock;
       let lost: StoreError | undefined;
       try {
         release = await pg.lock({
@@ -80,11 +88,13 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
         throw renamed(err);
       }
       locked = true;
+      base = undefined;
+      const lock = release;
       return {
         // A writer whose lock went (its connection closed: a server restart, a network cut) may
         // no longer be the only one: its commit is refused, as the file store's is.
         begin: () =>
-          change(() => {
+          change(lock, () => {
             if (lost)
               throw new PolicyLockError(lockName, undefined, {
                 cause: lost,
@@ -93,6 +103,7 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
           }),
         async release() {
           locked = false;
+          base = undefined;
           try {
             await dropHeld();
           } finally {
@@ -124,11 +135,31 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
       { cause: err },
     );
   }
+  /** A commit the store refused, said the way a sync or compile reports it. */
+  function refused(err: unknown, baseVersion: number | undefined): unknown {
+    if (isStoreError(err) && err.failure === 'locked')
+      return new PolicyLockError(lockName, undefined, {
+        cause: err,
+        message: `the writers' lock of ${location} was lost during this run (its session ended): nothing was changed. Run again`,
+      });
+    if (isStoreError(err) && err.failure === 'conflict' && err.actualVersion !== undefined)
+      return new StoreError(
+        {
+          failure: 'conflict',
+          operation: 'commit',
+          message: `the policy store ${location} is at version ${err.actualVersion}, not the version ${baseVersion} this run read: another writer (e.g. the casbin adapter) committed meanwhile, so nothing was changed. Run again`,
+          expectedVersion: err.expectedVersion,
+          actualVersion: err.actualVersion,
+        },
+        { cause: err },
+      );
+    return renamed(err);
+  }
   function named<T>(p: Promise<T>): Promise<T> {
     return p.catch((err: unknown) => Promise.reject(renamed(err)));
   }
 
-  function change(checkLock: () => void): PipelineChange {
+  function change(lock: ReleaseLock, checkLock: () => void): PipelineChange {
     const addRules: PolicyRule[] = [];
     const removeRules: PolicyRule[] = [];
     const addLinks: RoleLink[] = [];
@@ -162,10 +193,13 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
       async commit() {
         if (done) throw new Error('this change was already committed or aborted');
         done = true;
+        let baseVersion = base;
         if (replacing) {
           // The whole policy was put: what is stored and was not put goes; what was put and is
           // stored already is not added twice.
-          const current = (await named(pg.load())).policy;
+          const loaded = await named(pg.load());
+          baseVersion ??= loaded.version;
+          const current = loaded.policy;
           const stored = new Set<string>();
           for (const r of current.rules) {
             stored.add(ruleKey(r));
@@ -179,17 +213,22 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
           addRules.splice(0, addRules.length, ...addRules.filter((r) => fresh(ruleKey(r))));
           addLinks.splice(0, addLinks.length, ...addLinks.filter((l) => fresh(linkKey(l))));
         }
-        checkLock(); // as late as can be: the loss is heard when the lock's connection closes
-        const result = await named(
-          pg.commit({
-            addRules,
-            removeRules,
-            addLinks,
-            removeLinks,
-            provenance,
-            ...(state ? { state } : {}),
-          }),
-        );
+        // Heard already: refused at once. Not heard (yet): the commit's transaction checks the
+        // lock itself, and the version this run read.
+        checkLock();
+        const result = await pg
+          .commit(
+            {
+              addRules,
+              removeRules,
+              addLinks,
+              removeLinks,
+              provenance,
+              ...(state ? { state } : {}),
+            },
+            { lock, ...(baseVersion !== undefined ? { baseVersion } : {}) },
+          )
+          .catch((err: unknown) => Promise.reject(refused(err, baseVersion)));
         try {
           await options.onCommit?.(result);
         } catch (err) {

@@ -84,8 +84,13 @@ export interface PostgresStore extends ChangeSource {
   /**
    * Applies a whole change in one transaction as the next version, with its change-log entry.
    * With `baseVersion`, refuses (StoreError `conflict`) unless the store is still at that version.
+   * With `lock` (what lock() returned), refuses (StoreError `locked`) unless that lock is still
+   * held, checked in the same transaction.
    */
-  commit(change: StoreChange, options?: { readonly baseVersion?: number }): Promise<CommitResult>;
+  commit(
+    change: StoreChange,
+    options?: { readonly baseVersion?: number; readonly lock?: ReleaseLock },
+  ): Promise<CommitResult>;
   /** The deltas after `version` (at most `limit`, default 100), or `pruned` when a full load is needed. */
   changesSince(version: number, options?: { readonly limit?: number }): Promise<ChangesSince>;
   /** Deletes change-log entries beyond the retention; returns how many. */
@@ -217,7 +222,10 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       const base = opts.baseVersion;
       if (base !== undefined && (!Number.isSafeInteger(base) || base < 0))
         throw new ConfigError('baseVersion', `must be a version number, got ${String(base)}`);
-      return withClient('commit', (c) => writeChange(c, settings, change, base));
+      const lockPid = opts.lock?.pid;
+      if (opts.lock !== undefined && !(Number.isSafeInteger(lockPid) && (lockPid ?? 0) > 0))
+        throw new ConfigError('lock', 'must be what lock() returned');
+      return withClient('commit', (c) => writeChange(c, settings, change, { baseVersion: base, lockPid }));
     },
     async changesSince(version, opts = {}) {
       const limit = opts.limit ?? 100;

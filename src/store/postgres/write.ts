@@ -1,7 +1,9 @@
 // One commit = one transaction: lock the version row (which serializes writers and makes the
-// compare-and-swap exact), apply removals then additions (with their provenance) in batched
-// statements (each batch one JSON parameter), update provenance of kept rows, store the sync state, bump the version, log the delta, optionally NOTIFY
-// (delivered by PostgreSQL only if the transaction commits).
+// compare-and-swap exact), check that the writers' lock is still held when the commit is made
+// under it, apply removals then additions (with their provenance) in batched statements (each
+// batch one JSON parameter), update provenance of kept rows, store the sync state, bump the
+// version, log the delta, optionally NOTIFY (delivered by PostgreSQL only if the transaction
+// commits).
 import type { ClientBase } from 'pg';
 import { StoreError } from '../../errors.js';
 import type { Provenance } from '../../grants.js';
@@ -16,6 +18,7 @@ import {
 } from '../delta.js';
 import { parseKey } from '../keys.js';
 import type { CommitResult, StoreChange } from '../types.js';
+import { lockHeld } from './lock.js';
 import {
   LINKS_IN,
   linkFromRow,
@@ -44,13 +47,22 @@ export interface WriteSettings {
   readonly origin: string;
 }
 
+/** What a commit must still find in its transaction, or it writes nothing. */
+export interface CommitGuard {
+  /** The version the change was computed from: refused (`conflict`) if the store moved since. */
+  readonly baseVersion?: number | undefined;
+  /** The backend that must hold the writers' lock: refused (`locked`) if it does not. */
+  readonly lockPid?: number | undefined;
+}
+
 /** Applies a change in one transaction on `client`. The caller has checked it (checkChange). */
 export async function writeChange(
   client: ClientBase,
   s: WriteSettings,
   change: StoreChange,
-  baseVersion: number | undefined,
+  guard: CommitGuard = {},
 ): Promise<CommitResult> {
+  const { baseVersion, lockPid } = guard;
   const t = s.tables;
   await client.query('BEGIN');
   try {
@@ -59,6 +71,10 @@ export async function writeChange(
       rowMode: 'array',
     });
     const current = Number(locked.rows[0]?.[0] ?? 0);
+    // With the version row locked, a writer that still holds the lock here commits before anyone
+    // who takes the lock after it can commit (and that one, having read an older version, is
+    // refused below); a writer whose lock went writes nothing.
+    if (lockPid !== undefined) await lockHeld(client, t, lockPid);
     if (baseVersion !== undefined && baseVersion !== current) {
       throw new StoreError({
         failure: 'conflict',
