@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { writePolicy } from '../src/policy/store.js';
 import { syntheticPolicy } from './data.js';
 import { httpBench } from './http.js';
+import type { MiddlewareResult } from './middleware.js';
 
 const sizes = (process.env['BENCH_SIZES'] ?? '1000,10000,100000').split(',').map(Number);
 const root = join(import.meta.dirname, '..', '.bench');
@@ -139,6 +140,30 @@ if (process.env['BENCH_SYNC'] !== '0') {
       `CLI process: peak RSS ${s.maxRssMB} MB, heap peak ${s.peakHeapMB} MB, live after GC ${s.liveHeapMB} MB; again with nothing changed: ${s.again.maxRssMB} MB, heap peak ${s.again.peakHeapMB} MB`,
       '',
     );
+  }
+}
+if (process.env['BENCH_MIDDLEWARE'] !== '0') {
+  // The middleware's own cost per request without HTTP (bench/middleware.ts), in a fresh process.
+  const results: MiddlewareResult[] = JSON.parse(
+    execFileSync(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', join(import.meta.dirname, 'middleware.ts')],
+      { encoding: 'utf8', maxBuffer: 1 << 24 },
+    )
+      .trim()
+      .split('\n')
+      .pop()!,
+  );
+  for (const m of results) {
+    for (const v of m.variants) {
+      row(
+        `${m.framework === 'koa' ? 'Koa 3' : 'Express 5'} hello world`,
+        `in-process CPU ns/request (no HTTP), median of ${m.rounds} interleaved rounds of ${f(m.requests / 1000, 0)}k`,
+        `${f(v.ns, 0)} ns with ${v.label} (${v.overhead < 0 ? '' : '+'}${f(v.overhead, 0)} ns its own)`,
+        `${f(m.bare, 0)} ns bare app`,
+        `${f(m.bare / v.ns, 2)} of bare`,
+      );
+    }
   }
 }
 if (process.env['BENCH_HTTP'] !== '0') {
