@@ -1,7 +1,7 @@
 // The middleware's own cost per request, in-process (no HTTP, no client on the same cores): each
 // app's request handler is driven with node:http IncomingMessage/ServerResponse objects over a fake
 // socket that discards what is written, one request after another, bare and with authorize(),
-// interleaved round by round. `middleware.ts [requests] [rounds]` prints one JSON line.
+// interleaved round by round. `middleware.ts [batchMs] [rounds]` prints one JSON line.
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Duplex } from 'node:stream';
 import { type CreateAuthorizerOptions, createAuthorizer } from '../src/authorizer.js';
@@ -25,6 +25,7 @@ export interface MiddlewareVariant {
 
 export interface MiddlewareResult {
   readonly framework: Framework;
+  /** Requests per batch (each app runs one batch per round). */
   readonly requests: number;
   readonly rounds: number;
   /** Median ns per request of the bare app. */
@@ -35,12 +36,19 @@ export interface MiddlewareResult {
     readonly ns: number;
     /** Median over rounds of (this variant − bare) in the same round: the middleware's own cost. */
     readonly overhead: number;
+    /**
+     * Median over rounds of bare / this variant in the same round: the share of the bare app's
+     * throughput kept (pairs taken side by side vary far less than each app's own median).
+     */
+    readonly ratio: number;
   }[];
 }
 
-export const DEFAULT_VARIANTS: readonly MiddlewareVariant[] = [{ label: 'authorize()' }];
-
-const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+/** authorize() as configured by default, and with a call id per request. */
+export const DEFAULT_VARIANTS: readonly MiddlewareVariant[] = [
+  { label: 'authorize()' },
+  { label: 'authorize({ callId: true })', middleware: { callId: true } },
+];
 const median = (xs: readonly number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -95,13 +103,16 @@ function drive(handler: RequestHandler, n: number): Promise<number> {
 }
 
 /**
- * Each framework's bare app and one app per variant, `rounds` rounds of `requests` requests each
- * (after a warm-up), in a rotating order; medians per app and of the per-round differences.
+ * Each framework's bare app and one app per variant, `rounds` rounds of one batch each (after a
+ * warm-up), in a rotating order; medians per app and of the per-round differences. A batch takes
+ * about `batchMs` of the bare app's time: short batches side by side see the same neighbours. A
+ * variant's `authorizer` options reach createAuthorizer(), so an option that watches decisions
+ * (metrics, a decision log) is measured by adding a variant that passes it.
  */
 export async function middlewareBench(
-  options: { requests?: number; rounds?: number; variants?: readonly MiddlewareVariant[] } = {},
+  options: { batchMs?: number; rounds?: number; variants?: readonly MiddlewareVariant[] } = {},
 ): Promise<MiddlewareResult[]> {
-  const { requests = 20_000, rounds = 7, variants = DEFAULT_VARIANTS } = options;
+  const { batchMs = 50, rounds = 41, variants = DEFAULT_VARIANTS } = options;
   const policies = benchPolicy();
   const authorizers = await Promise.all(
     variants.map((v) => createAuthorizer({ ...v.authorizer, policies, cache: { max: 10_000 } })),
@@ -112,12 +123,17 @@ export async function middlewareBench(
       benchApp(framework, undefined),
       ...variants.map((v, i) => benchApp(framework, authorizers[i], v.middleware)),
     ];
-    for (const app of apps) await drive(app, Math.min(requests, 5000));
+    for (const app of apps) await drive(app, 3000);
+    const requests = Math.max(
+      100,
+      Math.round((batchMs * 1e6) / (await drive(apps[0] as RequestHandler, 1000))),
+    );
     const times: number[][] = apps.map(() => []);
     for (let r = 0; r < rounds; r++) {
       for (let k = 0; k < apps.length; k++) {
+        // No gc() between batches: a full collection shrinks the young generation, and the next
+        // batch then pays for growing it again (several times the cost per request).
         const i = (k + r) % apps.length;
-        gc();
         (times[i] as number[]).push(await drive(apps[i] as RequestHandler, requests));
       }
     }
@@ -129,7 +145,12 @@ export async function middlewareBench(
       bare: median(bare),
       variants: variants.map((v, i) => {
         const t = times[i + 1] as number[];
-        return { label: v.label, ns: median(t), overhead: median(t.map((x, r) => x - (bare[r] as number))) };
+        return {
+          label: v.label,
+          ns: median(t),
+          overhead: median(t.map((x, r) => x - (bare[r] as number))),
+          ratio: median(t.map((x, r) => (bare[r] as number) / x)),
+        };
       }),
     });
   }
@@ -138,9 +159,9 @@ export async function middlewareBench(
 }
 
 if (import.meta.filename === process.argv[1]) {
-  const [requests, rounds] = process.argv.slice(2).map(Number);
+  const [batchMs, rounds] = process.argv.slice(2).map(Number);
   const results = await middlewareBench({
-    ...(requests ? { requests } : {}),
+    ...(batchMs ? { batchMs } : {}),
     ...(rounds ? { rounds } : {}),
   });
   console.log(JSON.stringify(results));

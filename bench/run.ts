@@ -145,11 +145,10 @@ if (process.env['BENCH_SYNC'] !== '0') {
 if (process.env['BENCH_MIDDLEWARE'] !== '0') {
   // The middleware's own cost per request without HTTP (bench/middleware.ts), in a fresh process.
   const results: MiddlewareResult[] = JSON.parse(
-    execFileSync(
-      process.execPath,
-      ['--expose-gc', '--import', 'tsx', join(import.meta.dirname, 'middleware.ts')],
-      { encoding: 'utf8', maxBuffer: 1 << 24 },
-    )
+    execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'middleware.ts')], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    })
       .trim()
       .split('\n')
       .pop()!,
@@ -158,10 +157,10 @@ if (process.env['BENCH_MIDDLEWARE'] !== '0') {
     for (const v of m.variants) {
       row(
         `${m.framework === 'koa' ? 'Koa 3' : 'Express 5'} hello world`,
-        `in-process CPU ns/request (no HTTP), median of ${m.rounds} interleaved rounds of ${f(m.requests / 1000, 0)}k`,
+        `in-process CPU ns/request (no HTTP), median of ${m.rounds} interleaved batches of ${f(m.requests, 0)}`,
         `${f(v.ns, 0)} ns with ${v.label} (${v.overhead < 0 ? '' : '+'}${f(v.overhead, 0)} ns its own)`,
         `${f(m.bare, 0)} ns bare app`,
-        `${f(m.bare / v.ns, 2)} of bare`,
+        `${f(v.ratio, 2)} of bare (paired)`,
       );
     }
   }
