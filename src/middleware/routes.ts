@@ -90,6 +90,8 @@ const PARAM = /^:([A-Za-z_][A-Za-z0-9_]*)$/;
 const PLACEHOLDER = /\{([^{}]*)\}/g;
 /** A path made only of these reads one way: nothing to decode, no dot segments, no case to fold. */
 const PLAIN_PATH = /^[a-z0-9/\-_~!$&'()*+,:=@]*$/;
+/** A request target whose path (up to a `?`, if any) is plain. */
+const PLAIN_TARGET = /^[a-z0-9/\-_~!$&'()*+,:=@]*(?:\?|$)/;
 const NONE: RouteResolution = { kind: 'none' };
 const MALFORMED: RouteResolution = { kind: 'malformed' };
 
@@ -148,14 +150,28 @@ export function compileRouteTable(options: RouteMapOptions): RouteResolver {
   const compiled = Object.entries(options.routes).map(([key, target]) => compileRoute(key, target, actions));
   const caseMatters = compiled.some((r) => r.segments.some((s, i) => s !== r.exact[i]));
 
+  const allows = (r: CompiledRoute, method: string) =>
+    r.method === undefined || r.method === method || (method === 'HEAD' && r.method === 'GET');
+
   /** The first route that matches the reading, or undefined. */
   const first = (method: string, reading: Reading, exactCase: boolean): CompiledRoute | undefined => {
-    for (const r of compiled) {
-      if (r.method !== undefined && r.method !== method && !(method === 'HEAD' && r.method === 'GET'))
-        continue;
-      if (matches(r, reading, exactCase)) return r;
-    }
+    for (const r of compiled) if (allows(r, method) && matches(r, reading, exactCase)) return r;
     return undefined;
+  };
+
+  /** The resolution of a request that `r`, whose resource has no params, alone covers. */
+  const fixed = (r: CompiledRoute, method: string, fixedBy: Map<string | undefined, RouteResolution>) => {
+    const action = r.action ?? actions[method];
+    let resolution = fixedBy.get(action);
+    if (resolution === undefined) {
+      // At most one per action the route or the actions map gives, and one for none.
+      resolution = {
+        kind: 'covered',
+        entries: Object.freeze([Object.freeze({ resource: r.resource.join(''), action })]),
+      };
+      fixedBy.set(action, resolution);
+    }
+    return resolution;
   };
 
   const entry = (r: CompiledRoute, method: string, reading: Reading, params: boolean): CoveringEntry => {
@@ -167,26 +183,24 @@ export function compileRouteTable(options: RouteMapOptions): RouteResolver {
 
   return (method, path, params = false) => {
     const m = method.toUpperCase();
+    if (!caseMatters && !params && PLAIN_TARGET.test(path)) {
+      // The common case, without splitting the path: a plain path reads one way, with no letter
+      // case to fold, so the first route that matches decides. A route with params in its
+      // resource takes the general way below, which builds the entry.
+      const q = path.indexOf('?');
+      const end = q === -1 ? path.length : q;
+      let hit: CompiledRoute | undefined;
+      for (const r of compiled) {
+        if (allows(r, m) && matchesPlain(r, path, end)) {
+          hit = r;
+          break;
+        }
+      }
+      if (hit === undefined) return NONE;
+      if (hit.fixed !== undefined) return fixed(hit, m, hit.fixed);
+    }
     const all = readings(path);
     if (all === undefined) return MALFORMED;
-    const plain = all.length === 1 ? (all[0] as Reading) : undefined;
-    if (plain?.lower && !caseMatters && !params) {
-      // The common case: a plain path reads one way, with no letter case to fold: one match at most.
-      const r = first(m, plain, false);
-      if (r === undefined) return NONE;
-      if (r.fixed === undefined) return { kind: 'covered', entries: [entry(r, m, plain, false)] };
-      const action = r.action ?? actions[m];
-      let resolution = r.fixed.get(action);
-      if (resolution === undefined) {
-        // At most one per action the route or the actions map gives, and one for none.
-        resolution = {
-          kind: 'covered',
-          entries: Object.freeze([Object.freeze({ resource: r.resource.join(''), action })]),
-        };
-        r.fixed.set(action, resolution);
-      }
-      return resolution;
-    }
     const entries: CoveringEntry[] = [];
     for (const reading of all) {
       const folds = caseMatters || (!reading.lower && reading.keys.some((k) => k !== k.toLowerCase()));
@@ -315,6 +329,26 @@ function segmentsOf(p: string): string[] {
     }
   }
   return out;
+}
+
+/**
+ * Whether a plain path (PLAIN_TARGET; `end` is where its query starts) matches the route, read as
+ * readings() reads it (empty segments dropped) but without splitting it.
+ */
+function matchesPlain(r: CompiledRoute, p: string, end: number): boolean {
+  let i = 0;
+  for (const seg of r.segments) {
+    while (i < end && p.charCodeAt(i) === 47 /* / */) i++;
+    if (i === end) return false;
+    let j = p.indexOf('/', i);
+    if (j === -1 || j > end) j = end;
+    if (seg.charCodeAt(0) !== 58 /* : a param */ && (j - i !== seg.length || !p.startsWith(seg, i)))
+      return false;
+    i = j;
+  }
+  if (r.rest) return true;
+  while (i < end && p.charCodeAt(i) === 47) i++;
+  return i === end;
 }
 
 function matches(r: CompiledRoute, reading: Reading, exactCase: boolean): boolean {
