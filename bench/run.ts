@@ -167,12 +167,13 @@ if (process.env['BENCH_MIDDLEWARE'] !== '0') {
 }
 if (process.env['BENCH_HTTP'] !== '0') {
   for (const h of await httpBench()) {
+    const range = (xs: number[]) => `${f(Math.min(...xs) / 1000, 1)}k–${f(Math.max(...xs) / 1000, 1)}k`;
     row(
       `${h.framework === 'koa' ? 'Koa 3' : 'Express 5'} hello world`,
-      'HTTP req/s, autocannon 50 conns, best of 5 alternating runs',
-      `${f(h.authz, 0)} req/s with authorize()`,
-      `${f(h.bare, 0)} req/s bare app`,
-      `${f(h.authz / h.bare, 2)} of bare`,
+      `HTTP req/s, autocannon 50 conns, best of ${h.bareRuns.length} alternating runs (range)`,
+      `${f(h.authz, 0)} req/s with authorize() (${range(h.authzRuns)})`,
+      `${f(h.bare, 0)} req/s bare app (${range(h.bareRuns)})`,
+      `${f(h.authz / h.bare, 2)} of bare (paired median ${f(h.pairedRatio, 2)})`,
     );
   }
 }
