@@ -158,7 +158,7 @@ if (process.env['BENCH_MIDDLEWARE'] !== '0') {
       row(
         `${m.framework === 'koa' ? 'Koa 3' : 'Express 5'} hello world`,
         `in-process CPU ns/request (no HTTP), median of ${m.rounds} interleaved batches of ${f(m.requests, 0)}`,
-        `${f(v.ns, 0)} ns with ${v.label} (${v.overhead < 0 ? '' : '+'}${f(v.overhead, 0)} ns its own)`,
+        `${v.overhead < 0 ? '' : '+'}${f(v.overhead, 0)} ns per request with ${v.label} (paired)`,
         `${f(m.bare, 0)} ns bare app`,
         `${f(v.ratio, 2)} of bare (paired)`,
       );
