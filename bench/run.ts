@@ -160,7 +160,7 @@ if (process.env['BENCH_MIDDLEWARE'] !== '0') {
         `in-process CPU ns/request (no HTTP), median of ${m.rounds} interleaved batches of ${f(m.requests, 0)}`,
         `${v.overhead < 0 ? '' : '+'}${f(v.overhead, 0)} ns per request with ${v.label} (paired)`,
         `${f(m.bare, 0)} ns bare app`,
-        `${f(v.ratio, 2)} of bare (paired)`,
+        `${v.ratio.toFixed(2)} of bare (paired)`,
       );
     }
   }

@@ -437,7 +437,16 @@ export function middlewareSuite(framework: string, start: StartApp): void {
 
     test('still passes on requests outside every entry when told to', async () => {
       const url = await app({ unmatched: 'next' });
-      for (const path of ['/elsewhere', '/administrator', '/public/admin', '/adminx/y', '/elsewhere;admin']) {
+      const outside = [
+        '/elsewhere',
+        '/administrator',
+        '/public/admin',
+        '/adminx/y',
+        '/elsewhere;admin',
+        '/elsewhere?/admin/x',
+        '/elsewhere?next=/admin/x',
+      ];
+      for (const path of outside) {
         const res = await raw(url, path, 'mallory');
         assert.equal(res.status, 200, `${path} → ${res.status} ${res.body}`);
       }
