@@ -1,9 +1,9 @@
 // What the Express and Koa middleware share: option checks, and one request → outcome step that
 // either returns an outcome or throws (the framework layer turns a throw into 503).
-import { randomUUID } from 'node:crypto';
 import type { Authorizer } from '../engine/authorizer.js';
 import { ConfigError } from '../errors.js';
 import type { DecisionContext } from '../observe/observer.js';
+import { type CallIdOption, createCallIds, HEADER_NAME } from './call-id.js';
 import { type CoveringEntry, compileRouteTable, type RouteTable } from './routes.js';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -14,7 +14,7 @@ export interface AuthorizationInfo {
   readonly subject: string;
   readonly resource: string;
   readonly action: string;
-  /** The request's call id (see the `callId` option); undefined with `callId: false`. */
+  /** The request's call id (see the `callId` option); undefined without one. */
   readonly callId: string | undefined;
 }
 
@@ -54,26 +54,18 @@ export interface AuthorizeOptionsBase<Req> {
    * to 128 characters among `A-Z a-z 0-9 . _ ~ : + / = @ -` and replaced by a new UUID otherwise
    * (a client-supplied header never reaches a log or a header as it is; a throw goes to onError and
    * changes no answer). Default false: no id, no header (the UUID and the header cost about a
-   * tenth of a bare Koa hello-world request; see the README's Performance section).
+   * sixth of a bare Koa hello-world request; see the README's Performance section).
    *
    * @example
    * callId: { header: 'x-request-id', from: (req) => req.get('x-request-id') }
    */
-  readonly callId?: boolean | string | CallIdOptions<Req>;
+  readonly callId?: CallIdOption<Req>;
   /**
    * Receives any error caught while deciding (the request is then refused), with the request's call
    * id. May be async; if it throws or rejects, that is ignored and the answer stays the same.
    * Default: none.
    */
   readonly onError?: (error: unknown, req: Req, callId: string | undefined) => void;
-}
-
-/** The object form of the `callId` option. */
-export interface CallIdOptions<Req> {
-  /** The response header that carries the id. Default `x-rbac-call-id`. */
-  readonly header?: string;
-  /** The app's own id for the request; an unsafe or missing one is replaced by a new UUID. Default: none. */
-  readonly from?: (req: Req) => unknown;
 }
 
 export type Outcome =
@@ -111,10 +103,6 @@ export interface Core<Req> {
   /** Reports an error to onError without letting onError itself (a throw or a rejection) break the response. */
   report(error: unknown, req: Req, callId: string | undefined): void;
 }
-
-/** What an app's own request id must look like to be used as the call id as it is. */
-const SAFE_ID = /^[A-Za-z0-9._~:+/=@-]{1,128}$/;
-const HEADER_NAME = /^[A-Za-z0-9-]+$/;
 
 interface Target {
   readonly resource: string;
@@ -155,7 +143,8 @@ export function createCore<Req>(options: AuthorizeOptionsBase<Req>): Core<Req> {
   if (typeof h !== 'boolean' && (typeof h !== 'string' || !HEADER_NAME.test(h)))
     throw new ConfigError('decisionHeader', 'must be true, false or a header name');
   const headerName = h === true ? 'x-rbac-decision' : h === false ? undefined : h.toLowerCase();
-  const { header: callIdHeader, from } = callIdOption(options.callId);
+  const callIds = createCallIds(options.callId, (error, req: Req, id) => report(error, req, id));
+  const callIdHeader = callIds.header;
   if (callIdHeader !== undefined && callIdHeader === headerName)
     throw new ConfigError('callId', `must name another header than decisionHeader ("${headerName}")`);
   const enforce =
@@ -263,25 +252,12 @@ export function createCore<Req>(options: AuthorizeOptionsBase<Req>): Core<Req> {
     }
   };
 
-  /** The app's own id when it is safe to log and send back as it is, else a new one. */
-  const ownId = (req: Req): string => {
-    let id: unknown;
-    try {
-      id = (from as NonNullable<typeof from>)(req);
-    } catch (err) {
-      const fresh = randomUUID();
-      report(err, req, fresh);
-      return fresh;
-    }
-    return typeof id === 'string' && SAFE_ID.test(id) ? id : randomUUID();
-  };
-
   return {
     errorStatus,
     headerName,
     callIdHeader,
     unmatched,
-    callId: callIdHeader === undefined ? () => undefined : from === undefined ? () => randomUUID() : ownId,
+    callId: callIds.of,
     report,
     decide(req, method, path, callId) {
       // Stays synchronous while the request functions are: no extra turns of the event loop per request.
@@ -291,29 +267,6 @@ export function createCore<Req>(options: AuthorizeOptionsBase<Req>): Core<Req> {
         : afterSubject(req, method, path, sub, callId);
     },
   };
-}
-
-/** The `callId` option checked: the header name (undefined when off) and the app's id function. */
-function callIdOption<Req>(option: AuthorizeOptionsBase<Req>['callId']): {
-  header: string | undefined;
-  from: ((req: Req) => unknown) | undefined;
-} {
-  const value = option ?? false;
-  if (value === true) return { header: 'x-rbac-call-id', from: undefined };
-  if (value === false) return { header: undefined, from: undefined };
-  if (typeof value === 'string') {
-    if (!HEADER_NAME.test(value))
-      throw new ConfigError('callId', 'must be true, false, a header name or { header, from }');
-    return { header: value.toLowerCase(), from: undefined };
-  }
-  if (value === null || typeof value !== 'object')
-    throw new ConfigError('callId', 'must be true, false, a header name or { header, from }');
-  const { header = 'x-rbac-call-id', from } = value;
-  if (typeof header !== 'string' || !HEADER_NAME.test(header))
-    throw new ConfigError('callId.header', 'must be a header name (letters, digits and -)');
-  if (from !== undefined && typeof from !== 'function')
-    throw new ConfigError('callId.from', 'must be a function of the request returning its id');
-  return { header: header.toLowerCase(), from };
 }
 
 const noAction = (e: CoveringEntry): boolean => e.action === undefined;

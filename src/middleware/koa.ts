@@ -9,7 +9,8 @@ import {
   type Outcome,
 } from './core.js';
 
-export type { AuthorizationInfo, CallIdOptions, MiddlewareAuthorizer } from './core.js';
+export type { CallIdOptions } from './call-id.js';
+export type { AuthorizationInfo, MiddlewareAuthorizer } from './core.js';
 export {
   createRouteMap,
   DEFAULT_METHOD_ACTIONS,

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { isPlainTarget, type Reading, readings } from './readings.js';
 
 /** What a route is authorized as: a resource (template) and, optionally, a fixed action. */
 export interface RouteTarget {
@@ -77,21 +78,9 @@ interface CompiledRoute {
   readonly fixed: Map<string | undefined, RouteResolution> | undefined;
 }
 
-/** One way to read a path: `keys` are compared with static segments, `values` fill params. */
-interface Reading {
-  readonly keys: readonly string[];
-  readonly values: readonly string[];
-  /** The keys are known to be lower-case (a plain path), so matching them with case is the same. */
-  readonly lower?: true;
-}
-
 const METHOD = /^[A-Z]+(?:-[A-Z]+)*$/;
 const PARAM = /^:([A-Za-z_][A-Za-z0-9_]*)$/;
 const PLACEHOLDER = /\{([^{}]*)\}/g;
-/** A path made only of these reads one way: nothing to decode, no dot segments, no case to fold. */
-const PLAIN_PATH = /^[a-z0-9/\-_~!$&'()*+,:=@]*$/;
-/** A request target whose path (up to a `?`, if any) is plain. */
-const PLAIN_TARGET = /^[a-z0-9/\-_~!$&'()*+,:=@]*(?:\?|$)/;
 const NONE: RouteResolution = { kind: 'none' };
 const MALFORMED: RouteResolution = { kind: 'malformed' };
 
@@ -183,7 +172,7 @@ export function compileRouteTable(options: RouteMapOptions): RouteResolver {
 
   return (method, path, params = false) => {
     const m = method.toUpperCase();
-    if (!caseMatters && !params && PLAIN_TARGET.test(path)) {
+    if (!caseMatters && !params && isPlainTarget(path)) {
       // The common case, without splitting the path: a plain path reads one way, with no letter
       // case to fold, so the first route that matches decides. A route with params in its
       // resource takes the general way below, which builds the entry.
@@ -280,59 +269,7 @@ function compileRoute(
 }
 
 /**
- * The ways a framework, a static file server or a proxy behind it may read a path, or undefined when
- * it has an invalid percent-escape. First the plain reading (segments, each percent-decoded); then
- * the segments as sent, compared before decoding as Express's router does (params still decoded);
- * then the decoded path split again on `/` and backslashes, `;params` cut from each segment and `.`/`..`
- * resolved, as `send`/`serve-static` and servers behind a proxy read it. Empty segments are dropped
- * in all of them (`//admin` is `/admin`).
- */
-function readings(path: string): Reading[] | undefined {
-  const q = path.indexOf('?');
-  const p = q === -1 ? path : path.slice(0, q);
-  const raw = segmentsOf(p);
-  if (PLAIN_PATH.test(p)) return [{ keys: raw, values: raw, lower: true }];
-  const encoded = p.includes('%');
-  let decoded = raw;
-  let whole = p;
-  if (encoded) {
-    try {
-      decoded = raw.map((s) => decodeURIComponent(s));
-      whole = decodeURIComponent(p);
-    } catch {
-      return undefined;
-    }
-  }
-  const all: Reading[] = [{ keys: decoded, values: decoded }];
-  if (encoded) all.push({ keys: raw, values: decoded });
-  if (encoded || p.includes(';') || p.includes('\\') || decoded.some((s) => s === '.' || s === '..')) {
-    const resolved: string[] = [];
-    for (const part of whole.split(/[/\\]/)) {
-      const s = part.split(';', 1)[0] as string;
-      if (s === '..') resolved.pop();
-      else if (s !== '' && s !== '.') resolved.push(s);
-    }
-    if (resolved.length !== decoded.length || resolved.some((s, i) => s !== decoded[i]))
-      all.push({ keys: resolved, values: resolved });
-  }
-  return all;
-}
-
-/** The non-empty segments of a path (`//a/b/` → a, b). */
-function segmentsOf(p: string): string[] {
-  const out: string[] = [];
-  let start = 0;
-  for (let i = 0; i <= p.length; i++) {
-    if (i === p.length || p.charCodeAt(i) === 47 /* / */) {
-      if (i > start) out.push(p.slice(start, i));
-      start = i + 1;
-    }
-  }
-  return out;
-}
-
-/**
- * Whether a plain path (PLAIN_TARGET; `end` is where its query starts) matches the route, read as
+ * Whether a plain path (isPlainTarget; `end` is where its query starts) matches the route, read as
  * readings() reads it (empty segments dropped) but without splitting it.
  */
 function matchesPlain(r: CompiledRoute, p: string, end: number): boolean {
