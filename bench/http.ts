@@ -6,8 +6,14 @@ import autocannon from 'autocannon';
 
 export interface HttpResult {
   framework: string;
+  /** Best req/s of the runs. */
   bare: number;
   authz: number;
+  /** Every run's req/s, in order (run i of each was taken side by side). */
+  bareRuns: number[];
+  authzRuns: number[];
+  /** Median over rounds of authz / bare in the same round. */
+  pairedRatio: number;
 }
 
 function serve(framework: string, mode: string): Promise<{ port: number; child: ChildProcess }> {
@@ -49,19 +55,31 @@ async function requestsPerSecond(framework: string, mode: string, seconds: numbe
 }
 
 /**
- * Bare and with-middleware runs alternate `rounds` times and the best of each is kept: on a shared
- * 2-vCPU machine (client and server on the same cores) single runs vary by 30% or more.
+ * Bare and with-middleware runs alternate `rounds` times (which goes first alternates too); the
+ * best of each and the median of the side-by-side ratios are kept: on a shared 2-vCPU machine
+ * (client and server on the same cores) single runs vary by 2x when other jobs run.
  */
-export async function httpBench(seconds = 3, rounds = 5): Promise<HttpResult[]> {
+export async function httpBench(seconds = 3, rounds = 7): Promise<HttpResult[]> {
   const results: HttpResult[] = [];
   for (const framework of ['express', 'koa']) {
-    let bare = 0;
-    let authz = 0;
+    const bareRuns: number[] = [];
+    const authzRuns: number[] = [];
     for (let i = 0; i < rounds; i++) {
-      bare = Math.max(bare, await requestsPerSecond(framework, 'bare', seconds));
-      authz = Math.max(authz, await requestsPerSecond(framework, 'authz', seconds));
+      const first = i % 2 === 0 ? 'bare' : 'authz';
+      const a = await requestsPerSecond(framework, first, seconds);
+      const b = await requestsPerSecond(framework, first === 'bare' ? 'authz' : 'bare', seconds);
+      bareRuns.push(first === 'bare' ? a : b);
+      authzRuns.push(first === 'bare' ? b : a);
     }
-    results.push({ framework, bare, authz });
+    const ratios = authzRuns.map((x, i) => x / (bareRuns[i] as number)).sort((x, y) => x - y);
+    results.push({
+      framework,
+      bare: Math.max(...bareRuns),
+      authz: Math.max(...authzRuns),
+      bareRuns,
+      authzRuns,
+      pairedRatio: ratios[ratios.length >> 1] as number,
+    });
   }
   return results;
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { writePolicy } from '../src/policy/store.js';
 import { syntheticPolicy } from './data.js';
 import { httpBench } from './http.js';
+import type { MiddlewareResult } from './middleware.js';
 
 const sizes = (process.env['BENCH_SIZES'] ?? '1000,10000,100000').split(',').map(Number);
 const root = join(import.meta.dirname, '..', '.bench');
@@ -167,14 +168,38 @@ if (process.env['BENCH_SYNC'] !== '0') {
     );
   }
 }
+if (process.env['BENCH_MIDDLEWARE'] !== '0') {
+  // The middleware's own cost per request without HTTP (bench/middleware.ts), in a fresh process.
+  const results: MiddlewareResult[] = JSON.parse(
+    execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'middleware.ts')], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    })
+      .trim()
+      .split('\n')
+      .pop()!,
+  );
+  for (const m of results) {
+    for (const v of m.variants) {
+      row(
+        `${m.framework === 'koa' ? 'Koa 3' : 'Express 5'} hello world`,
+        `in-process CPU ns/request (no HTTP), median of ${m.rounds} interleaved batches of ${f(m.requests, 0)}`,
+        `${v.overhead < 0 ? '' : '+'}${f(v.overhead, 0)} ns per request with ${v.label} (paired)`,
+        `${f(m.bare, 0)} ns bare app`,
+        `${v.ratio.toFixed(2)} of bare (paired)`,
+      );
+    }
+  }
+}
 if (process.env['BENCH_HTTP'] !== '0') {
   for (const h of await httpBench()) {
+    const range = (xs: number[]) => `${f(Math.min(...xs) / 1000, 1)}k–${f(Math.max(...xs) / 1000, 1)}k`;
     row(
       `${h.framework === 'koa' ? 'Koa 3' : 'Express 5'} hello world`,
-      'HTTP req/s, autocannon 50 conns, best of 5 alternating runs',
-      `${f(h.authz, 0)} req/s with authorize()`,
-      `${f(h.bare, 0)} req/s bare app`,
-      `${f(h.authz / h.bare, 2)} of bare`,
+      `HTTP req/s, autocannon 50 conns, best of ${h.bareRuns.length} alternating runs (range)`,
+      `${f(h.authz, 0)} req/s with authorize() (${range(h.authzRuns)})`,
+      `${f(h.bare, 0)} req/s bare app (${range(h.bareRuns)})`,
+      `${f(h.authz / h.bare, 2)} of bare (paired median ${f(h.pairedRatio, 2)})`,
     );
   }
 }

@@ -9,6 +9,7 @@ import {
   type Outcome,
 } from './core.js';
 
+export type { CallIdOptions } from './call-id.js';
 export type { AuthorizationInfo, MiddlewareAuthorizer } from './core.js';
 export {
   createRouteMap,
@@ -51,8 +52,8 @@ export function authorize(
     if (header !== undefined && core.headerName !== undefined) res.setHeader(core.headerName, header);
   };
 
-  const failed = (req: Request, res: Response, err: unknown) => {
-    core.report(err, req);
+  const failed = (req: Request, res: Response, err: unknown, callId: string | undefined) => {
+    core.report(err, req, callId);
     // An onDenied that already sent its headers and then failed: end what it started (still a refusal).
     if (res.headersSent) {
       if (!res.writableEnded) res.end();
@@ -107,34 +108,38 @@ export function authorize(
     res: Response,
     next: NextFunction,
     outcome: Outcome,
+    callId: string | undefined,
   ): void | Promise<void> => {
     let passOn: boolean | Promise<void>;
     try {
       passOn = act(req, res, outcome);
     } catch (err) {
-      return failed(req, res, err);
+      return failed(req, res, err, callId);
     }
     if (passOn === true) {
       // Outside the try: errors from later handlers are theirs (Express handles them), not a failed decision.
       next();
       return;
     }
-    if (passOn !== false) return passOn.then(undefined, (err) => failed(req, res, err));
+    if (passOn !== false) return passOn.then(undefined, (err) => failed(req, res, err, callId));
   };
 
   // A plain function while the request functions are synchronous: Express then adds no promise
   // handling of its own; an async outcome is awaited and its rejection answered with 503.
   return function rbacAuthorize(req: Request, res: Response, next: NextFunction): void | Promise<void> {
+    // Set first: every answer carries it, a refusal and a failed custom denial included.
+    const callId = core.callId(req);
+    if (callId !== undefined) res.setHeader(core.callIdHeader as string, callId);
     let pending: Outcome | Promise<Outcome>;
     try {
-      pending = core.decide(req, req.method, req.baseUrl + req.path);
+      pending = core.decide(req, req.method, req.baseUrl + req.path, callId);
     } catch (err) {
-      return failed(req, res, err);
+      return failed(req, res, err, callId);
     }
-    if (!(pending instanceof Promise)) return settle(req, res, next, pending);
+    if (!(pending instanceof Promise)) return settle(req, res, next, pending, callId);
     return pending.then(
-      (outcome) => settle(req, res, next, outcome),
-      (err) => failed(req, res, err),
+      (outcome) => settle(req, res, next, outcome, callId),
+      (err) => failed(req, res, err, callId),
     );
   };
 }

@@ -1,8 +1,15 @@
 // rbac-normalizer/koa: authorization middleware for Koa 3. Imports only Koa *types*.
 import type { Context, Next } from 'koa';
 import { ConfigError } from '../errors.js';
-import { type AuthorizationInfo, type AuthorizeOptionsBase, BODIES, createCore } from './core.js';
+import {
+  type AuthorizationInfo,
+  type AuthorizeOptionsBase,
+  BODIES,
+  createCore,
+  type Outcome,
+} from './core.js';
 
+export type { CallIdOptions } from './call-id.js';
 export type { AuthorizationInfo, MiddlewareAuthorizer } from './core.js';
 export {
   createRouteMap,
@@ -42,37 +49,81 @@ export function authorize(options: KoaAuthorizeOptions): (ctx: Context, next: Ne
     ctx.body = body;
   };
 
-  return async function rbacAuthorize(ctx: Context, next: Next): Promise<void> {
+  const failed = (ctx: Context, err: unknown, callId: string | undefined): Promise<void> => {
+    core.report(err, ctx, callId);
+    // Whatever a custom denial may have set, the answer is the refusal.
+    refuse(ctx, core.errorStatus, BODIES.unavailable);
+    return DONE;
+  };
+
+  /**
+   * Answers an outcome, or returns true when the request is to be passed on; a promise when a
+   * custom denial is asynchronous. Throws when onDenied throws.
+   */
+  const act = (ctx: Context, outcome: Outcome): boolean | Promise<void> => {
+    switch (outcome.kind) {
+      case 'unauthenticated':
+        refuse(ctx, 401, BODIES[401]);
+        return false;
+      case 'unmatched':
+        if (core.unmatched === 'next') return true;
+        refuse(ctx, 403, BODIES[403]);
+        return false;
+      case 'malformed':
+        refuse(ctx, 400, BODIES[400], outcome.header);
+        return false;
+      case 'undecidable':
+        refuse(ctx, 403, BODIES[403], outcome.header);
+        return false;
+    }
+    const { info, header } = outcome;
+    if (info.allowed) {
+      if (header !== undefined && core.headerName !== undefined) ctx.set(core.headerName, header);
+      ctx.state['authorization'] = info;
+      return true;
+    }
+    refuse(ctx, 403, BODIES[403], header);
+    if (onDenied === undefined) return false;
+    const custom = onDenied(ctx, info);
+    return typeof (custom as { then?: unknown } | undefined)?.then === 'function'
+      ? Promise.resolve(custom)
+      : false;
+  };
+
+  /** Acts on an outcome; any throw or rejection on the way is a 503, and `next` runs only on a pass. */
+  const settle = (ctx: Context, next: Next, outcome: Outcome, callId: string | undefined): Promise<void> => {
+    let passOn: boolean | Promise<void>;
     try {
-      const pending = core.decide(ctx, ctx.method, ctx.path);
-      const outcome = pending instanceof Promise ? await pending : pending;
-      switch (outcome.kind) {
-        case 'unauthenticated':
-          return refuse(ctx, 401, BODIES[401]);
-        case 'unmatched':
-          if (core.unmatched === 'deny') return refuse(ctx, 403, BODIES[403]);
-          break;
-        case 'malformed':
-          return refuse(ctx, 400, BODIES[400], outcome.header);
-        case 'undecidable':
-          return refuse(ctx, 403, BODIES[403], outcome.header);
-        case 'decided': {
-          const { info, header } = outcome;
-          if (!info.allowed) {
-            refuse(ctx, 403, BODIES[403], header);
-            if (onDenied !== undefined) await onDenied(ctx, info);
-            return;
-          }
-          if (header !== undefined && core.headerName !== undefined) ctx.set(core.headerName, header);
-          ctx.state['authorization'] = info;
-        }
-      }
+      passOn = act(ctx, outcome);
     } catch (err) {
-      core.report(err, ctx);
-      // Whatever a custom denial may have set, the answer is the refusal.
-      return refuse(ctx, core.errorStatus, BODIES.unavailable);
+      return failed(ctx, err, callId);
     }
     // Outside the try: errors from later middleware are theirs, not a failed decision.
-    await next();
+    if (passOn === true) return next();
+    if (passOn === false) return DONE;
+    return passOn.then(undefined, (err) => failed(ctx, err, callId));
+  };
+
+  // Not an async function: while the request functions are synchronous the decision takes no
+  // promise of its own, and a pass returns `next()` itself rather than awaiting it.
+  return function rbacAuthorize(ctx: Context, next: Next): Promise<void> {
+    // Set first: every answer carries it, a refusal and a failed custom denial included.
+    const callId = core.callId(ctx);
+    // Straight to Node (nothing is sent yet): ctx.set adds a delegate and checks per request.
+    if (callId !== undefined) ctx.res.setHeader(core.callIdHeader as string, callId);
+    let pending: Outcome | Promise<Outcome>;
+    try {
+      pending = core.decide(ctx, ctx.method, ctx.path, callId);
+    } catch (err) {
+      return failed(ctx, err, callId);
+    }
+    if (!(pending instanceof Promise)) return settle(ctx, next, pending, callId);
+    return pending.then(
+      (outcome) => settle(ctx, next, outcome, callId),
+      (err) => failed(ctx, err, callId),
+    );
   };
 }
+
+/** What a refusal returns: the answer is set on ctx, there is nothing left to wait for. */
+const DONE: Promise<void> = Promise.resolve();

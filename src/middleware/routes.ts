@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { isPlainTarget, type Reading, readings } from './readings.js';
 
 /** What a route is authorized as: a resource (template) and, optionally, a fixed action. */
 export interface RouteTarget {
@@ -44,7 +45,8 @@ export type RouteMap = (method: string, path: string) => RouteMatch | undefined;
 export interface CoveringEntry {
   readonly resource: string;
   readonly action: string | undefined;
-  readonly params: Readonly<Record<string, string>>;
+  /** The route's params, when asked for. */
+  readonly params?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -56,6 +58,9 @@ export type RouteResolution =
   | { readonly kind: 'malformed' }
   | { readonly kind: 'covered'; readonly entries: readonly CoveringEntry[] };
 
+/** A route table compiled by compileRouteTable(); `params: true` fills each entry's params. */
+export type RouteResolver = (method: string, path: string, params?: boolean) => RouteResolution;
+
 interface CompiledRoute {
   readonly method: string | undefined;
   /** Lowercased static segment, or a param name prefixed with ':'. */
@@ -63,23 +68,19 @@ interface CompiledRoute {
   /** The same segments with their case as written. */
   readonly exact: readonly string[];
   readonly rest: boolean;
-  readonly resource: readonly (string | { param: string })[];
+  /** The resource template: text, and the index of the segment each param is read from. */
+  readonly resource: readonly (string | { readonly param: string; readonly index: number })[];
   readonly action: string | undefined;
-}
-
-/** One way to read a path: `keys` are compared with static segments, `values` fill params. */
-interface Reading {
-  readonly keys: readonly string[];
-  readonly values: readonly string[];
-  /** The keys are known to be lower-case (a plain path), so matching them with case is the same. */
-  readonly lower?: true;
+  /**
+   * When the resource has no params: the resolution of a request this route alone covers, per
+   * action (the entries are the same for every request, so they are built once).
+   */
+  readonly fixed: Map<string | undefined, RouteResolution> | undefined;
 }
 
 const METHOD = /^[A-Z]+(?:-[A-Z]+)*$/;
 const PARAM = /^:([A-Za-z_][A-Za-z0-9_]*)$/;
 const PLACEHOLDER = /\{([^{}]*)\}/g;
-/** A path made only of these reads one way: nothing to decode, no dot segments, no case to fold. */
-const PLAIN_PATH = /^[a-z0-9/\-_~!$&'()*+,:=@]*$/;
 const NONE: RouteResolution = { kind: 'none' };
 const MALFORMED: RouteResolution = { kind: 'malformed' };
 
@@ -97,10 +98,12 @@ const MALFORMED: RouteResolution = { kind: 'malformed' };
 export function createRouteMap(options: RouteMapOptions): RouteMap {
   const resolve = compileRouteTable(options);
   return (method, path) => {
-    const r = resolve(method, path);
+    const r = resolve(method, path, true);
     if (r.kind !== 'covered') return undefined;
     const first = r.entries[0];
-    return first?.action === undefined ? undefined : { ...first, action: first.action };
+    return first?.action === undefined
+      ? undefined
+      : { resource: first.resource, action: first.action, params: first.params ?? {} };
   };
 }
 
@@ -111,9 +114,7 @@ export function createRouteMap(options: RouteMapOptions): RouteMap {
  *
  * @throws ConfigError as createRouteMap does.
  */
-export function compileRouteTable(
-  options: RouteMapOptions,
-): (method: string, path: string) => RouteResolution {
+export function compileRouteTable(options: RouteMapOptions): RouteResolver {
   if (
     options === null ||
     typeof options !== 'object' ||
@@ -138,29 +139,65 @@ export function compileRouteTable(
   const compiled = Object.entries(options.routes).map(([key, target]) => compileRoute(key, target, actions));
   const caseMatters = compiled.some((r) => r.segments.some((s, i) => s !== r.exact[i]));
 
-  const first = (method: string, reading: Reading, exactCase: boolean): CoveringEntry | undefined => {
-    for (const r of compiled) {
-      if (r.method !== undefined && r.method !== method && !(method === 'HEAD' && r.method === 'GET'))
-        continue;
-      const params = matchSegments(r, reading, exactCase);
-      if (params === undefined) continue;
-      const resource = r.resource.map((p) => (typeof p === 'string' ? p : (params[p.param] ?? ''))).join('');
-      return { resource, action: r.action ?? actions[method], params };
-    }
+  const allows = (r: CompiledRoute, method: string) =>
+    r.method === undefined || r.method === method || (method === 'HEAD' && r.method === 'GET');
+
+  /** The first route that matches the reading, or undefined. */
+  const first = (method: string, reading: Reading, exactCase: boolean): CompiledRoute | undefined => {
+    for (const r of compiled) if (allows(r, method) && matches(r, reading, exactCase)) return r;
     return undefined;
   };
 
-  return (method, path) => {
+  /** The resolution of a request that `r`, whose resource has no params, alone covers. */
+  const fixed = (r: CompiledRoute, method: string, fixedBy: Map<string | undefined, RouteResolution>) => {
+    const action = r.action ?? actions[method];
+    let resolution = fixedBy.get(action);
+    if (resolution === undefined) {
+      // At most one per action the route or the actions map gives, and one for none.
+      resolution = {
+        kind: 'covered',
+        entries: Object.freeze([Object.freeze({ resource: r.resource.join(''), action })]),
+      };
+      fixedBy.set(action, resolution);
+    }
+    return resolution;
+  };
+
+  const entry = (r: CompiledRoute, method: string, reading: Reading, params: boolean): CoveringEntry => {
+    const action = r.action ?? actions[method];
+    let resource = '';
+    for (const p of r.resource) resource += typeof p === 'string' ? p : reading.values[p.index];
+    return params ? { resource, action, params: paramsOf(r, reading) } : { resource, action };
+  };
+
+  return (method, path, params = false) => {
     const m = method.toUpperCase();
+    if (!caseMatters && !params && isPlainTarget(path)) {
+      // The common case, without splitting the path: a plain path reads one way, with no letter
+      // case to fold, so the first route that matches decides. A route with params in its
+      // resource takes the general way below, which builds the entry.
+      const q = path.indexOf('?');
+      const end = q === -1 ? path.length : q;
+      let hit: CompiledRoute | undefined;
+      for (const r of compiled) {
+        if (allows(r, m) && matchesPlain(r, path, end)) {
+          hit = r;
+          break;
+        }
+      }
+      if (hit === undefined) return NONE;
+      if (hit.fixed !== undefined) return fixed(hit, m, hit.fixed);
+    }
     const all = readings(path);
     if (all === undefined) return MALFORMED;
     const entries: CoveringEntry[] = [];
     for (const reading of all) {
       const folds = caseMatters || (!reading.lower && reading.keys.some((k) => k !== k.toLowerCase()));
-      for (const exactCase of folds ? [false, true] : [false]) {
-        const hit = first(m, reading, exactCase);
-        if (hit !== undefined && !entries.some((e) => e.resource === hit.resource && e.action === hit.action))
-          entries.push(hit);
+      for (let pass = 0; pass < (folds ? 2 : 1); pass++) {
+        const r = first(m, reading, pass === 1);
+        if (r === undefined) continue;
+        const hit = entry(r, m, reading, params);
+        if (!entries.some((e) => e.resource === hit.resource && e.action === hit.action)) entries.push(hit);
       }
     }
     return entries.length === 0 ? NONE : { kind: 'covered', entries };
@@ -182,13 +219,13 @@ function compileRoute(
   const raw = pattern.split('/').filter((s) => s !== '');
   const rest = raw.at(-1) === '*';
   if (rest) raw.pop();
-  const names = new Set<string>();
-  const exact = raw.map((s) => {
+  const names = new Map<string, number>();
+  const exact = raw.map((s, i) => {
     if (s.startsWith(':')) {
       const name = PARAM.exec(s)?.[1];
       if (name === undefined || names.has(name))
         throw new ConfigError(where, `"${s}" must be a unique :name of letters, digits or _`);
-      names.add(name);
+      names.set(name, i);
       return `:${name}`;
     }
     if (s.includes('*')) throw new ConfigError(where, '"*" is only allowed as the last segment, as "/*"');
@@ -205,81 +242,69 @@ function compileRoute(
       where,
       `${method} has no action: give the entry one ({ resource, action }) or add actions.${method}`,
     );
-  const resource: (string | { param: string })[] = [];
+  const resource: (string | { param: string; index: number })[] = [];
   let last = 0;
   for (const m of t.resource.matchAll(PLACEHOLDER)) {
     const name = m[1] ?? '';
-    if (!names.has(name))
+    const index = names.get(name);
+    if (index === undefined)
       throw new ConfigError(
         where,
-        `resource uses {${name}} but the path has no :${name} (params: ${[...names].join(', ') || 'none'})`,
+        `resource uses {${name}} but the path has no :${name} (params: ${[...names.keys()].join(', ') || 'none'})`,
       );
-    resource.push(t.resource.slice(last, m.index), { param: name });
+    resource.push(t.resource.slice(last, m.index), { param: name, index });
     last = m.index + m[0].length;
   }
   resource.push(t.resource.slice(last));
+  const parts = resource.filter((p) => p !== '');
   return {
     method: method === '*' ? undefined : method,
     segments,
     exact,
     rest,
-    resource: resource.filter((p) => p !== ''),
+    resource: parts,
     action: t.action,
+    fixed: parts.every((p) => typeof p === 'string') ? new Map() : undefined,
   };
 }
 
 /**
- * The ways a framework, a static file server or a proxy behind it may read a path, or undefined when
- * it has an invalid percent-escape. First the plain reading (segments, each percent-decoded); then
- * the segments as sent, compared before decoding as Express's router does (params still decoded);
- * then the decoded path split again on `/` and backslashes, `;params` cut from each segment and `.`/`..`
- * resolved, as `send`/`serve-static` and servers behind a proxy read it. Empty segments are dropped
- * in all of them (`//admin` is `/admin`).
+ * Whether a plain path (isPlainTarget; `end` is where its query starts) matches the route, read as
+ * readings() reads it (empty segments dropped) but without splitting it.
  */
-function readings(path: string): Reading[] | undefined {
-  const q = path.indexOf('?');
-  const p = q === -1 ? path : path.slice(0, q);
-  const raw = p.split('/').filter((s) => s !== '');
-  if (PLAIN_PATH.test(p)) return [{ keys: raw, values: raw, lower: true }];
-  const encoded = p.includes('%');
-  let decoded = raw;
-  let whole = p;
-  if (encoded) {
-    try {
-      decoded = raw.map((s) => decodeURIComponent(s));
-      whole = decodeURIComponent(p);
-    } catch {
-      return undefined;
-    }
+function matchesPlain(r: CompiledRoute, p: string, end: number): boolean {
+  let i = 0;
+  for (const seg of r.segments) {
+    while (i < end && p.charCodeAt(i) === 47 /* / */) i++;
+    if (i === end) return false;
+    let j = p.indexOf('/', i);
+    if (j === -1 || j > end) j = end;
+    if (seg.charCodeAt(0) !== 58 /* : a param */ && (j - i !== seg.length || !p.startsWith(seg, i)))
+      return false;
+    i = j;
   }
-  const all: Reading[] = [{ keys: decoded, values: decoded }];
-  if (encoded) all.push({ keys: raw, values: decoded });
-  if (encoded || p.includes(';') || p.includes('\\') || decoded.some((s) => s === '.' || s === '..')) {
-    const resolved: string[] = [];
-    for (const part of whole.split(/[/\\]/)) {
-      const s = part.split(';', 1)[0] as string;
-      if (s === '..') resolved.pop();
-      else if (s !== '' && s !== '.') resolved.push(s);
-    }
-    if (resolved.length !== decoded.length || resolved.some((s, i) => s !== decoded[i]))
-      all.push({ keys: resolved, values: resolved });
-  }
-  return all;
+  if (r.rest) return true;
+  while (i < end && p.charCodeAt(i) === 47) i++;
+  return i === end;
 }
 
-function matchSegments(
-  r: CompiledRoute,
-  reading: Reading,
-  exactCase: boolean,
-): Record<string, string> | undefined {
-  const { keys, values } = reading;
-  if (r.rest ? keys.length < r.segments.length : keys.length !== r.segments.length) return undefined;
+function matches(r: CompiledRoute, reading: Reading, exactCase: boolean): boolean {
+  const { keys } = reading;
+  if (r.rest ? keys.length < r.segments.length : keys.length !== r.segments.length) return false;
+  for (let i = 0; i < r.segments.length; i++) {
+    const seg = r.segments[i] as string;
+    if (seg.charCodeAt(0) === 58 /* : a param */) continue;
+    const key = keys[i] as string;
+    if (exactCase ? r.exact[i] !== key : seg !== (reading.lower ? key : key.toLowerCase())) return false;
+  }
+  return true;
+}
+
+function paramsOf(r: CompiledRoute, reading: Reading): Record<string, string> {
   const params: Record<string, string> = Object.create(null);
   for (let i = 0; i < r.segments.length; i++) {
     const seg = r.segments[i] as string;
-    const key = keys[i] as string;
-    if (seg.startsWith(':')) params[seg.slice(1)] = values[i] as string;
-    else if (exactCase ? r.exact[i] !== key : seg !== key.toLowerCase()) return undefined;
+    if (seg.startsWith(':')) params[seg.slice(1)] = reading.values[i] as string;
   }
   return params;
 }

@@ -60,6 +60,10 @@ test('Express middleware options are checked at construction and errors name the
     [{ authorizer, subject: () => 'a', routes: {}, errorStatus: 200 }, 'errorStatus'],
     [{ authorizer, subject: () => 'a', routes: {}, decisionHeader: 'bad header' }, 'decisionHeader'],
     [{ authorizer, subject: () => 'a', routes: {}, onDenied: 'x' as never }, 'onDenied'],
+    [{ authorizer, subject: () => 'a', routes: {}, callId: 'bad header' }, 'callId'],
+    [{ authorizer, subject: () => 'a', routes: {}, callId: { header: 'a b' } }, 'callId.header'],
+    [{ authorizer, subject: () => 'a', routes: {}, callId: { from: 'x' as never } }, 'callId.from'],
+    [{ authorizer, subject: () => 'a', routes: {}, decisionHeader: 'x-trace', callId: 'X-Trace' }, 'callId'],
     [{ authorizer, subject: () => 'a', routes: { 'get /x': 'r' } }, 'routes["get /x"]'],
   ];
   for (const [opts, key] of cases) {

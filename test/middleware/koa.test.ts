@@ -52,6 +52,7 @@ test('Koa middleware options are checked at construction and errors name the opt
       { authorizer: { enforce: () => true }, subject: () => 'a', routes: { '/x/:a': 'r:{b}' } },
       'routes["/x/:a"]',
     ],
+    [{ authorizer: { enforce: () => true }, subject: () => 'a', routes: {}, callId: 42 as never }, 'callId'],
   ];
   for (const [opts, key] of cases) {
     assert.throws(

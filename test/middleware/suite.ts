@@ -33,6 +33,7 @@ export type SuiteOptions = Omit<AuthorizeOptionsBase<unknown>, 'subject'> & {
 export type StartApp = (options: SuiteOptions, handled: { n: number }) => Promise<Running>;
 
 const T0 = '2026-11-22T12:00:00.000Z';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const _open = { from: Number.NEGATIVE_INFINITY, until: Number.POSITIVE_INFINITY };
 const routes = {
   'GET /recordings/:id': 'zoom:recording',
@@ -104,6 +105,19 @@ export function middlewareSuite(framework: string, start: StartApp): void {
       servers.push(s);
       return s.url;
     }
+
+    const raw = (
+      url: string,
+      path: string,
+      user: string | undefined,
+      method = 'GET',
+      headers: Record<string, string> = {},
+    ) =>
+      rawRequest(url, {
+        method,
+        path,
+        headers: { ...headers, ...(user === undefined ? {} : { 'x-user': user }) },
+      });
 
     const get = (url: string, user?: string, init: RequestInit = {}) =>
       fetch(url, {
@@ -212,6 +226,155 @@ export function middlewareSuite(framework: string, start: StartApp): void {
       assert.equal((await get(`${url}/recordings/1`, 'erin')).status, 403);
     });
 
+    /** An authorizer that allows everything and records the context of each call. */
+    const recording = () => {
+      const contexts: unknown[] = [];
+      return {
+        contexts,
+        authorizer: {
+          enforce: (_u: string, _r: string, _a: string, context?: unknown) => {
+            contexts.push(context);
+            return true;
+          },
+        },
+      };
+    };
+    const authorizationOf = async (res: Response) =>
+      ((await res.json()) as { authorization?: { callId?: string } }).authorization;
+
+    test('sends a call id that is the one the authorizer was given and the handler sees', async () => {
+      const { contexts, authorizer } = recording();
+      const url = await app({ authorizer, callId: true });
+      const res = await get(`${url}/recordings/7`, 'alice');
+      assert.equal(res.status, 200);
+      const callId = res.headers.get('x-rbac-call-id');
+      assert.match(callId ?? '', UUID);
+      assert.deepEqual(contexts, [{ callId }]);
+      assert.equal((await authorizationOf(res))?.callId, callId);
+    });
+
+    test('gives each request its own call id, with every target of one request under the same', async () => {
+      const { contexts, authorizer } = recording();
+      const url = await app({ authorizer, callId: true });
+      const ids = new Set<string | null>();
+      for (let i = 0; i < 20; i++)
+        ids.add((await get(`${url}/recordings/${i}`, 'alice')).headers.get('x-rbac-call-id'));
+      assert.equal(ids.size, 20);
+      assert.ok(![...ids].includes(null));
+      contexts.length = 0;
+      // `/groups/a%2Fb/x` reads as group a/b and as group a: two decisions, one request.
+      const two = await raw(url, '/groups/a%2Fb/x', 'alice');
+      assert.equal(contexts.length, 2);
+      assert.deepEqual(contexts[0], { callId: two.headers['x-rbac-call-id'] });
+      assert.deepEqual(contexts[1], contexts[0]);
+    });
+
+    test('sends the call id on refusals and failures too, and hands it to onError', async () => {
+      const errors: [unknown, string | undefined][] = [];
+      const url = await app({ callId: true, onError: (e, _req, callId) => errors.push([e, callId]) });
+      const answers = [
+        await get(`${url}/recordings/7`), // 401
+        await get(`${url}/recordings/7`, 'dave'), // 403
+        await get(`${url}/elsewhere`, 'alice'), // 403, unmatched
+      ];
+      const bad = await raw(url, '/admin/%E0%A4%A', 'alice'); // 400
+      const broken = await app({
+        callId: true,
+        authorizer: {
+          enforce: () => {
+            throw new Error('store down');
+          },
+        },
+        onError: (e, _req, callId) => errors.push([e, callId]),
+      });
+      const failed = await get(`${broken}/recordings/7`, 'alice'); // 503
+      assert.deepEqual(
+        [...answers.map((r) => r.status), bad.status, failed.status],
+        [401, 403, 403, 400, 503],
+      );
+      for (const id of [
+        ...answers.map((r) => r.headers.get('x-rbac-call-id')),
+        bad.headers['x-rbac-call-id'],
+      ])
+        assert.match(String(id), UUID);
+      assert.match(failed.headers.get('x-rbac-call-id') ?? '', UUID);
+      assert.equal(errors.length, 1);
+      assert.equal(errors[0]?.[1], failed.headers.get('x-rbac-call-id'));
+    });
+
+    test("uses the app's own request id when it is safe, and a new one when it is not", async () => {
+      const { contexts, authorizer } = recording();
+      const fromHeader = (req: unknown) =>
+        (req as { get(name: string): string | undefined }).get('x-request-id');
+      const url = await app({ authorizer, callId: { header: 'X-Request-Id', from: fromHeader } });
+      const own = 'req-2026.11.22:abc_DEF~1+2/3=4@host';
+      const mine = await get(`${url}/recordings/7`, 'alice', { headers: { 'x-request-id': own } });
+      assert.equal(mine.headers.get('x-request-id'), own);
+      assert.equal(mine.headers.get('x-rbac-call-id'), null);
+      assert.equal((await authorizationOf(mine))?.callId, own);
+      assert.deepEqual(contexts.at(-1), { callId: own });
+      const hostile = [
+        'x'.repeat(129),
+        '"><script>alert(1)</script>',
+        'a b',
+        'a\tb',
+        '{"level":"error","msg":"forged"}',
+        'caf\u00e9',
+        '',
+      ];
+      for (const value of hostile) {
+        const res = await raw(url, '/recordings/7', 'alice', 'GET', { 'x-request-id': value });
+        const sent = res.headers['x-request-id'];
+        assert.match(String(sent), UUID, JSON.stringify(value));
+        assert.deepEqual(contexts.at(-1), { callId: sent });
+      }
+      assert.equal((await get(`${url}/recordings/7`, 'alice')).headers.get('x-request-id')?.length, 36);
+      // Whatever the function gives (a header of another parser, a query parameter, a bug).
+      for (const value of ['a\r\nx-evil: 1', 'line\nbreak', 42, null, { id: 'x' }, ['a']]) {
+        const odd = await app({ callId: { from: () => value } });
+        const res = await get(`${odd}/recordings/7`, 'alice');
+        assert.equal(res.status, 200);
+        assert.match(res.headers.get('x-rbac-call-id') ?? '', UUID, JSON.stringify(value));
+        assert.equal(res.headers.get('x-evil'), null);
+      }
+    });
+
+    test('a call id function that throws gets a new id and onError, and changes no answer', async () => {
+      const errors: [unknown, string | undefined][] = [];
+      const url = await app({
+        callId: {
+          from: () => {
+            throw new Error('no request id');
+          },
+        },
+        onError: (e, _req, callId) => errors.push([e, callId]),
+      });
+      const res = await get(`${url}/recordings/7`, 'alice');
+      assert.equal(res.status, 200);
+      const callId = res.headers.get('x-rbac-call-id');
+      assert.match(callId ?? '', UUID);
+      assert.equal(errors.length, 1);
+      assert.equal(errors[0]?.[1], callId);
+      assert.equal((await get(`${url}/recordings/7`, 'dave')).status, 403);
+    });
+
+    test('sends no call id, and gives the authorizer none, unless asked; a string names its header', async () => {
+      const { contexts, authorizer } = recording();
+      for (const callId of [undefined, false]) {
+        const url = await app({ authorizer, ...(callId === undefined ? {} : { callId }) });
+        const res = await get(`${url}/recordings/7`, 'alice');
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get('x-rbac-call-id'), null);
+        assert.deepEqual(contexts.splice(0), [undefined]);
+        assert.equal((await authorizationOf(res))?.callId, undefined);
+        assert.equal((await get(`${url}/recordings/7`)).headers.get('x-rbac-call-id'), null, 'nor on a 401');
+      }
+      const named = await app({ callId: 'X-Trace-Id' });
+      const traced = await get(`${named}/recordings/7`, 'alice');
+      assert.match(traced.headers.get('x-trace-id') ?? '', UUID);
+      assert.equal(traced.headers.get('x-rbac-call-id'), null);
+    });
+
     test('adds a decision header when asked', async () => {
       const url = await app({ decisionHeader: true });
       const allow = await get(`${url}/recordings/1`, 'alice');
@@ -237,9 +400,6 @@ export function middlewareSuite(framework: string, start: StartApp): void {
       assert.equal((await get(`${url}/whatever`, 'alice', { headers: h })).status, 200);
       assert.equal((await get(`${url}/whatever`, 'bob', { headers: h })).status, 403);
     });
-
-    const raw = (url: string, path: string, user: string | undefined, method = 'GET') =>
-      rawRequest(url, { method, path, headers: user === undefined ? {} : { 'x-user': user } });
 
     test('decides HEAD on a GET route as GET, with the same action, never passing it on', async () => {
       const url = await app({ unmatched: 'next', decisionHeader: true });
@@ -277,7 +437,16 @@ export function middlewareSuite(framework: string, start: StartApp): void {
 
     test('still passes on requests outside every entry when told to', async () => {
       const url = await app({ unmatched: 'next' });
-      for (const path of ['/elsewhere', '/administrator', '/public/admin', '/adminx/y', '/elsewhere;admin']) {
+      const outside = [
+        '/elsewhere',
+        '/administrator',
+        '/public/admin',
+        '/adminx/y',
+        '/elsewhere;admin',
+        '/elsewhere?/admin/x',
+        '/elsewhere?next=/admin/x',
+      ];
+      for (const path of outside) {
         const res = await raw(url, path, 'mallory');
         assert.equal(res.status, 200, `${path} → ${res.status} ${res.body}`);
       }
