@@ -4,6 +4,7 @@
 // interleaved round by round. `middleware.ts [batchMs] [rounds]` prints one JSON line.
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Duplex } from 'node:stream';
+import { Registry } from 'prom-client';
 import { type CreateAuthorizerOptions, createAuthorizer } from '../src/authorizer.js';
 import {
   BENCH_PATH,
@@ -48,6 +49,7 @@ export interface MiddlewareResult {
 export const DEFAULT_VARIANTS: readonly MiddlewareVariant[] = [
   { label: 'authorize()' },
   { label: 'authorize({ callId: true })', middleware: { callId: true } },
+  { label: 'authorize(), metrics on', authorizer: { metrics: new Registry() } },
 ];
 const median = (xs: readonly number[]) => {
   const s = [...xs].sort((a, b) => a - b);

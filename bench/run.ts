@@ -197,7 +197,7 @@ if (process.env['BENCH_HTTP'] !== '0') {
     row(
       `${h.framework === 'koa' ? 'Koa 3' : 'Express 5'} hello world`,
       `HTTP req/s, autocannon 50 conns, best of ${h.bareRuns.length} alternating runs (range)`,
-      `${f(h.authz, 0)} req/s with authorize() (${range(h.authzRuns)})`,
+      `${f(h.authz, 0)} req/s with authorize(), metrics on (${range(h.authzRuns)})`,
       `${f(h.bare, 0)} req/s bare app (${range(h.bareRuns)})`,
       `${f(h.authz / h.bare, 2)} of bare (paired median ${f(h.pairedRatio, 2)})`,
     );
