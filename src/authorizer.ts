@@ -216,6 +216,15 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
       lastOutcomes.set(v.vendor, { status: v.status, at, ...(v.error ? { error: v.error } : {}) });
     return summary;
   };
+  /** Why this instance may not decide now (a shared store past maxStaleness), else undefined. */
+  const unfresh = (): string | undefined => {
+    try {
+      shared?.checkFresh();
+      return undefined;
+    } catch (err) {
+      return err instanceof Error ? err.message : 'not known to be current';
+    }
+  };
   const freshness = (): Freshness => shared?.freshness() ?? { version: 0, lastHeardAt: loadedAt, loadedAt };
   const health = async (): Promise<Health> =>
     healthReport({
@@ -224,6 +233,7 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
       state: await store.readState(),
       lastOutcomes,
       vendors: VENDORS,
+      unfresh: unfresh(),
     });
   const authorizer = Object.assign(engine, {
     sync: (opts: SyncOptions = {}) => remember(() => runSync(syncContext, opts)),

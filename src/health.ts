@@ -23,6 +23,13 @@ export interface VendorHealth {
 }
 
 export interface Health {
+  /**
+   * True when this instance may answer: a policy is loaded (rules, or a store version) and, with a
+   * shared store, it is not past `maxStaleness`. What a readiness probe (`/healthz`) answers.
+   */
+  readonly ready: boolean;
+  /** Why it is not ready; absent when ready. */
+  readonly notReady?: string;
   readonly policy: {
     readonly version: number;
     /** When this instance last loaded the whole policy (ISO), or null. */
@@ -54,8 +61,14 @@ export function healthReport(input: {
   state: SyncState | undefined;
   lastOutcomes: ReadonlyMap<Vendor, { status: VendorOutcome['status']; at: string; error?: string }>;
   vendors: readonly Vendor[];
+  /** Why no decision may be made now (a shared store past maxStaleness), or undefined. */
+  unfresh: string | undefined;
 }): Health {
   const { freshness, stats, state } = input;
+  const notReady =
+    stats.rules === 0 && freshness.version === 0
+      ? 'no policy loaded (no rules, no store version)'
+      : input.unfresh;
   const vendors = input.vendors.map((vendor): VendorHealth => {
     let last: string | null = null;
     for (const [key, at] of Object.entries(state?.lastSuccess ?? {}))
@@ -68,6 +81,8 @@ export function healthReport(input: {
     };
   });
   return {
+    ready: notReady === undefined,
+    ...(notReady === undefined ? {} : { notReady }),
     policy: {
       version: freshness.version,
       loadedAt: iso(freshness.loadedAt),

@@ -17,6 +17,8 @@ test('health() reports the policy, the last sync per vendor with its outcome, st
   assert.equal((await runCli(['sync', '--config', ws.config])).code, 0);
   const authz = await createAuthorizer({ config: ws.config, clock: manualClock('2026-11-22T12:00:00Z') });
   const first = await authz.health();
+  assert.equal(first.ready, true);
+  assert.equal(first.notReady, undefined);
   assert.equal(first.staleUnits, 0);
   assert.ok(first.lastSyncAt !== null);
   // Synced by another process: every vendor has a last success, and this process ran no sync.

@@ -37,21 +37,14 @@ const SUPPORT = '3615beae-3974-4c33-b38d-9ec230b2284c';
 
 const registry = new Registry();
 const authorizer = await createAuthorizer({ config: values.config, metrics: registry });
-const common = { authorizer, routes, decisionHeader: true } as const;
+// callId: each answer carries x-rbac-call-id, the id a decision log entry of the request records.
+const common = { authorizer, routes, decisionHeader: true, callId: true } as const;
 
-/**
- * Ready (200) once a policy is loaded and this instance may decide now; else 503 with the reason.
- * explain() runs the same freshness gate as enforce() (a shared store's maxStaleness) without
- * counting a decision.
- */
+/** Ready (200) once a policy is loaded and this instance may decide now; else 503 with the reason. */
 async function readiness(): Promise<{ status: 200 | 503; body: Record<string, unknown> }> {
   try {
-    const { policy, lastHeardAt, staleUnits } = await authorizer.health();
-    if (policy.rules === 0 && policy.version === 0)
-      return { status: 503, body: { status: 'unavailable', reason: 'no policy loaded' } };
-    const probe = authorizer.explain('healthz', 'healthz', 'healthz', { nearMisses: false });
-    if (probe.error !== undefined)
-      return { status: 503, body: { status: 'unavailable', reason: probe.error } };
+    const { ready, notReady, policy, lastHeardAt, staleUnits } = await authorizer.health();
+    if (!ready) return { status: 503, body: { status: 'unavailable', reason: notReady } };
     return { status: 200, body: { status: 'ok', policy, lastHeardAt, staleUnits } };
   } catch (err) {
     return {

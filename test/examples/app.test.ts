@@ -72,6 +72,10 @@ for (const framework of ['Express', 'Koa']) {
       const carol = await fetch(`${url}/recordings/42`, { headers: { 'x-user': 'carol' } });
       assert.equal(carol.status, 200);
       assert.equal(carol.headers.get('x-rbac-decision'), 'allow');
+      const id = carol.headers.get('x-rbac-call-id') ?? '';
+      assert.match(id, /^[0-9a-f-]{36}$/, 'each answer carries a call id');
+      const again = await fetch(`${url}/recordings/42`, { headers: { 'x-user': 'carol' } });
+      assert.notEqual(again.headers.get('x-rbac-call-id'), id);
       const bob = await fetch(`${url}/groups/3615beae-3974-4c33-b38d-9ec230b2284c`, {
         headers: { 'x-user': 'bob' },
       });
@@ -83,7 +87,7 @@ for (const framework of ['Express', 'Koa']) {
       assert.equal(metrics.status, 200);
       assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
       const text = await metrics.text();
-      assert.match(text, /^rbac_decisions_total\{result="allow",reason="allowed"\} 1$/m);
+      assert.match(text, /^rbac_decisions_total\{result="allow",reason="allowed"\} 2$/m);
       assert.match(text, /^rbac_decisions_total\{result="deny",reason="denied-by-rule"\} 1$/m);
       assert.match(text, /^rbac_policy_rules [1-9]\d*$/m);
       assert.ok(!/carol|bob/.test(text), 'no subject in the metrics');
@@ -95,7 +99,7 @@ for (const framework of ['Express', 'Koa']) {
       const after = await (await fetch(`${url}/metrics`)).text();
       assert.match(
         after,
-        /^rbac_decisions_total\{result="allow",reason="allowed"\} 1$/m,
+        /^rbac_decisions_total\{result="allow",reason="allowed"\} 2$/m,
         'neither route decides',
       );
     });
@@ -105,7 +109,10 @@ for (const framework of ['Express', 'Koa']) {
       children.push(child);
       const health = await fetch(`${url}/healthz`);
       assert.equal(health.status, 503);
-      assert.deepEqual(await health.json(), { status: 'unavailable', reason: 'no policy loaded' });
+      assert.deepEqual(await health.json(), {
+        status: 'unavailable',
+        reason: 'no policy loaded (no rules, no store version)',
+      });
       const metrics = await fetch(`${url}/metrics`);
       assert.equal(metrics.status, 200);
       assert.match(await metrics.text(), /^rbac_policy_rules 0$/m);

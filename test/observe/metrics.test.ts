@@ -376,6 +376,7 @@ describe('metrics', () => {
 
 async function health(): Promise<Health> {
   return {
+    ready: true,
     policy: { version: 0, loadedAt: null, rules: 0, links: 0 },
     lastHeardAt: null,
     lastSyncAt: null,

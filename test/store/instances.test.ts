@@ -111,10 +111,14 @@ describe('instances sharing a PostgreSQL store', { skip, timeout: 120_000 }, () 
     assert.equal(stale.enforce('alice', 'zoom:recording', 'read'), true);
     clock.advance(119_000);
     assert.equal(stale.enforceStrict('alice', 'zoom:recording', 'read'), true);
+    assert.equal((await stale.health()).ready, true);
     clock.advance(2_000); // no poll or message confirmed the version in 121 s
     assert.equal(stale.enforce('alice', 'zoom:recording', 'read'), false);
     assert.throws(() => stale.enforceStrict('alice', 'zoom:recording', 'read'), DecisionError);
     assert.equal(stale.explain('alice', 'zoom:recording', 'read').reason, 'error');
+    const h = await stale.health();
+    assert.equal(h.ready, false, 'a readiness probe sees it too');
+    assert.match(h.notReady ?? '', /maxStaleness/);
     await stale.waitForVersion(stale.freshness().version); // already held: no store read needed
     await stale.close();
     // A bound shorter than the poll could never be met: refused.
