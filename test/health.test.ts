@@ -53,6 +53,7 @@ test('health() reports the policy, the last sync per vendor with its outcome, st
   assert.equal(fromCli.staleUnits, 1);
   assert.equal(fromCli.policy.rules, h.policy.rules);
   const human = await runCli(['status', '--config', ws.config]);
+  assert.match(human.out, /^ready\n/);
   assert.match(human.out, /stale units: 1/);
   assert.match(human.out, /tuya +last success .*, 1 stale/);
 });

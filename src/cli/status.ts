@@ -20,6 +20,7 @@ export function registerStatusCommand(program: Command, ctx: CommandContext): vo
           return;
         }
         const lines = [
+          h.ready ? 'ready' : `not ready: ${h.notReady}`,
           `policy: version ${h.policy.version}, ${h.policy.rules} rules, ${h.policy.links} links, loaded ${h.policy.loadedAt ?? 'never'}`,
           `last sync: ${h.lastSyncAt ?? 'none recorded'}; stale units: ${h.staleUnits}`,
           ...h.vendors.map(
