@@ -69,6 +69,7 @@ export type {
   DecisionLogOptions,
   LoggedGrant,
 } from './observe/decision-log.js';
+export type { DecisionContext } from './observe/observer.js';
 export { createCasbinEnforcer, PolicyAdapter } from './policy/casbin.js';
 export type { PolicyDiff } from './policy/diff.js';
 export { createFileStore, type PolicyStore, type StoredPolicy } from './policy/policy-store.js';

@@ -55,6 +55,7 @@ const API: Record<string, { source: string; values: string[]; types: string[] }>
       'CompileResult',
       'CreateAuthorizerOptions',
       'Decision',
+      'DecisionContext',
       'DecisionLogEntry',
       'DecisionLogFilter',
       'DecisionLogOptions',
@@ -109,6 +110,7 @@ const API: Record<string, { source: string; values: string[]; types: string[] }>
     values: ['DEFAULT_METHOD_ACTIONS', 'authorize', 'createRouteMap'],
     types: [
       'AuthorizationInfo',
+      'CallIdOptions',
       'ExpressAuthorizeOptions',
       'MiddlewareAuthorizer',
       'RouteMap',
@@ -122,6 +124,7 @@ const API: Record<string, { source: string; values: string[]; types: string[] }>
     values: ['DEFAULT_METHOD_ACTIONS', 'authorize', 'createRouteMap'],
     types: [
       'AuthorizationInfo',
+      'CallIdOptions',
       'KoaAuthorizeOptions',
       'MiddlewareAuthorizer',
       'RouteMap',
