@@ -12,7 +12,7 @@ import { type ProvenanceIndex, readPolicy, readProvenance } from '../policy/stor
 import { holderKey, readSyncState, type StaleHolder } from '../policy/sync-state.js';
 import { formatBound } from '../policy/time.js';
 import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from '../policy/types.js';
-import type { ProvenanceLookup, WhatCanResult, WhoCanResult } from './access-view.js';
+import type { ProvenanceLookup, RuleView, WhatCanResult, WhoCanResult } from './access-view.js';
 import { ALLOWED, DENIED_BY_RULE, DecisionCache, type DecisionCode, NO_RULE } from './decision-cache.js';
 import { type NearMiss, nearMisses } from './near-miss.js';
 import { PolicyIndex, type Validity } from './policy-index.js';
@@ -32,14 +32,7 @@ export interface Decision {
   /** The decision time, ISO-8601. */
   readonly at: string;
   /** The Casbin rule that decided (`p, sub, obj, act, eft, from, until`), if any rule did. */
-  readonly rule?: {
-    readonly sub: string;
-    readonly obj: string;
-    readonly act: string;
-    readonly eft: string;
-    readonly from: string;
-    readonly until: string;
-  };
+  readonly rule?: RuleView;
   /** How the subject reaches the rule's subject: [subject, role, ..., rule subject]. */
   readonly via?: readonly string[];
   /** The normalized grants and vendor values behind the rule (vendor, holder, raw value, mapping file:line). */
