@@ -430,6 +430,9 @@ export async function createEngine(
   }
 
   let observer: DecisionObserver | undefined;
+  // Bumped by every change of the policy, its provenance or stale marks: what an observer's
+  // memo of explanations is valid for.
+  let policyEpoch = 0;
   const timeOneIn = internals.timeOneIn ?? TIMED_ONE_IN;
   // Calls left until the next timed one: the first call is timed, then a random gap averaging
   // timeOneIn (a fixed stride could keep timing the same request of a repeating sequence).
@@ -580,6 +583,7 @@ export async function createEngine(
 
     async loadPolicy(policies, prov) {
       const next = await load(policies, prov);
+      policyEpoch++;
       index = next.index;
       provenance = next.provenance;
       stale = next.stale;
@@ -588,11 +592,13 @@ export async function createEngine(
     },
 
     setStale(list) {
+      policyEpoch++;
       stale = new Map(list.map((h) => [holderKey(h.vendor, h.holder), h]));
     },
 
     applyChanges(change) {
       checkPolicyChange(change);
+      policyEpoch++;
       const touched = new Set<string>();
       let added = 0;
       let removed = 0;
@@ -647,6 +653,7 @@ export async function createEngine(
     clock,
     stats: authorizer.stats,
     policyVersion: internals.policyVersion ?? (() => 0),
+    policyEpoch: () => policyEpoch,
     explainAt: (user, resource, action, at) => explainWith(user, resource, action, at, false),
   });
   return authorizer;

@@ -1,6 +1,8 @@
 // The decision log: an observer that writes sampled decisions as JSON lines, with the rule and the
 // vendor grants behind each. An unsampled decision costs one random draw; only a sampled one is
 // explained, built and written.
+
+import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { Decision, DecisionReason } from '../engine/authorizer.js';
 import { ALLOWED, DENIED_BY_RULE, type DecisionCode, NO_RULE } from '../engine/decision-cache.js';
@@ -112,11 +114,16 @@ export async function createDecisionLog(
   return {
     observe(host) {
       sink ??= open?.();
-      return decisionLogObserver(host, o, (entry) => {
-        if (o.keep !== undefined && !o.keep(entry)) return;
-        sink?.write(`${JSON.stringify(entry)}\n`);
-        o.onDecision?.(entry);
-      });
+      return decisionLogObserver(
+        host,
+        o,
+        (entry, line) => {
+          if (o.keep !== undefined && !o.keep(entry)) return;
+          sink?.write(`${line ?? JSON.stringify(entry)}\n`);
+          o.onDecision?.(entry);
+        },
+        open !== undefined,
+      );
     },
     close: async () => {
       await sink?.close();
@@ -188,22 +195,95 @@ function checkOptions(options: DecisionLogOptions): Checked {
  */
 type Building = { -readonly [K in keyof DecisionLogEntry]: DecisionLogEntry[K] };
 
+/** What a sampled entry reuses of an earlier explanation of the same request. */
+interface Explained {
+  /** The engine's policy epoch it was made under. */
+  readonly epoch: number;
+  readonly reason: DecisionReason;
+  /** [from, until) in epoch ms: while the clock is inside, the same rules decide. */
+  readonly from: number;
+  readonly until: number;
+  readonly rule: NonNullable<Decision['rule']> | undefined;
+  readonly via: readonly string[] | undefined;
+  readonly grants: readonly LoggedGrant[] | undefined;
+  /** `,"rule":…,"via":…,"grants":…` as the line ends with them, or '' without a rule. */
+  readonly json: string;
+}
+
+/** Explanations kept for sampled entries (a hot request is sampled again and again). */
+const EXPLAINED_MAX = 10_000;
+
 function decisionLogObserver(
   host: ObserverHost,
   o: Checked,
-  emit: (entry: DecisionLogEntry) => void,
+  emit: (entry: DecisionLogEntry, head: string | undefined) => void,
+  serialize: boolean,
 ): DecisionObserver {
   const { sample, random, codes, refusals, mask } = o;
   const { clock } = host;
   const subjectOf = (user: string) => (mask === undefined ? user : String(mask(user)));
-  /** The entry of a sampled decision: explained at the clock's now, with the rule and grants. */
+  const explained = new LRUCache<string, Explained>({ max: EXPLAINED_MAX });
+
+  /**
+   * The rule, role path and grants behind a decision: remembered per request while the policy
+   * epoch, the reason and the time window of the explanation hold; else explained anew.
+   */
+  const explain = (
+    user: string,
+    subject: string,
+    resource: string,
+    action: string,
+    reason: DecisionReason,
+    at: number,
+  ): Explained | undefined => {
+    const key = `${user}\u0000${resource}\u0000${action}`;
+    const epoch = host.policyEpoch();
+    const known = explained.get(key);
+    if (
+      known !== undefined &&
+      known.epoch === epoch &&
+      known.reason === reason &&
+      at >= known.from &&
+      at < known.until
+    )
+      return known;
+    const d = host.explainAt(user, resource, action, at);
+    // The explanation's rule, unless its answer differs (a rule's window ended since the decision).
+    if (d.reason !== reason) return undefined;
+    let rule: Explained['rule'];
+    let via: Explained['via'];
+    let grants: Explained['grants'];
+    if (d.rule !== undefined) {
+      const r = d.rule;
+      rule = r.sub === user && subject !== user ? { ...r, sub: subject } : r;
+      via = (d.via ?? []).map((x) => (x === user ? subject : x));
+      grants = (d.grants ?? []).map(loggedGrant);
+    }
+    const e: Explained = {
+      epoch,
+      reason,
+      from: d.validFrom === null ? Number.NEGATIVE_INFINITY : Date.parse(d.validFrom),
+      until: d.validUntil === null ? Number.POSITIVE_INFINITY : Date.parse(d.validUntil),
+      rule,
+      via,
+      grants,
+      json:
+        rule === undefined || !serialize
+          ? ''
+          : `,"rule":${JSON.stringify(rule)},"via":${JSON.stringify(via)},"grants":${JSON.stringify(grants)}`,
+    };
+    explained.set(key, e);
+    return e;
+  };
+
+  /** The entry of a sampled decision, at the clock's now, with the rule and grants. */
   const record: DecisionObserver['decided'] = (user, resource, action, code, cacheHit, seconds, context) => {
     const at = timeOf(clock);
     const reason = REASONS[code];
     const subject = subjectOf(user);
-    const d = host.explainAt(user, resource, action, at);
+    const e = explain(user, subject, resource, action, reason, at);
     const entry: Building = {
-      time: d.reason === 'invalid-request' || d.reason === 'error' ? new Date(at).toISOString() : d.at,
+      time: new Date(at).toISOString(),
       subject,
       resource,
       action,
@@ -215,14 +295,14 @@ function decisionLogObserver(
     if (seconds >= 0) entry.durationUs = micros(seconds);
     const callId = context?.callId;
     if (typeof callId === 'string') entry.callId = callId;
-    // The explanation's rule, unless its answer differs (a rule's window ended since the decision).
-    if (d.reason === reason && d.rule !== undefined) {
-      const r = d.rule;
-      entry.rule = r.sub === user && subject !== user ? { ...r, sub: subject } : r;
-      entry.via = (d.via ?? []).map((s) => (s === user ? subject : s));
-      entry.grants = (d.grants ?? []).map(loggedGrant);
+    // The line: the fields above, then the remembered rule, path and grants.
+    const head = serialize ? `${JSON.stringify(entry).slice(0, -1)}${e?.json ?? ''}}` : undefined;
+    if (e?.rule !== undefined) {
+      entry.rule = e.rule;
+      entry.via = e.via ?? [];
+      entry.grants = e.grants ?? [];
     }
-    emit(entry);
+    emit(entry, head);
   };
   return {
     decided(user, resource, action, code, cacheHit, seconds, context) {
@@ -250,7 +330,7 @@ function decisionLogObserver(
       if (typeof callId === 'string') entry.callId = callId;
       // The engine's own messages carry no secrets; anything else may, so its text stays out.
       entry.error = isDecisionError(error) ? error.message : UNEXPECTED;
-      emit(entry);
+      emit(entry, undefined);
     },
   };
 }

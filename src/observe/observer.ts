@@ -57,6 +57,11 @@ export interface ObserverHost {
   explainAt(user: string, resource: string, action: string, at: number): Decision;
   /** The store version the engine holds (0 with a file store). */
   policyVersion(): number;
+  /**
+   * A number that changes whenever the policy, its provenance or the stale marks change (in this
+   * process): an explanation memoized under one epoch holds, within its validity, until it moves.
+   */
+  policyEpoch(): number;
   /** Rules, links and cache counters (the authorizer's stats()). */
   stats: Authorizer['stats'];
   readonly clock: Clock;

@@ -455,3 +455,74 @@ describe('decision log secrets', () => {
       assert.equal(text.includes(secret), false, `the ${name} secret is not in the log`);
   });
 });
+
+describe('decision log explanations reused for a request sampled again', () => {
+  /** An engine at `clock` whose explainAt calls are counted, logging every decision to lines and entries. */
+  async function counted(p: Policy, clock: ReturnType<typeof manualClock>) {
+    const entries: DecisionLogEntry[] = [];
+    const lines: string[] = [];
+    const log = await createDecisionLog({
+      destination: { write: (s: string) => lines.push(...s.trim().split('\n')) },
+      onDecision: (e) => entries.push(e),
+    });
+    let explained = 0;
+    const authz = await createEngine(
+      { policies: p, provenance, clock, cache: false },
+      {
+        observe: (host) =>
+          log.observe({
+            ...host,
+            explainAt: (...args) => {
+              explained++;
+              return host.explainAt(...args);
+            },
+          }),
+      },
+    );
+    const flush = async () => {
+      await log.close();
+      return lines.map((l) => JSON.parse(l) as DecisionLogEntry);
+    };
+    return { authz, entries, flush, explained: () => explained };
+  }
+
+  test('the same request is explained once, and every line equals its entry', async () => {
+    const { authz, entries, flush, explained } = await counted(policy, manualClock(T));
+    for (let i = 0; i < 3; i++) authz.enforce('alice', 'doc', 'read', { callId: `c${i}` });
+    assert.equal(explained(), 1);
+    assert.deepEqual(
+      entries.map((e) => [e.rule?.sub, e.via, e.grants?.[0]?.raw, e.callId]),
+      [0, 1, 2].map((i) => ['role:admin', ['alice', 'role:admin'], 'Document:Read', `c${i}`]),
+    );
+    assert.deepEqual(await flush(), JSON.parse(JSON.stringify(entries)));
+  });
+
+  test('a policy change is explained anew: a revoked rule never appears in a later entry', async () => {
+    const { authz, entries, explained } = await counted(policy, manualClock(T));
+    authz.enforce('alice', 'doc', 'read');
+    authz.applyChanges({ removeLinks: [{ member: 'alice', role: 'role:admin' }] });
+    authz.applyChanges({ addRules: [rule('alice', 'doc', 'read')] });
+    authz.enforce('alice', 'doc', 'read');
+    assert.equal(explained(), 2);
+    assert.deepEqual(entries[1]?.via, ['alice']);
+    assert.equal(entries[1]?.rule?.sub, 'alice');
+  });
+
+  test('once the deciding rule has ended, the entry names the rule that decides now', async () => {
+    const clock = manualClock(T);
+    const short = rule('dave', 'doc', 'read', { until: Date.parse('2026-11-22T11:00:00Z') });
+    const long = rule('role:admin', 'doc', 'read', { from: Date.parse('2026-11-22T10:45:00Z') });
+    const p: Policy = { rules: [short, long], links: [{ member: 'dave', role: 'role:admin' }] };
+    const { authz, entries, explained } = await counted(p, clock);
+    authz.enforce('dave', 'doc', 'read');
+    clock.set('2026-11-22T10:30:00Z');
+    authz.enforce('dave', 'doc', 'read');
+    clock.set('2026-11-22T11:00:00Z');
+    authz.enforce('dave', 'doc', 'read');
+    assert.deepEqual(
+      entries.map((e) => e.rule?.sub),
+      ['dave', 'dave', 'role:admin'],
+    );
+    assert.equal(explained(), 2, 'reused inside the window, explained again after it');
+  });
+});

@@ -138,6 +138,7 @@ describe('metrics', () => {
         throw new Error('not asked');
       },
       policyVersion: () => 0,
+      policyEpoch: () => 0,
       stats: () => ({ rules: 0, links: 0, cached: 0, hits: 0, misses: 0, evictions: 0 }),
     };
     const observer = metrics.observe(host);
