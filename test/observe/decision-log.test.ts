@@ -3,6 +3,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { type CreateAuthorizerOptions, createAuthorizer } from '../../src/authorizer.js';
 import { manualClock } from '../../src/clock.js';
 import { createEngine } from '../../src/engine/authorizer.js';
@@ -12,6 +13,7 @@ import {
   createDecisionLog,
   type DecisionLogEntry,
   type DecisionLogOptions,
+  isoTime,
 } from '../../src/observe/decision-log.js';
 import { hashSubject } from '../../src/observe/subject-mask.js';
 import { type Policy, ruleKey } from '../../src/policy/types.js';
@@ -525,4 +527,16 @@ describe('decision log explanations reused for a request sampled again', () => {
     );
     assert.equal(explained(), 2, 'reused inside the window, explained again after it');
   });
+});
+
+test('the time of an entry is written exactly as toISOString() writes it', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: -62_167_219_200_000, max: 253_402_300_799_999 }), (t) => {
+      assert.equal(isoTime(t), new Date(t).toISOString());
+      assert.equal(isoTime(t + 1), new Date(t + 1).toISOString());
+    }),
+    { numRuns: 2000 },
+  );
+  for (const t of [0, -1, 999, 1000, -1000, -1001, 1.5, 8.64e15, -8.64e15])
+    assert.equal(isoTime(t), new Date(t).toISOString(), String(t));
 });
