@@ -236,7 +236,8 @@ function decisionLogObserver(
     reason: DecisionReason,
     at: number,
   ): Explained | undefined => {
-    const key = `${user}\u0000${resource}\u0000${action}`;
+    // Lengths first: no two requests share a key, whatever characters (NUL included) they hold.
+    const key = `${user.length}:${resource.length}:${user}${resource}${action}`;
     const epoch = host.policyEpoch();
     const known = explained.get(key);
     if (

@@ -499,6 +499,26 @@ describe('decision log explanations reused for a request sampled again', () => {
     assert.deepEqual(await flush(), JSON.parse(JSON.stringify(entries)));
   });
 
+  test('requests whose parts join to the same text are never taken for each other', async () => {
+    const p: Policy = {
+      rules: [rule('a', 'b\u0000c', 'read'), rule('a\u0000b', 'c', 'read')],
+      links: [],
+    };
+    const { authz, entries, explained } = await counted(p, manualClock(T));
+    assert.equal(authz.enforce('a', 'b\u0000c', 'read'), true);
+    assert.equal(authz.enforce('a\u0000b', 'c', 'read'), true);
+    assert.equal(authz.enforce('ab', '\u0000c', 'read'), false);
+    assert.equal(explained(), 3);
+    assert.deepEqual(
+      entries.map((e) => [e.subject, e.rule?.sub ?? null, e.rule?.eft ?? null]),
+      [
+        ['a', 'a', 'allow'],
+        ['a\u0000b', 'a\u0000b', 'allow'],
+        ['ab', null, null],
+      ],
+    );
+  });
+
   test('a policy change is explained anew: a revoked rule never appears in a later entry', async () => {
     const { authz, entries, explained } = await counted(policy, manualClock(T));
     authz.enforce('alice', 'doc', 'read');
