@@ -233,7 +233,9 @@ export function createCore<Req>(options: AuthorizeOptionsBase<Req>): Core<Req> {
     if (decided === undefined) throw new TypeError('no resource and action to decide');
     let header: string | undefined;
     if (headerName !== undefined) {
-      const reason = allowed ? undefined : authorizer.explain?.(sub, decided.resource, decided.action).reason;
+      const reason = allowed
+        ? undefined
+        : authorizer.explain?.(sub, decided.resource, decided.action, { nearMisses: false }).reason;
       header = allowed ? 'allow' : reason ? `deny; reason=${reason}` : 'deny';
     }
     return {

@@ -387,6 +387,24 @@ export function middlewareSuite(framework: string, start: StartApp): void {
       assert.equal((await get(`${named}/recordings/1`, 'alice')).headers.get('x-debug-authz'), 'allow');
     });
 
+    test('asks for the decision header reason without the near-miss search', async () => {
+      await app(); // builds the shared authorizer
+      const asked: unknown[] = [];
+      const spy: Pick<Authorizer, 'enforce' | 'enforceStrict' | 'explain'> = {
+        enforce: (u, r, a, c) => authorizer.enforce(u, r, a, c),
+        enforceStrict: (u, r, a, c) => authorizer.enforceStrict(u, r, a, c),
+        explain: (u, r, a, o) => {
+          asked.push(o);
+          return authorizer.explain(u, r, a, o);
+        },
+      };
+      const s = await start({ authorizer: spy, routes, decisionHeader: true }, handled);
+      servers.push(s);
+      const deny = await get(`${s.url}/recordings/1`, 'dave');
+      assert.equal(deny.headers.get('x-rbac-decision'), 'deny; reason=no-matching-rule');
+      assert.deepEqual(asked, [{ nearMisses: false }]);
+    });
+
     test('lets the app write its own denial', async () => {
       const url = await app({ customDenial: true });
       const res = await get(`${url}/recordings/1`, 'dave');
