@@ -10,9 +10,14 @@ import {
 import { isPolicyStore, type PolicyStore } from '../policy/policy-store.js';
 import { type ProvenanceIndex, readPolicy, readProvenance } from '../policy/store.js';
 import { holderKey, readSyncState, type StaleHolder } from '../policy/sync-state.js';
-import { formatBound } from '../policy/time.js';
 import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from '../policy/types.js';
-import type { ProvenanceLookup, RuleView, WhatCanResult, WhoCanResult } from './access-view.js';
+import {
+  type ProvenanceLookup,
+  type RuleView,
+  ruleView,
+  type WhatCanResult,
+  type WhoCanResult,
+} from './access-view.js';
 import { ALLOWED, DENIED_BY_RULE, DecisionCache, type DecisionCode, NO_RULE } from './decision-cache.js';
 import { type NearMiss, nearMisses } from './near-miss.js';
 import { PolicyIndex, type Validity } from './policy-index.js';
@@ -380,14 +385,7 @@ export async function createEngine(
         const grants = provenance.get(ruleKey(r)) ?? [];
         const staleHolders = stale.size === 0 ? [] : staleOf([...grants, ...links.flatMap((l) => l.from)]);
         const reason = m.allow ? 'allowed' : 'denied-by-rule';
-        const rule = {
-          sub: r.sub,
-          obj: r.obj,
-          act: r.act,
-          eft: r.eft,
-          from: formatBound(r.from),
-          until: formatBound(r.until),
-        };
+        const rule = ruleView(r);
         const via = m.path;
         d =
           staleHolders.length > 0
