@@ -37,3 +37,48 @@ export function ruleKey(r: PolicyRule): string {
 export function linkKey(l: RoleLink): string {
   return JSON.stringify([l.member, l.role]);
 }
+
+/** A rule from the array form ruleKey() writes, where an open bound is null (JSON has no Infinity). */
+export function ruleOfParts(
+  sub: string,
+  obj: string,
+  act: string,
+  eft: Effect,
+  from: number | null,
+  until: number | null,
+): PolicyRule {
+  return {
+    sub,
+    obj,
+    act,
+    eft,
+    from: from ?? Number.NEGATIVE_INFINITY,
+    until: until ?? Number.POSITIVE_INFINITY,
+  };
+}
+
+/**
+ * The rule or link a key names (provenance is keyed by ruleKey()/linkKey()), or undefined when the
+ * key is not one those functions write.
+ */
+export function parseEntryKey(key: string): { rule: PolicyRule } | { link: RoleLink } | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(key);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(v)) return undefined;
+  if (v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') {
+    const link = { member: v[0], role: v[1] };
+    return linkKey(link) === key ? { link } : undefined;
+  }
+  if (v.length !== 6) return undefined;
+  const [sub, obj, act, eft, from, until] = v as unknown[];
+  if (typeof sub !== 'string' || typeof obj !== 'string' || typeof act !== 'string') return undefined;
+  if (eft !== 'allow' && eft !== 'deny') return undefined;
+  if ((from !== null && typeof from !== 'number') || (until !== null && typeof until !== 'number'))
+    return undefined;
+  const rule = ruleOfParts(sub, obj, act, eft, from, until);
+  return ruleKey(rule) === key ? { rule } : undefined;
+}

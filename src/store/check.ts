@@ -1,8 +1,7 @@
 // Input checks before anything is sent: a value the store cannot hold exactly is refused whole, so
 // a commit never stores a rule that would read back different from itself.
 import { StoreError } from '../errors.js';
-import type { PolicyRule, RoleLink } from '../policy/types.js';
-import { parseKey } from './keys.js';
+import { type PolicyRule, parseEntryKey, type RoleLink } from '../policy/types.js';
 import type { LinkMatch, RuleMatch, StoreChange } from './types.js';
 
 /** @throws StoreError (invalid) naming the first value PostgreSQL cannot store as given. */
@@ -17,7 +16,7 @@ export function checkChange(change: StoreChange, operation: string): void {
     throw invalid(operation, '"provenance" must be a Map of ruleKey()/linkKey() to provenance lists');
   for (const [key, list] of change.provenance) {
     const at = `provenance[${JSON.stringify(key)}]`;
-    const named = typeof key === 'string' ? parseKey(key) : undefined;
+    const named = typeof key === 'string' ? parseEntryKey(key) : undefined;
     if (named === undefined) throw invalid(operation, `${at}: the key is not a ruleKey() or linkKey()`);
     if ('rule' in named) checkRule(operation, at)(named.rule, 0);
     else checkLink(operation, at)(named.link, 0);

@@ -2,23 +2,12 @@
 import { StoreError } from '../errors.js';
 import type { Provenance } from '../grants.js';
 import type { SyncState } from '../policy/sync-state.js';
-import type { PolicyRule, RoleLink } from '../policy/types.js';
-import type { ChangeDelta, ChangeMessage } from './types.js';
+import { type PolicyRule, type RoleLink, ruleOfParts } from '../policy/types.js';
+import type { ChangeDelta, ChangeMessage, DeltaBody } from './types.js';
 
 /** A rule in JSON: `[sub, obj, act, eft, from, until]`, an open bound as null (JSON has no Infinity). */
 type RuleJson = [string, string, string, string, number | null, number | null];
 type LinkJson = [string, string];
-
-/** The parts of a delta stored in the change log (version and commit time are columns). */
-export interface DeltaBody {
-  readonly addRules: readonly PolicyRule[];
-  readonly removeRules: readonly PolicyRule[];
-  readonly addLinks: readonly RoleLink[];
-  readonly removeLinks: readonly RoleLink[];
-  readonly provenance: ReadonlyMap<string, readonly Provenance[]>;
-  readonly state: SyncState | null;
-  readonly subjects: readonly string[];
-}
 
 const ruleJson = (r: PolicyRule): RuleJson => [
   r.sub,
@@ -67,14 +56,7 @@ export function decodeDelta(version: number, committedAt: number, json: unknown)
     if (eft !== 'allow' && eft !== 'deny') throw bad(`a rule has effect ${JSON.stringify(eft)}`);
     if ((from !== null && !Number.isSafeInteger(from)) || (until !== null && !Number.isSafeInteger(until)))
       throw bad('a rule bound is not epoch ms or null');
-    return {
-      sub,
-      obj,
-      act,
-      eft,
-      from: from ?? Number.NEGATIVE_INFINITY,
-      until: until ?? Number.POSITIVE_INFINITY,
-    };
+    return ruleOfParts(sub, obj, act, eft, from, until);
   };
   const link = (x: unknown): RoleLink => {
     if (!Array.isArray(x) || x.length !== 2 || typeof x[0] !== 'string' || typeof x[1] !== 'string')

@@ -41,10 +41,14 @@ export interface StoreChange {
 }
 
 /** What one committed version changed, as it was applied (only rows that really changed). */
-export interface ChangeDelta {
+export interface ChangeDelta extends DeltaBody {
   readonly version: number;
   /** Commit time, epoch ms (the database's clock). */
   readonly committedAt: number;
+}
+
+/** The parts of a delta stored in the change log (version and commit time are columns). */
+export interface DeltaBody {
   readonly addRules: readonly PolicyRule[];
   readonly removeRules: readonly PolicyRule[];
   readonly addLinks: readonly RoleLink[];

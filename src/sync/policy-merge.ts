@@ -9,7 +9,15 @@ import type { PolicyEntry } from '../policy/csv.js';
 import type { PolicyDiff } from '../policy/diff.js';
 import type { PolicyStore, StoreChange } from '../policy/policy-store.js';
 import type { ProvenanceIndex } from '../policy/store.js';
-import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from '../policy/types.js';
+import {
+  linkKey,
+  type Policy,
+  type PolicyRule,
+  parseEntryKey,
+  type RoleLink,
+  ruleKey,
+  ruleOfParts,
+} from '../policy/types.js';
 import { createExternalSort } from './external-sort.js';
 
 const FETCHED = 0;
@@ -81,7 +89,7 @@ export function createPolicySpill(dir: string, options: { runItems?: number } = 
       await store.scan({
         entry: (entry) => sort.add({ src: PREVIOUS_ROW, vendor: '', entry, from: [] }),
         provenance: async (k, from) => {
-          const entry = entryOfKey(k);
+          const entry = parseEntryKey(k);
           if (entry && from.length > 0) await sort.add({ src: PREVIOUS_PROVENANCE, vendor: '', entry, from });
         },
       });
@@ -191,50 +199,10 @@ function decode(line: string): PolicyRecord {
       number | null,
       Provenance[],
     ];
-    const rule = {
-      sub,
-      obj,
-      act,
-      eft,
-      from: from ?? Number.NEGATIVE_INFINITY,
-      until: until ?? Number.POSITIVE_INFINITY,
-    };
-    return { src, vendor, entry: { rule }, from: prov };
+    return { src, vendor, entry: { rule: ruleOfParts(sub, obj, act, eft, from, until) }, from: prov };
   }
   const [src, vendor, member, role, prov] = a as [number, string, string, string, Provenance[]];
   return { src, vendor, entry: { link: { member, role } }, from: prov };
-}
-
-/** The rule or link a provenance line's key names (ruleKey/linkKey), or undefined for any other key. */
-function entryOfKey(k: string): PolicyEntry | undefined {
-  let a: unknown;
-  try {
-    a = JSON.parse(k);
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(a)) return undefined;
-  const str = (v: unknown) => typeof v === 'string';
-  const bound = (v: unknown) => v === null || typeof v === 'number';
-  if (
-    a.length === 6 &&
-    a.slice(0, 4).every(str) &&
-    bound(a[4]) &&
-    bound(a[5]) &&
-    (a[3] === 'allow' || a[3] === 'deny')
-  )
-    return {
-      rule: {
-        sub: a[0],
-        obj: a[1],
-        act: a[2],
-        eft: a[3],
-        from: a[4] ?? Number.NEGATIVE_INFINITY,
-        until: a[5] ?? Number.POSITIVE_INFINITY,
-      },
-    };
-  if (a.length === 2 && a.every(str)) return { link: { member: a[0] as string, role: a[1] as string } };
-  return undefined;
 }
 
 /** Exact counts of a sync's changes. */

@@ -7,17 +7,9 @@
 import type { ClientBase } from 'pg';
 import { StoreError } from '../../errors.js';
 import type { Provenance } from '../../grants.js';
-import { linkKey, type PolicyRule, type RoleLink, ruleKey } from '../../policy/types.js';
-import {
-  type DeltaBody,
-  encodeDelta,
-  encodeMessage,
-  messageFor,
-  storableJson,
-  subjectsOf,
-} from '../delta.js';
-import { parseKey } from '../keys.js';
-import type { CommitResult, StoreChange } from '../types.js';
+import { linkKey, type PolicyRule, parseEntryKey, type RoleLink, ruleKey } from '../../policy/types.js';
+import { encodeDelta, encodeMessage, messageFor, storableJson, subjectsOf } from '../delta.js';
+import type { CommitResult, DeltaBody, StoreChange } from '../types.js';
 import { lockHeld } from './lock.js';
 import {
   LINKS_IN,
@@ -160,7 +152,7 @@ export async function writeChange(
     const keptLinks: RoleLink[] = [];
     for (const k of given.keys()) {
       if (inserted.has(k)) continue;
-      const named = parseKey(k)!; // checkChange refused anything else
+      const named = parseEntryKey(k)!; // checkChange refused anything else
       if ('rule' in named) keptRules.push(named.rule);
       else keptLinks.push(named.link);
     }
