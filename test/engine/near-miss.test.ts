@@ -4,18 +4,10 @@ import { createEngine } from '../../src/engine/authorizer.js';
 import { formatDecision } from '../../src/engine/format.js';
 import type { NearMiss } from '../../src/engine/near-miss.js';
 import type { Provenance } from '../../src/grants.js';
-import { type Policy, type PolicyRule, type RoleLink, ruleKey } from '../../src/policy/types.js';
+import { type Policy, type RoleLink, ruleKey } from '../../src/policy/types.js';
+import { rule } from '../helpers/policy.js';
 
 const T = (iso: string) => Date.parse(iso);
-const OPEN = { from: Number.NEGATIVE_INFINITY, until: Number.POSITIVE_INFINITY };
-const rule = (sub: string, obj: string, act: string, extra: Partial<PolicyRule> = {}): PolicyRule => ({
-  sub,
-  obj,
-  act,
-  eft: 'allow',
-  ...OPEN,
-  ...extra,
-});
 const link = (member: string, role: string): RoleLink => ({ member, role });
 const GROUP = 'vonage:group:G';
 const vonage = (holder: string, level: string, line: number): Provenance => ({

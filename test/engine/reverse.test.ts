@@ -4,18 +4,10 @@ import { manualClock } from '../../src/clock.js';
 import { createEngine } from '../../src/engine/authorizer.js';
 import { isDecisionError } from '../../src/errors.js';
 import type { Provenance } from '../../src/grants.js';
-import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from '../../src/policy/types.js';
+import { linkKey, type Policy, type RoleLink, ruleKey } from '../../src/policy/types.js';
+import { rule } from '../helpers/policy.js';
 
 const T = (iso: string) => Date.parse(iso);
-const OPEN = { from: Number.NEGATIVE_INFINITY, until: Number.POSITIVE_INFINITY };
-const rule = (sub: string, obj: string, act: string, extra: Partial<PolicyRule> = {}): PolicyRule => ({
-  sub,
-  obj,
-  act,
-  eft: 'allow',
-  ...OPEN,
-  ...extra,
-});
 const link = (member: string, role: string): RoleLink => ({ member, role });
 /** The subjects listed, sorted (whoCan lists them in the order it reaches them). */
 const names = (r: { subjects: readonly { subject: string }[] }) => r.subjects.map((s) => s.subject).sort();

@@ -1,18 +1,12 @@
 // Shared pieces of the follower tests: rules, a recorder of follower events that tests can await,
 // and a store wrapper that counts reads.
 
-import type { PolicyRule } from '../../src/policy/types.js';
 import type { FollowEvent } from '../../src/store/follower.js';
 import type { ChangeMessage, ChangeSource, ChangeTransport } from '../../src/store/types.js';
+import { rule as openRule } from './policy.js';
 
-export const rule = (sub: string, obj = 'zoom:recording', act = 'read'): PolicyRule => ({
-  sub,
-  obj,
-  act,
-  eft: 'allow',
-  from: Number.NEGATIVE_INFINITY,
-  until: Number.POSITIVE_INFINITY,
-});
+/** An open allow of `act` on `obj` (by default reading recordings). */
+export const rule = (sub: string, obj = 'zoom:recording', act = 'read') => openRule(sub, obj, act);
 
 /** Collects follower events; until() resolves once they satisfy a condition. */
 export function recorder() {
