@@ -226,15 +226,34 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
     }
   };
   const freshness = (): Freshness => shared?.freshness() ?? { version: 0, lastHeardAt: loadedAt, loadedAt };
-  const health = async (): Promise<Health> =>
-    healthReport({
+  /** The health report, and what the sync state's read threw (the report then says why). */
+  const report = async (): Promise<{ health: Health; stateFailure?: unknown }> => {
+    // The stored sync state is for the report; the store being down must not make a serving
+    // instance look unready (it serves its last policy until maxStaleness).
+    let state: Awaited<ReturnType<PolicyStore['readState']>>;
+    let stateFailure: { error: unknown } | undefined;
+    try {
+      state = await store.readState();
+    } catch (error) {
+      stateFailure = { error };
+    }
+    const health = healthReport({
       freshness: freshness(),
       stats: engine.stats(),
-      state: await store.readState(),
+      state,
+      stateError:
+        stateFailure === undefined
+          ? undefined
+          : stateFailure.error instanceof Error
+            ? stateFailure.error.message
+            : String(stateFailure.error),
       lastOutcomes,
       vendors: VENDORS,
       unfresh: unfresh(),
     });
+    return stateFailure === undefined ? { health } : { health, stateFailure: stateFailure.error };
+  };
+  const health = async (): Promise<Health> => (await report()).health;
   const authorizer = Object.assign(engine, {
     sync: (opts: SyncOptions = {}) => remember(() => runSync(syncContext, opts)),
     syncEvery(
@@ -293,7 +312,15 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
   });
   // Last, so that an authorizer that failed to start registered nothing.
   try {
-    metrics?.register({ freshness, health });
+    // The metrics read only the stored sync state from the report: a failed read keeps their last values.
+    metrics?.register({
+      freshness,
+      health: async () => {
+        const r = await report();
+        if ('stateFailure' in r) throw r.stateFailure;
+        return r.health;
+      },
+    });
   } catch (error) {
     await authorizer.close();
     throw error;

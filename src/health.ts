@@ -41,6 +41,11 @@ export interface Health {
   readonly lastHeardAt: string | null;
   /** When the last sync (of any process) wrote its state (ISO), or null when none did. */
   readonly lastSyncAt: string | null;
+  /**
+   * Why the stored sync state could not be read (the store unreachable): `lastSyncAt`, the
+   * vendors' `lastSuccess` and the stale counts are then unknown. Absent when it was read.
+   */
+  readonly stateError?: string;
   readonly vendors: readonly VendorHealth[];
   /** Stale units, all vendors together. */
   readonly staleUnits: number;
@@ -63,6 +68,8 @@ export function healthReport(input: {
   vendors: readonly Vendor[];
   /** Why no decision may be made now (a shared store past maxStaleness), or undefined. */
   unfresh: string | undefined;
+  /** Why the sync state could not be read, or undefined. */
+  stateError?: string | undefined;
 }): Health {
   const { freshness, stats, state } = input;
   const notReady =
@@ -91,6 +98,7 @@ export function healthReport(input: {
     },
     lastHeardAt: iso(freshness.lastHeardAt),
     lastSyncAt: state?.updatedAt ?? null,
+    ...(input.stateError === undefined ? {} : { stateError: input.stateError }),
     vendors,
     staleUnits: state?.stale.length ?? 0,
     cache: { cached: stats.cached, hits: stats.hits, misses: stats.misses, evictions: stats.evictions },

@@ -1,9 +1,12 @@
 // authorizer.health() and `rbac-normalizer status`: what an operator sees of an instance.
 import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { createAuthorizer } from '../src/authorizer.js';
 import { manualClock } from '../src/clock.js';
 import type { Emulator } from '../src/emulator/server.js';
+import { createFileStore, type PolicyStore } from '../src/policy/policy-store.js';
+import { exampleWorkspace } from './cli/workspace.js';
 import { runCli } from './helpers/cli.js';
 import { exampleEmulator, syncWorkspace } from './helpers/emulator.js';
 
@@ -56,4 +59,23 @@ test('health() reports the policy, the last sync per vendor with its outcome, st
   assert.match(human.out, /^ready\n/);
   assert.match(human.out, /stale units: 1/);
   assert.match(human.out, /tuya +last success .*, 1 stale/);
+});
+
+test('a store that cannot be read stays ready on the policy it holds, and health() says why the sync state is unknown', async () => {
+  const { config } = await exampleWorkspace();
+  const files = createFileStore(join(dirname(config), 'out'));
+  let down = false;
+  const store: PolicyStore = {
+    ...files,
+    readState: () =>
+      down ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432')) : files.readState(),
+  };
+  const authz = await createAuthorizer({ config, store });
+  assert.equal((await authz.health()).stateError, undefined);
+  down = true;
+  const h = await authz.health();
+  assert.equal(h.ready, true, 'the loaded policy is still served');
+  assert.match(h.stateError ?? '', /ECONNREFUSED/);
+  assert.ok(h.policy.rules > 0);
+  assert.equal(authz.enforce('alice', 'zoom:recording', 'read'), true);
 });
