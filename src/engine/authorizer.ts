@@ -10,6 +10,7 @@ import {
 import { isPolicyStore, type PolicyStore } from '../policy/policy-store.js';
 import { type ProvenanceIndex, readPolicy, readProvenance } from '../policy/store.js';
 import { holderKey, readSyncState, type StaleHolder } from '../policy/sync-state.js';
+import { isoTime } from '../policy/time.js';
 import { linkKey, type Policy, type PolicyRule, type RoleLink, ruleKey } from '../policy/types.js';
 import {
   type ProvenanceLookup,
@@ -315,15 +316,6 @@ export async function createEngine(
   }
 
   // The last time formatted: sampled decisions logged within one millisecond share it.
-  let lastAt = Number.NaN;
-  let lastIso = '';
-  const isoOf = (t: number) => {
-    if (t !== lastAt) {
-      lastIso = new Date(t).toISOString();
-      lastAt = t;
-    }
-    return lastIso;
-  };
 
   function explainWith(
     user: string,
@@ -357,7 +349,7 @@ export async function createEngine(
       }
       const m = index.match(user, resource, action, at);
       const allowed = m.allow;
-      const time = isoOf(at);
+      const time = isoTime(at);
       const validFrom = m.since === Number.NEGATIVE_INFINITY ? null : new Date(m.since).toISOString();
       const validUntil = m.until === Number.POSITIVE_INFINITY ? null : new Date(m.until).toISOString();
       const near = m.allow || !withNearMisses ? [] : closest(user, resource, action, at);
@@ -387,37 +379,21 @@ export async function createEngine(
         const reason = m.allow ? 'allowed' : 'denied-by-rule';
         const rule = ruleView(r);
         const via = m.path;
-        d =
-          staleHolders.length > 0
-            ? {
-                allowed,
-                subject: user,
-                resource,
-                action,
-                at: time,
-                validFrom,
-                validUntil,
-                reason,
-                stale: staleHolders,
-                rule,
-                via,
-                grants,
-                links,
-              }
-            : {
-                allowed,
-                subject: user,
-                resource,
-                action,
-                at: time,
-                validFrom,
-                validUntil,
-                reason,
-                rule,
-                via,
-                grants,
-                links,
-              };
+        d = {
+          allowed,
+          subject: user,
+          resource,
+          action,
+          at: time,
+          validFrom,
+          validUntil,
+          reason,
+          rule,
+          via,
+          grants,
+          links,
+        };
+        if (staleHolders.length > 0) d.stale = staleHolders;
       }
       if (near.length > 0) d.nearMisses = near;
       return d;

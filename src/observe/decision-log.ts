@@ -8,6 +8,7 @@ import type { Decision, DecisionReason } from '../engine/authorizer.js';
 import { ALLOWED, DENIED_BY_RULE, type DecisionCode, NO_RULE } from '../engine/decision-cache.js';
 import { ConfigError, isDecisionError } from '../errors.js';
 import type { Provenance, Vendor } from '../grants.js';
+import { isoTime } from '../policy/time.js';
 import { isWritable, type LogSink, sinkOpener } from './log-sink.js';
 import type { DecisionObserver, ObserverFactory, ObserverHost } from './observer.js';
 import { hashSubject } from './subject-mask.js';
@@ -359,20 +360,3 @@ function loggedGrant(p: Provenance): LoggedGrant {
 }
 
 const micros = (seconds: number) => Math.round(seconds * 1e7) / 10;
-
-// toISOString() costs as much as a cached decision on a slow VM: the text of the second is kept and
-// only the milliseconds are written anew. Outside the years 0000-9999 Date's own text is used.
-let isoSecond = Number.NaN;
-let isoPrefix = '';
-export function isoTime(at: number): string {
-  if (!Number.isInteger(at)) return new Date(at).toISOString();
-  const ms = ((at % 1000) + 1000) % 1000;
-  const second = at - ms;
-  if (second !== isoSecond) {
-    const text = new Date(second).toISOString();
-    if (text.length !== 24) return new Date(at).toISOString();
-    isoSecond = second;
-    isoPrefix = text.slice(0, 20);
-  }
-  return `${isoPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
-}

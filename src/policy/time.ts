@@ -26,3 +26,20 @@ export function parseBound(s: string, open: number): number {
 export function isRepresentable(ms: number): boolean {
   return Number.isFinite(ms) && ms >= EARLIEST && ms <= LATEST;
 }
+
+// toISOString() costs as much as a cached decision on a slow VM: the text of the second is kept and
+// only the milliseconds are written anew. Outside the years 0000-9999 Date's own text is used.
+let isoSecond = Number.NaN;
+let isoPrefix = '';
+export function isoTime(at: number): string {
+  if (!Number.isInteger(at)) return new Date(at).toISOString();
+  const ms = ((at % 1000) + 1000) % 1000;
+  const second = at - ms;
+  if (second !== isoSecond) {
+    const text = new Date(second).toISOString();
+    if (text.length !== 24) return new Date(at).toISOString();
+    isoSecond = second;
+    isoPrefix = text.slice(0, 20);
+  }
+  return `${isoPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
+}

@@ -13,9 +13,9 @@ import {
   createDecisionLog,
   type DecisionLogEntry,
   type DecisionLogOptions,
-  isoTime,
 } from '../../src/observe/decision-log.js';
 import { hashSubject } from '../../src/observe/subject-mask.js';
+import { isoTime } from '../../src/policy/time.js';
 import { type Policy, ruleKey } from '../../src/policy/types.js';
 import { exampleWorkspace } from '../cli/workspace.js';
 import { rule } from '../helpers/policy.js';
