@@ -278,6 +278,8 @@ describe('PostgreSQL policy store', { skip }, () => {
       try {
         assert.deepEqual(await seam.readState(), state);
         await small.commit({ addRules: [rule('after-the-snapshot')] }); // not this sync's to see
+        // Another reader of the same store (a health probe, the metrics) meanwhile.
+        assert.deepEqual(await seam.readState(), state);
         const seen: unknown[] = [];
         await seam.scan({
           entry: async (e) => void seen.push(['entry', e]),

@@ -50,13 +50,15 @@ export function postgresPolicyStore(options: PostgresPolicyStoreOptions): Policy
     load: () => named(pg.load()),
     async readState() {
       const snapshot = await named(pg.snapshot());
-      if (!locked) {
+      // Only the first read under a lock is the writer's: its snapshot is kept for its scan. Any
+      // other read (a health probe, the metrics, the writer reading again) closes its own, so it
+      // never replaces the snapshot the writer's run is computed from.
+      if (!locked || held !== undefined || base !== undefined) {
         await snapshot.close(); // nothing is kept outside a writer's lock
         return snapshot.state;
       }
-      await dropHeld();
       held = snapshot; // the writer's next scan streams from it
-      base ??= snapshot.version;
+      base = snapshot.version;
       return snapshot.state;
     },
     async scan(visit) {
