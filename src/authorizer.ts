@@ -13,7 +13,7 @@ import type { Identities } from './identities.js';
 import type { MappingSet } from './mapping/load.js';
 import { createDecisionLog, type DecisionLogOptions } from './observe/decision-log.js';
 import type { MetricsRegistry } from './observe/metrics.js';
-import { combineObservers, type ObserverFactory } from './observe/observer.js';
+import type { ObserverFactory } from './observe/observer.js';
 import { diffPolicies } from './policy/diff.js';
 import { createFileStore, isPolicyStore, type PolicyStore, replacePolicy } from './policy/policy-store.js';
 import { openConfiguredStore } from './store/configured.js';
@@ -172,7 +172,7 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
         : ((options.store as PolicyStore | undefined) ?? options.policies ?? config.policies),
     },
     {
-      observe: (host) => combineObservers(observers.map((make) => make(host))),
+      observers,
       policyVersion: () => shared?.freshness().version ?? 0,
       // With a shared store: no decision once this instance is not known to be current.
       ...(postgres ? { ready: () => shared?.checkFresh() } : {}),

@@ -4,8 +4,9 @@ import type { Provenance } from '../grants.js';
 import {
   type DecisionContext,
   type DecisionObserver,
+  nextDraw,
   type ObserverFactory,
-  TIMED_ONE_IN,
+  type ObserverHost,
 } from '../observe/observer.js';
 import { isPolicyStore, type PolicyStore } from '../policy/policy-store.js';
 import { type ProvenanceIndex, readPolicy, readProvenance } from '../policy/store.js';
@@ -205,8 +206,8 @@ const DEFAULT_TTL = 300_000;
  */
 /** What createAuthorizer() adds to an engine that is not an option of its own. */
 export interface EngineInternals {
-  /** Watches every enforce()/enforceStrict() (decision log, metrics). */
-  readonly observe?: ObserverFactory;
+  /** Watch enforce()/enforceStrict() decisions (metrics, decision log), each a share of them. */
+  readonly observers?: readonly ObserverFactory[];
   /** The store version the engine holds, for observers. Default: 0. */
   readonly policyVersion?: () => number;
   /**
@@ -214,12 +215,6 @@ export interface EngineInternals {
    * within maxStaleness): enforce() then denies, enforceStrict() throws, explain() says why.
    */
   readonly ready?: () => void;
-  /**
-   * An observer is given the time of about one call in this many (at random), NaN for the others:
-   * reading the clock twice costs about as much as a cached decision. Default TIMED_ONE_IN; 1 times
-   * every call.
-   */
-  readonly timeOneIn?: number;
 }
 
 export async function createEngine(
@@ -259,7 +254,7 @@ export async function createEngine(
     }
     return out;
   };
-  const scratch: Validity = { since: 0, until: 0, denied: false };
+  const scratch: Validity = { since: 0, until: 0, denied: false, rule: undefined };
   // A rule's grants, remembered per rule object for reverse queries (a key costs a JSON.stringify);
   // forgotten whenever the policy or its provenance changes.
   let grantsOf = new WeakMap<PolicyRule, readonly Provenance[]>();
@@ -311,11 +306,9 @@ export async function createEngine(
       : scratch.denied
         ? DENIED_BY_RULE
         : NO_RULE;
-    cache?.set(user, resource, action, code, scratch.since, scratch.until);
+    cache?.set(user, resource, action, code, scratch.rule, scratch.since, scratch.until);
     return code;
   }
-
-  // The last time formatted: sampled decisions logged within one millisecond share it.
 
   function explainWith(
     user: string,
@@ -403,19 +396,21 @@ export async function createEngine(
     }
   }
 
-  let observer: DecisionObserver | undefined;
+  // Observers (metrics, decision log), each told about its own random share of the decisions.
+  let watchers: DecisionObserver[] = [];
+  // Per observer, calls until it is told about one (geometric gaps: an untold call draws nothing).
+  let untilTold = new Float64Array(0);
+  // Every decision made with observers, by DecisionCode, read at scrape time.
+  const decisions = new Float64Array(3);
   // Bumped by every change of the policy, its provenance or stale marks: what an observer's
-  // memo of explanations is valid for.
+  // memo of a rule is valid for.
   let policyEpoch = 0;
-  const timeOneIn = internals.timeOneIn ?? TIMED_ONE_IN;
-  // Calls left until the next timed one: the first call is timed, then a random gap averaging
-  // timeOneIn (a fixed stride could keep timing the same request of a repeating sequence).
-  let untilTimed = 1;
   const elapsed = (t0: number) => (t0 < 0 ? Number.NaN : (performance.now() - t0) / 1000);
+  const drawFor = (w: DecisionObserver) => nextDraw(w.share, w.random ?? Math.random);
 
   /**
-   * enforce()/enforceStrict() with an observer: the same decision, timed and told. A failing
-   * observer is reported to onError and changes nothing.
+   * enforce()/enforceStrict() with observers: the same decision, counted, and timed and told to the
+   * observers whose draw it is. A failing observer is reported to onError and changes nothing.
    */
   function observed(
     strict: boolean,
@@ -424,37 +419,27 @@ export async function createEngine(
     action: string,
     context: DecisionContext | undefined,
   ): boolean {
-    const watcher = observer as DecisionObserver;
-    let t0 = -1;
-    if (--untilTimed === 0) {
-      untilTimed = timeOneIn === 1 ? 1 : 1 + Math.floor(Math.random() * (2 * timeOneIn - 1));
-      t0 = performance.now();
-    }
-    let code: DecisionCode | -1 = -1;
+    let due = false;
+    for (let i = 0; i < untilTold.length; i++) if (--(untilTold[i] as number) <= 0) due = true;
+    const t0 = due ? performance.now() : -1;
+    let code: DecisionCode;
+    let rule: PolicyRule | undefined;
     let hit = false;
     try {
       if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
         throw new DecisionError('user, resource and action must be strings');
       ready?.();
-      if (cache !== undefined) code = cache.get(user, resource, action, clock);
-      hit = code !== -1;
-      if (code === -1) code = decide(user, resource, action);
-    } catch (err) {
-      const invalid =
-        err instanceof DecisionError && err.message === 'user, resource and action must be strings';
-      try {
-        watcher.refused(
-          user,
-          resource,
-          action,
-          invalid ? 'invalid-request' : 'error',
-          err,
-          elapsed(t0),
-          context,
-        );
-      } catch (observerError) {
-        onError?.(observerError);
+      const e = cache?.entry(user, resource, action, clock);
+      if (e !== undefined) {
+        hit = true;
+        code = e.code;
+        rule = e.rule;
+      } else {
+        code = decide(user, resource, action);
+        rule = scratch.rule;
       }
+    } catch (err) {
+      refusedCall(user, resource, action, err, elapsed(t0), context);
       if (!strict) {
         onError?.(err);
         return false;
@@ -462,12 +447,54 @@ export async function createEngine(
       if (err instanceof DecisionError) throw err;
       throw new DecisionError('the decision failed', { cause: err });
     }
-    try {
-      watcher.decided(user, resource, action, code, hit, elapsed(t0), context);
-    } catch (observerError) {
-      onError?.(observerError);
-    }
+    (decisions[code] as number)++;
+    if (due) tell(user, resource, action, code, rule, hit, elapsed(t0), context);
     return code === ALLOWED;
+  }
+
+  /** Tells the observers whose draw this call is, and draws their next. */
+  function tell(
+    user: string,
+    resource: string,
+    action: string,
+    code: DecisionCode,
+    rule: PolicyRule | undefined,
+    hit: boolean,
+    seconds: number,
+    context: DecisionContext | undefined,
+  ): void {
+    for (let i = 0; i < watchers.length; i++) {
+      if ((untilTold[i] as number) > 0) continue;
+      const w = watchers[i] as DecisionObserver;
+      try {
+        untilTold[i] = drawFor(w);
+        w.decided(user, resource, action, code, rule, hit, seconds, context);
+      } catch (observerError) {
+        onError?.(observerError);
+      }
+    }
+  }
+
+  /** Tells every observer about a call that could not be decided; a due draw is drawn anew. */
+  function refusedCall(
+    user: unknown,
+    resource: unknown,
+    action: unknown,
+    err: unknown,
+    seconds: number,
+    context: DecisionContext | undefined,
+  ): void {
+    const invalid =
+      err instanceof DecisionError && err.message === 'user, resource and action must be strings';
+    for (let i = 0; i < watchers.length; i++) {
+      const w = watchers[i] as DecisionObserver;
+      try {
+        if ((untilTold[i] as number) <= 0) untilTold[i] = drawFor(w);
+        w.refused(user, resource, action, invalid ? 'invalid-request' : 'error', err, seconds, context);
+      } catch (observerError) {
+        onError?.(observerError);
+      }
+    }
   }
 
   /** Near misses of a denied request; a failure to find them leaves them out (the deny stands). */
@@ -483,7 +510,7 @@ export async function createEngine(
   const authorizer: Authorizer = {
     clock,
     enforce(user, resource, action, context) {
-      if (observer !== undefined) return observed(false, user, resource, action, context);
+      if (watchers.length > 0) return observed(false, user, resource, action, context);
       try {
         if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
           throw new DecisionError('user, resource and action must be strings');
@@ -496,7 +523,7 @@ export async function createEngine(
     },
 
     enforceStrict(user, resource, action, context) {
-      if (observer !== undefined) return observed(true, user, resource, action, context);
+      if (watchers.length > 0) return observed(true, user, resource, action, context);
       if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
         throw new DecisionError('user, resource and action must be strings');
       try {
@@ -623,13 +650,19 @@ export async function createEngine(
       evictions: cache?.evictions ?? 0,
     }),
   };
-  observer = internals.observe?.({
+  const host: ObserverHost = {
     clock,
     stats: authorizer.stats,
     policyVersion: internals.policyVersion ?? (() => 0),
     policyEpoch: () => policyEpoch,
-    explainAt: (user, resource, action, at) => explainWith(user, resource, action, at, false),
-  });
+    decisions: () => decisions,
+    grantsOf: (rule) => lookup.rule(rule),
+    via: (user, rule) => index.path(user, rule.sub),
+  };
+  watchers = (internals.observers ?? [])
+    .map((make) => make(host))
+    .filter((w): w is DecisionObserver => w !== undefined);
+  untilTold = Float64Array.from(watchers, drawFor);
   return authorizer;
 }
 

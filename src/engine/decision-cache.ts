@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { type Clock, systemClock } from '../clock.js';
+import type { PolicyRule } from '../policy/types.js';
 
 /**
  * How a decision came out: a deny for want of a matching allow, an allow, or a deny by a deny rule.
@@ -10,12 +11,16 @@ export const ALLOWED = 1;
 export const DENIED_BY_RULE = 2;
 export type DecisionCode = typeof NO_RULE | typeof ALLOWED | typeof DENIED_BY_RULE;
 
-/** A cached decision and the interval [since, until) of the policy in which it holds. */
-interface Entry {
+/** A cached decision, the rule that made it, and the interval [since, until) of the policy in which it holds. */
+export interface CachedDecision {
   readonly code: DecisionCode;
+  /** The deciding rule (the decision log names it); undefined for NO_RULE. */
+  readonly rule: PolicyRule | undefined;
   readonly since: number;
   readonly until: number;
 }
+
+type Entry = CachedDecision;
 
 /**
  * One subject's cached decisions, by resource then action. The LRU holds a fresh holder object per
@@ -83,23 +88,36 @@ export class DecisionCache {
    * entry whose validity is bounded; a clock that fails (throws, NaN) means no hit.
    */
   get(sub: string, obj: string, act: string, clock: Clock): DecisionCode | -1 {
+    return this.entry(sub, obj, act, clock)?.code ?? -1;
+  }
+
+  /** The cached decision with its rule, or undefined when none may be served now (as get()). */
+  entry(sub: string, obj: string, act: string, clock: Clock): CachedDecision | undefined {
     const e = this.lru.get(sub, this.getOptions)?.byObj.get(obj)?.get(act);
     if (e !== undefined) {
       if (e.since === Number.NEGATIVE_INFINITY && e.until === Number.POSITIVE_INFINITY) {
         this.hits++;
-        return e.code;
+        return e;
       }
       const now = clock.now();
       if (now >= e.since && now < e.until) {
         this.hits++;
-        return e.code;
+        return e;
       }
     }
     this.misses++;
-    return -1;
+    return undefined;
   }
 
-  set(sub: string, obj: string, act: string, code: DecisionCode, since: number, until: number): void {
+  set(
+    sub: string,
+    obj: string,
+    act: string,
+    code: DecisionCode,
+    rule: PolicyRule | undefined,
+    since: number,
+    until: number,
+  ): void {
     let t = this.lru.peek(sub);
     if (t === undefined || t.size >= this.max) t = { size: 0, byObj: new Map() };
     let byAct = t.byObj.get(obj);
@@ -108,7 +126,7 @@ export class DecisionCache {
       t.byObj.set(obj, byAct);
     }
     const size = byAct.has(act) ? t.size : t.size + 1;
-    byAct.set(act, { code, since, until });
+    byAct.set(act, { code, rule, since, until });
     // A new holder makes lru-cache re-weigh the table; noUpdateTTL keeps the table's first TTL start,
     // so no decision in it is served longer than the TTL after the table was created.
     this.lru.set(sub, { size, byObj: t.byObj }, { noUpdateTTL: true });

@@ -6,6 +6,12 @@ export interface Validity {
   until: number;
   /** Set by decide(): an active deny rule matched (the deny is by rule, not for want of an allow). */
   denied: boolean;
+  /**
+   * Set by decide(): the rule that decided, as explain() names it: the first active deny (in the
+   * order subjects are reached, then rule order) if any, else the active allow that holds longest
+   * (the first of equals); undefined when no rule is active.
+   */
+  rule: PolicyRule | undefined;
 }
 
 /** What decided a query: the active rules that matched, and the role path to each. */
@@ -184,11 +190,12 @@ export class PolicyIndex {
     out.since = Number.NEGATIVE_INFINITY;
     out.until = Number.POSITIVE_INFINITY;
     out.denied = false;
+    out.rule = undefined;
     const bySub = this.byObj.get(obj)?.get(act);
     if (bySub === undefined) return false;
     const subs = this.closure(subject);
-    let allow = false;
-    let deny = false;
+    let allow: PolicyRule | undefined;
+    let deny: PolicyRule | undefined;
     for (let i = 0; i < subs.length; i++) {
       const list = bySub.get(subs[i]!);
       if (list === undefined) continue;
@@ -201,35 +208,28 @@ export class PolicyIndex {
         } else {
           if (r.from > out.since) out.since = r.from;
           if (r.until < out.until) out.until = r.until;
-          if (r.eft === 'deny') deny = true;
-          else allow = true;
+          if (r.eft === 'deny') deny ??= r;
+          else if (allow === undefined || r.until > allow.until) allow = r;
         }
       }
     }
-    out.denied = deny;
-    return allow && !deny;
+    out.denied = deny !== undefined;
+    out.rule = deny ?? allow;
+    return deny === undefined && allow !== undefined;
   }
 
-  /** Like decide(), but also says which rule decided and through which roles. Not for hot paths. */
+  /** Like decide(), but also says through which roles the deciding rule is reached. Not for hot paths. */
   match(subject: string, obj: string, act: string, now: number): Match {
-    const v: Validity = { since: 0, until: 0, denied: false };
+    const v: Validity = { since: 0, until: 0, denied: false, rule: undefined };
     const allow = this.decide(subject, obj, act, now, v);
-    const result: Match = { allow, since: v.since, until: v.until, decisive: undefined, path: [] };
-    const bySub = this.byObj.get(obj)?.get(act);
-    if (!bySub) return result;
-    for (const s of this.closure(subject)) {
-      for (const r of bySub.get(s) ?? []) {
-        if (now < r.from || now >= r.until) continue;
-        const decides = allow
-          ? r.eft === 'allow' && (result.decisive === undefined || r.until > result.decisive.until)
-          : r.eft === 'deny' && result.decisive === undefined;
-        if (decides) {
-          result.decisive = r;
-          result.path = this.pathTo(subject, s);
-        }
-      }
-    }
-    return result;
+    const decisive = v.rule;
+    return {
+      allow,
+      since: v.since,
+      until: v.until,
+      decisive,
+      path: decisive === undefined ? [] : this.pathTo(subject, decisive.sub),
+    };
   }
 
   /** All rules and links, in index order. */
@@ -294,33 +294,26 @@ export class PolicyIndex {
     return this.pathTo(from, to);
   }
 
+  /**
+   * Read off the subject's closure, which lists what it reaches in breadth-first order: the first
+   * earlier entry holding a role is the one the breadth-first walk reached it from, so walking back
+   * gives the same shortest path as a search would, with no search.
+   */
   private pathTo(from: string, to: string): string[] {
     if (from === to) return [from];
-    const prev = new Map<string, string>();
-    let frontier = [from];
-    const seen = new Set([from]);
-    for (let depth = 0; depth < MAX_ROLE_DEPTH && frontier.length > 0; depth++) {
-      const next: string[] = [];
-      for (const s of frontier) {
-        for (const r of this.roles.get(s) ?? []) {
-          if (seen.has(r)) continue;
-          seen.add(r);
-          prev.set(r, s);
-          if (r === to) {
-            const path = [r];
-            let cur = r;
-            while (cur !== from) {
-              cur = prev.get(cur)!;
-              path.unshift(cur);
-            }
-            return path;
-          }
-          next.push(r);
-        }
-      }
-      frontier = next;
+    const list = this.closure(from);
+    let k = list.indexOf(to);
+    if (k < 0) return [from, to];
+    const path = [to];
+    while (k > 0) {
+      const cur = list[k] as string;
+      let j = 0;
+      while (j < k && !this.roles.get(list[j] as string)?.includes(cur)) j++;
+      if (j === k) return [from, to]; // unreachable: a closure entry's parent comes before it
+      path.push(list[j] as string);
+      k = j;
     }
-    return [from, to];
+    return path.reverse();
   }
 
   private forgetClosures(member: string): void {

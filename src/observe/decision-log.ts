@@ -1,14 +1,16 @@
 // The decision log: an observer that writes sampled decisions as JSON lines, with the rule and the
-// vendor grants behind each. An unsampled decision costs one random draw; only a sampled one is
-// explained, built and written.
+// vendor grants behind each. The engine draws the sample (an unsampled decision never reaches the
+// log); a sampled one asks the engine which rule decided, and a rule's facts are built once.
 
-import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
+import { ruleView } from '../engine/access-view.js';
 import type { Decision, DecisionReason } from '../engine/authorizer.js';
 import { ALLOWED, DENIED_BY_RULE, type DecisionCode, NO_RULE } from '../engine/decision-cache.js';
 import { ConfigError, isDecisionError } from '../errors.js';
 import type { Provenance, Vendor } from '../grants.js';
 import { isoTime } from '../policy/time.js';
+import type { PolicyRule } from '../policy/types.js';
+import { jsonString, jsonStrings } from './json-string.js';
 import { isWritable, type LogSink, sinkOpener } from './log-sink.js';
 import type { DecisionObserver, ObserverFactory, ObserverHost } from './observer.js';
 import { hashSubject } from './subject-mask.js';
@@ -26,7 +28,7 @@ export interface DecisionLogOptions {
   readonly destination?: string | { write(line: string): unknown };
   /** Called with each logged entry, after it is written (e.g. `(e) => logger.info(e)`). */
   readonly onDecision?: (entry: DecisionLogEntry) => void;
-  /** The share of decisions logged, 0..1, drawn per decision before anything is built. Default 1. */
+  /** The share of decisions logged, 0..1, each drawn independently before anything is built. Default 1. */
   readonly sample?: number;
   /** Which sampled decisions are logged. Default 'all'. */
   readonly filter?: DecisionLogFilter;
@@ -112,19 +114,17 @@ export async function createDecisionLog(
   const o = checkOptions(options);
   const open = o.destination === undefined ? undefined : await sinkOpener(o.destination, onError);
   let sink: LogSink | undefined;
+  // The entry object is built only for someone who reads it (onDecision, a filter function).
+  const deliver =
+    o.onDecision === undefined && o.keep === undefined ? undefined : (o.onDecision ?? (() => {}));
   return {
     observe(host) {
       sink ??= open?.();
-      return decisionLogObserver(
-        host,
-        o,
-        (entry, line) => {
-          if (o.keep !== undefined && !o.keep(entry)) return;
-          sink?.write(`${line ?? JSON.stringify(entry)}\n`);
-          o.onDecision?.(entry);
-        },
-        open !== undefined,
-      );
+      const file = sink;
+      return decisionLogObserver(host, o, {
+        ...(file === undefined ? {} : { write: (line: string) => file.write(line) }),
+        ...(deliver === undefined ? {} : { deliver }),
+      });
     },
     close: async () => {
       await sink?.close();
@@ -196,122 +196,126 @@ function checkOptions(options: DecisionLogOptions): Checked {
  */
 type Building = { -readonly [K in keyof DecisionLogEntry]: DecisionLogEntry[K] };
 
-/** What a sampled entry reuses of an earlier explanation of the same request. */
-interface Explained {
-  /** The engine's policy epoch it was made under. */
+/** What entries reuse of a deciding rule while the policy epoch holds: its view, grants and JSON. */
+interface RuleFacts {
   readonly epoch: number;
-  readonly reason: DecisionReason;
-  /** [from, until) in epoch ms: while the clock is inside, the same rules decide. */
-  readonly from: number;
-  readonly until: number;
-  readonly rule: NonNullable<Decision['rule']> | undefined;
-  readonly via: readonly string[] | undefined;
-  readonly grants: readonly LoggedGrant[] | undefined;
-  /** `,"rule":…,"via":…,"grants":…` as the line ends with them, or '' without a rule. */
+  /** The subject the view names when the rule names the requester (masked as entries are). */
+  readonly subject: string;
+  readonly rule: NonNullable<Decision['rule']>;
+  readonly grants: readonly LoggedGrant[];
+  readonly ruleJson: string;
+  readonly grantsJson: string;
+}
+
+/** The deciding rule of one entry, with the role path to it. */
+interface Why {
+  readonly facts: RuleFacts;
+  readonly via: readonly string[];
+  /** `,"rule":…,"via":…,"grants":…` as the line ends with them. */
   readonly json: string;
 }
 
-/** Explanations kept for sampled entries (a hot request is sampled again and again). */
-const EXPLAINED_MAX = 10_000;
+/** Rules whose facts are kept; past this many they are forgotten together (and rebuilt on use). */
+const RULES_KEPT = 10_000;
 
 function decisionLogObserver(
   host: ObserverHost,
   o: Checked,
-  emit: (entry: DecisionLogEntry, head: string | undefined) => void,
-  serialize: boolean,
+  out: { write?: (line: string) => void; deliver?: (entry: DecisionLogEntry) => void },
 ): DecisionObserver {
-  const { sample, random, codes, refusals, mask } = o;
+  const { sample, random, codes, refusals, mask, keep } = o;
   const { clock } = host;
+  const { write, deliver } = out;
   const subjectOf = (user: string) => (mask === undefined ? user : String(mask(user)));
-  const explained = new LRUCache<string, Explained>({ max: EXPLAINED_MAX });
+  // Keyed by the engine's rule objects: a rule shared by a role's members is explained once.
+  const facts = new Map<PolicyRule, RuleFacts>();
+  let factsEpoch = Number.NaN;
 
-  /**
-   * The rule, role path and grants behind a decision: remembered per request while the policy
-   * epoch, the reason and the time window of the explanation hold; else explained anew.
-   */
-  const explain = (
-    user: string,
-    subject: string,
-    resource: string,
-    action: string,
-    reason: DecisionReason,
-    at: number,
-  ): Explained | undefined => {
-    // Lengths first: no two requests share a key, whatever characters (NUL included) they hold.
-    const key = `${user.length}:${resource.length}:${user}${resource}${action}`;
+  /** A rule's view, grants and their JSON: remembered until the policy or its provenance changes. */
+  const factsOf = (rule: PolicyRule, user: string, subject: string): RuleFacts => {
     const epoch = host.policyEpoch();
-    const known = explained.get(key);
-    if (
-      known !== undefined &&
-      known.epoch === epoch &&
-      known.reason === reason &&
-      at >= known.from &&
-      at < known.until
-    )
-      return known;
-    const d = host.explainAt(user, resource, action, at);
-    // The explanation's rule, unless its answer differs (a rule's window ended since the decision).
-    if (d.reason !== reason) return undefined;
-    let rule: Explained['rule'];
-    let via: Explained['via'];
-    let grants: Explained['grants'];
-    if (d.rule !== undefined) {
-      const r = d.rule;
-      rule = r.sub === user && subject !== user ? { ...r, sub: subject } : r;
-      via = (d.via ?? []).map((x) => (x === user ? subject : x));
-      grants = (d.grants ?? []).map(loggedGrant);
+    if (epoch !== factsEpoch || facts.size >= RULES_KEPT) {
+      facts.clear();
+      factsEpoch = epoch;
     }
-    const e: Explained = {
+    const known = facts.get(rule);
+    if (known !== undefined && (rule.sub !== user || known.subject === subject)) return known;
+    const view = ruleView(rule);
+    const shown = rule.sub === user && subject !== user ? { ...view, sub: subject } : view;
+    const grants = host.grantsOf(rule).map(loggedGrant);
+    const f: RuleFacts = {
       epoch,
-      reason,
-      from: d.validFrom === null ? Number.NEGATIVE_INFINITY : Date.parse(d.validFrom),
-      until: d.validUntil === null ? Number.POSITIVE_INFINITY : Date.parse(d.validUntil),
-      rule,
-      via,
+      subject,
+      rule: shown,
       grants,
-      json:
-        rule === undefined || !serialize
-          ? ''
-          : `,"rule":${JSON.stringify(rule)},"via":${JSON.stringify(via)},"grants":${JSON.stringify(grants)}`,
+      ruleJson: JSON.stringify(shown),
+      grantsJson: JSON.stringify(grants),
     };
-    explained.set(key, e);
-    return e;
+    facts.set(rule, f);
+    return f;
   };
 
-  /** The entry of a sampled decision, at the clock's now, with the rule and grants. */
-  const record: DecisionObserver['decided'] = (user, resource, action, code, cacheHit, seconds, context) => {
+  /** The deciding rule as an entry shows it, with the path the subject reaches it by. */
+  const whyOf = (user: string, subject: string, rule: PolicyRule): Why => {
+    const f = factsOf(rule, user, subject);
+    const path = host.via(user, rule);
+    const via = subject === user ? path : path.map((x) => (x === user ? subject : x));
+    return {
+      facts: f,
+      via,
+      json: `,"rule":${f.ruleJson},"via":${jsonStrings(via)},"grants":${f.grantsJson}`,
+    };
+  };
+
+  /** The entry of a drawn decision, at the clock's now, with the rule and grants. */
+  const record: DecisionObserver['decided'] = (
+    user,
+    resource,
+    action,
+    code,
+    rule,
+    cacheHit,
+    seconds,
+    context,
+  ) => {
     const at = timeOf(clock);
     const reason = REASONS[code];
     const subject = subjectOf(user);
-    const e = explain(user, subject, resource, action, reason, at);
+    const why = rule === undefined ? undefined : whyOf(user, subject, rule);
     const time = isoTime(at);
     const result = code === ALLOWED ? 'allow' : 'deny';
     const cache = cacheHit ? 'hit' : 'miss';
     const policyVersion = host.policyVersion();
-    const entry: Building = { time, subject, resource, action, result, reason, cache, policyVersion };
-    if (seconds >= 0) entry.durationUs = micros(seconds);
-    const callId = context?.callId;
-    if (typeof callId === 'string') entry.callId = callId;
-    // The line, written out field by field in the entry's order (only the strings a caller or a
-    // vendor gave need JSON's escaping), then the remembered rule, path and grants.
-    const head = serialize
-      ? `{"time":"${time}","subject":${JSON.stringify(subject)},"resource":${JSON.stringify(resource)},"action":${JSON.stringify(action)},"result":"${result}","reason":"${reason}","cache":"${cache}","policyVersion":${policyVersion}${entry.durationUs === undefined ? '' : `,"durationUs":${entry.durationUs}`}${entry.callId === undefined ? '' : `,"callId":${JSON.stringify(entry.callId)}`}${e?.json ?? ''}}`
-      : undefined;
-    if (e?.rule !== undefined) {
-      entry.rule = e.rule;
-      entry.via = e.via ?? [];
-      entry.grants = e.grants ?? [];
+    const durationUs = seconds >= 0 ? micros(seconds) : undefined;
+    const callId = typeof context?.callId === 'string' ? context.callId : undefined;
+    let entry: Building | undefined;
+    if (deliver !== undefined) {
+      entry = { time, subject, resource, action, result, reason, cache, policyVersion };
+      if (durationUs !== undefined) entry.durationUs = durationUs;
+      if (callId !== undefined) entry.callId = callId;
+      if (why !== undefined) {
+        entry.rule = why.facts.rule;
+        entry.via = why.via;
+        entry.grants = why.facts.grants;
+      }
+      if (keep !== undefined && !keep(entry)) return;
     }
-    emit(entry, head);
+    // The line, written out field by field in the entry's order (only the strings a caller or a
+    // vendor gave need JSON's escaping), then the rule, path and grants.
+    write?.(
+      `{"time":"${time}","subject":${jsonString(subject)},"resource":${jsonString(resource)},"action":${jsonString(action)},"result":"${result}","reason":"${reason}","cache":"${cache}","policyVersion":${policyVersion}${durationUs === undefined ? '' : `,"durationUs":${durationUs}`}${callId === undefined ? '' : `,"callId":${jsonString(callId)}`}${why?.json ?? ''}}\n`,
+    );
+    if (entry !== undefined) deliver?.(entry);
   };
   return {
-    decided(user, resource, action, code, cacheHit, seconds, context) {
-      // The hot path: an unsampled or filtered-out decision stops here, in a function small
-      // enough to inline; the sampled work is a function of its own.
-      if (sample < 1 && !(random() < sample)) return;
-      if (codes[code]) record(user, resource, action, code, cacheHit, seconds, context);
+    // The engine draws which decisions this observer is told about.
+    share: sample,
+    random,
+    decided(user, resource, action, code, rule, cacheHit, seconds, context) {
+      if (codes[code]) record(user, resource, action, code, rule, cacheHit, seconds, context);
     },
     refused(user, resource, action, reason, error, seconds, context) {
+      // Every refusal is told (they are rare): drawn here.
       if (sample < 1 && !(random() < sample)) return;
       if (!refusals) return;
       const entry: Building = {
@@ -330,7 +334,9 @@ function decisionLogObserver(
       if (typeof callId === 'string') entry.callId = callId;
       // The engine's own messages carry no secrets; anything else may, so its text stays out.
       entry.error = isDecisionError(error) ? error.message : UNEXPECTED;
-      emit(entry, undefined);
+      if (keep !== undefined && !keep(entry)) return;
+      write?.(`${JSON.stringify(entry)}\n`);
+      deliver?.(entry);
     },
   };
 }

@@ -1,7 +1,9 @@
-// What the metrics count per decision, on the hot path: plain numbers only (no prom-client call, no
-// label object, no allocation), read by prom-client at scrape time.
+// What the metrics count of decisions: plain numbers only (no prom-client call, no label object, no
+// allocation), read by prom-client at scrape time. The engine counts every decision itself; this
+// tally counts refusals and times the decisions the engine draws for it.
 import { ALLOWED, DENIED_BY_RULE, type DecisionCode, NO_RULE } from '../engine/decision-cache.js';
-import type { DecisionObserver, RefusalReason } from './observer.js';
+import type { PolicyRule } from '../policy/types.js';
+import { type DecisionObserver, type RefusalReason, TIMED_ONE_IN } from './observer.js';
 
 /** Upper bounds (seconds) of the decision-time histogram: a cached decision takes about 1 µs. */
 export const DECISION_BUCKETS: readonly number[] = [
@@ -21,12 +23,14 @@ export const OUTCOMES = [
 const INVALID = 3;
 const ERROR = 4;
 
-/** Decisions by outcome and a histogram of their times, as running totals. */
+/** Refusals by reason and a histogram of decision times, as running totals. */
 export class DecisionTally implements DecisionObserver {
-  /** Decisions by outcome (OUTCOMES' index). */
+  /** About one decision in TIMED_ONE_IN is timed and told. */
+  readonly share = 1 / TIMED_ONE_IN;
+  /** Refusals by outcome (OUTCOMES' index; the decision codes' slots stay 0: the engine counts those). */
   readonly outcomes = new Float64Array(OUTCOMES.length);
   /**
-   * Timed decisions (about one in TIMED_ONE_IN) by the first bucket whose bound holds their time;
+   * Timed calls (about one in TIMED_ONE_IN) by the first bucket whose bound holds their time;
    * the last slot is over every bound.
    */
   readonly buckets = new Float64Array(DECISION_BUCKETS.length + 1);
@@ -38,11 +42,11 @@ export class DecisionTally implements DecisionObserver {
     _user: string,
     _resource: string,
     _action: string,
-    code: DecisionCode,
+    _code: DecisionCode,
+    _rule: PolicyRule | undefined,
     _cacheHit: boolean,
     seconds: number,
   ): void {
-    this.outcomes[code] = (this.outcomes[code] ?? 0) + 1;
     this.time(seconds);
   }
 

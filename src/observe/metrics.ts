@@ -58,7 +58,7 @@ export interface MetricSources {
 }
 
 export interface Metrics {
-  /** The decision observer: counts each decision in plain numbers. */
+  /** The decision observer: times about one decision in TIMED_ONE_IN and counts refusals. */
   readonly observe: ObserverFactory;
   /** Registers every metric. @throws ConfigError `metrics` when the registry already has one of them. */
   register(sources: MetricSources): void;
@@ -113,8 +113,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
       registers: [],
       collect() {
         this.reset();
+        const decided = host?.decisions();
         for (const o of OUTCOMES)
-          this.inc({ result: o.result, reason: o.reason }, tally.outcomes[o.index] ?? 0);
+          this.inc(
+            { result: o.result, reason: o.reason },
+            (tally.outcomes[o.index] ?? 0) + (decided?.[o.index] ?? 0),
+          );
       },
     }),
     decisionHistogram(tally),

@@ -1,10 +1,15 @@
-// The seam between deciding and watching decisions: the engine tells an observer about every
-// enforce()/enforceStrict() call; the decision log and the metrics are observers.
+// The seam between deciding and watching decisions. The engine counts every enforce()/
+// enforceStrict() decision in plain numbers (read at scrape time) and tells each observer about a
+// random share of them, the share the observer asks for: the metrics time about one call in
+// TIMED_ONE_IN, the decision log writes its sample. Calls no observer is told about cost a
+// countdown and a counter, nothing more.
 import type { Clock } from '../clock.js';
-import type { Authorizer, Decision } from '../engine/authorizer.js';
+import type { Authorizer } from '../engine/authorizer.js';
 import type { DecisionCode } from '../engine/decision-cache.js';
+import type { Provenance } from '../grants.js';
+import type { PolicyRule } from '../policy/types.js';
 
-/** About one enforce() call in this many is timed (the others tell the observer NaN seconds). */
+/** The metrics time about one enforce() call in this many (at random). */
 export const TIMED_ONE_IN = 16;
 
 /** Per-call context a caller (the middleware) may pass to enforce(): joins the decision to app logs. */
@@ -17,28 +22,36 @@ export interface DecisionContext {
 export type RefusalReason = 'invalid-request' | 'error';
 
 /**
- * Told about each decision after it is made. Called on the hot path: an observer does as little as
- * it can per call (count, sample) and defers everything else. A throw is reported to the
+ * Told about a share of the decisions, and about every refusal. A throw is reported to the
  * authorizer's onError and never changes the decision.
  */
 export interface DecisionObserver {
   /**
-   * A decision was made: `code` says how (NO_RULE, ALLOWED, DENIED_BY_RULE), `cacheHit` whether it
-   * came from the cache, `seconds` how long enforce() took, or NaN when this call was not timed
-   * (about one call in TIMED_ONE_IN is, at random: two clock reads cost as much as a cached decision).
+   * The share of decisions, 0..1, this observer is told about. The engine draws which, each call
+   * independently (as geometric gaps between told calls, so an untold call draws nothing), and
+   * times the told ones.
+   */
+  readonly share: number;
+  /** Random numbers in [0, 1) for the engine's draws. Default Math.random. */
+  readonly random?: () => number;
+  /**
+   * A decision this observer drew: `code` says how (NO_RULE, ALLOWED, DENIED_BY_RULE), `rule` which
+   * rule made it (undefined for NO_RULE), `cacheHit` whether it came from the cache, `seconds` how
+   * long enforce() took.
    */
   decided(
     user: string,
     resource: string,
     action: string,
     code: DecisionCode,
+    rule: PolicyRule | undefined,
     cacheHit: boolean,
     seconds: number,
     context: DecisionContext | undefined,
   ): void;
   /**
    * No decision could be made (the call denied or threw): invalid input, a failing clock, a bug.
-   * `seconds` as for decided().
+   * Every refusal is told; `seconds` is NaN unless this call was drawn (and so timed).
    */
   refused(
     user: unknown,
@@ -51,15 +64,19 @@ export interface DecisionObserver {
   ): void;
 }
 
-/** What an observer may ask of the engine it watches, off the hot path (for a sampled entry, a scrape). */
+/** What an observer may ask of the engine it watches, off the hot path (for a drawn call, a scrape). */
 export interface ObserverHost {
-  /** The decision with its rule and provenance at `at` (epoch ms), without near misses. */
-  explainAt(user: string, resource: string, action: string, at: number): Decision;
+  /** How `user` reaches a rule: [user, role, ..., rule subject]. */
+  via(user: string, rule: PolicyRule): readonly string[];
+  /** The vendor grants behind a rule of the policy the engine holds. */
+  grantsOf(rule: PolicyRule): readonly Provenance[];
+  /** Every decision made so far (drawn or not), by DecisionCode. */
+  decisions(): ArrayLike<number>;
   /** The store version the engine holds (0 with a file store). */
   policyVersion(): number;
   /**
-   * A number that changes whenever the policy, its provenance or the stale marks change (in this
-   * process): an explanation memoized under one epoch holds, within its validity, until it moves.
+   * A number that changes whenever the policy or its provenance changes (in this process): what is
+   * remembered of a rule (its grants) holds until it moves.
    */
   policyEpoch(): number;
   /** Rules, links and cache counters (the authorizer's stats()). */
@@ -70,36 +87,13 @@ export interface ObserverHost {
 /** Builds an observer once the engine exists. */
 export type ObserverFactory = (host: ObserverHost) => DecisionObserver | undefined;
 
-/** One observer telling several, or undefined when there is none. */
-export function combineObservers(
-  list: readonly (DecisionObserver | undefined)[],
-): DecisionObserver | undefined {
-  const all = list.filter((o): o is DecisionObserver => o !== undefined);
-  if (all.length <= 1) return all[0];
-  // Each observer is told even when another throws; the first throw is passed on. Plain loops:
-  // a closure per call would cost more than the observers themselves.
-  return {
-    decided(u, r, a, code, hit, s, ctx) {
-      let failure: { error: unknown } | undefined;
-      for (let i = 0; i < all.length; i++) {
-        try {
-          (all[i] as DecisionObserver).decided(u, r, a, code, hit, s, ctx);
-        } catch (error) {
-          failure ??= { error };
-        }
-      }
-      if (failure) throw failure.error;
-    },
-    refused(u, r, a, reason, err, s, ctx) {
-      let failure: { error: unknown } | undefined;
-      for (let i = 0; i < all.length; i++) {
-        try {
-          (all[i] as DecisionObserver).refused(u, r, a, reason, err, s, ctx);
-        } catch (error) {
-          failure ??= { error };
-        }
-      }
-      if (failure) throw failure.error;
-    },
-  };
+/**
+ * Calls until the next drawn one, for a share p: 1 + a geometric draw (every call independently
+ * drawn with probability p); Infinity for p = 0.
+ */
+export function nextDraw(share: number, random: () => number): number {
+  if (share >= 1) return 1;
+  if (!(share > 0)) return Number.POSITIVE_INFINITY;
+  // 1 - random() is in (0, 1]: its log is finite.
+  return 1 + Math.floor(Math.log(1 - random()) / Math.log(1 - share));
 }

@@ -177,7 +177,10 @@ describe('decision log entries', () => {
   test('the policy version is the one the engine holds', async () => {
     const entries: DecisionLogEntry[] = [];
     const log = await createDecisionLog({ onDecision: (e) => entries.push(e) });
-    const authz = await createEngine({ policies: policy }, { observe: log.observe, policyVersion: () => 7 });
+    const authz = await createEngine(
+      { policies: policy },
+      { observers: [log.observe], policyVersion: () => 7 },
+    );
     authz.enforce('carol', 'doc', 'read');
     assert.equal(entries[0]?.policyVersion, 7);
   });
@@ -206,17 +209,22 @@ describe('decision log sampling and filters', () => {
     assert.equal(all.entries.length, 5);
   });
 
-  test('sample 0.01 logs exactly the decisions whose draw is under 0.01', async () => {
-    const { authz, entries } = await logged({
-      sample: 0.01,
-      random: draws([0.5, 0.0099, 0.01, 0.99, 0, 0.2]),
-    });
-    const users = ['u0', 'alice', 'u2', 'u3', 'bob', 'u5'];
+  test('the log logs the calls its draws select: gaps of 1 + floor(ln(1 - u) / ln(1 - sample))', async () => {
+    // sample 0.5: u = 0.5 skips one call, u = 0 skips none, u = 0.75 skips two.
+    const { authz, entries } = await logged({ sample: 0.5, random: draws([0.5, 0, 0.75, 0.5]) });
+    const users = ['u0', 'alice', 'bob', 'u3', 'u4', 'carol', 'u6', 'dave'];
     for (const u of users) authz.enforce(u, 'doc', 'read');
     assert.deepEqual(
       entries.map((e) => e.subject),
-      ['alice', 'bob'],
+      ['alice', 'bob', 'carol', 'dave'],
     );
+  });
+
+  test('sample 0.01 logs about one decision in a hundred', async () => {
+    const { authz, entries } = await logged({ sample: 0.01 });
+    for (let i = 0; i < 50_000; i++) authz.enforce(i % 2 ? 'alice' : 'dave', 'doc', 'read');
+    // Binomial: 500 ± 22 (sd); these bounds are over 6 sd away.
+    assert.ok(entries.length > 360 && entries.length < 640, `${entries.length} of 50000`);
   });
 
   test("filter 'deny' logs denies and refusals, 'allow' only allows", async () => {
@@ -458,43 +466,52 @@ describe('decision log secrets', () => {
   });
 });
 
-describe('decision log explanations reused for a request sampled again', () => {
-  /** An engine at `clock` whose explainAt calls are counted, logging every decision to lines and entries. */
-  async function counted(p: Policy, clock: ReturnType<typeof manualClock>) {
+describe('decision log: what the entries name of a rule', () => {
+  /** An engine at `clock` whose grant lookups are counted, logging every decision to lines and entries. */
+  async function counted(p: Policy, clock: ReturnType<typeof manualClock>, cache = false) {
     const entries: DecisionLogEntry[] = [];
     const lines: string[] = [];
     const log = await createDecisionLog({
       destination: { write: (s: string) => lines.push(...s.trim().split('\n')) },
       onDecision: (e) => entries.push(e),
     });
-    let explained = 0;
+    let looked = 0;
     const authz = await createEngine(
-      { policies: p, provenance, clock, cache: false },
+      { policies: p, provenance, clock, cache: cache ? { ttl: 0 } : false },
       {
-        observe: (host) =>
-          log.observe({
-            ...host,
-            explainAt: (...args) => {
-              explained++;
-              return host.explainAt(...args);
-            },
-          }),
+        observers: [
+          (host) =>
+            log.observe({
+              ...host,
+              grantsOf: (r) => {
+                looked++;
+                return host.grantsOf(r);
+              },
+            }),
+        ],
       },
     );
     const flush = async () => {
       await log.close();
       return lines.map((l) => JSON.parse(l) as DecisionLogEntry);
     };
-    return { authz, entries, flush, explained: () => explained };
+    return { authz, entries, flush, looked: () => looked };
   }
 
-  test('the same request is explained once, and every line equals its entry', async () => {
-    const { authz, entries, flush, explained } = await counted(policy, manualClock(T));
+  test('a rule is looked up once for every request it decides, and every line equals its entry', async () => {
+    const p: Policy = { ...policy, links: [...policy.links, { member: 'erin', role: 'role:admin' }] };
+    const { authz, entries, flush, looked } = await counted(p, manualClock(T), true);
     for (let i = 0; i < 3; i++) authz.enforce('alice', 'doc', 'read', { callId: `c${i}` });
-    assert.equal(explained(), 1);
+    authz.enforce('erin', 'doc', 'read', { callId: 'c3' });
+    assert.equal(looked(), 1, "the role's rule, for both members, decided and cached");
     assert.deepEqual(
-      entries.map((e) => [e.rule?.sub, e.via, e.grants?.[0]?.raw, e.callId]),
-      [0, 1, 2].map((i) => ['role:admin', ['alice', 'role:admin'], 'Document:Read', `c${i}`]),
+      entries.map((e) => [e.rule?.sub, e.via, e.grants?.[0]?.raw, e.callId, e.cache]),
+      [
+        ['role:admin', ['alice', 'role:admin'], 'Document:Read', 'c0', 'miss'],
+        ['role:admin', ['alice', 'role:admin'], 'Document:Read', 'c1', 'hit'],
+        ['role:admin', ['alice', 'role:admin'], 'Document:Read', 'c2', 'hit'],
+        ['role:admin', ['erin', 'role:admin'], 'Document:Read', 'c3', 'miss'],
+      ],
     );
     assert.deepEqual(await flush(), JSON.parse(JSON.stringify(entries)));
   });
@@ -504,48 +521,67 @@ describe('decision log explanations reused for a request sampled again', () => {
       rules: [rule('a', 'b\u0000c', 'read'), rule('a\u0000b', 'c', 'read')],
       links: [],
     };
-    const { authz, entries, explained } = await counted(p, manualClock(T));
+    const { authz, entries } = await counted(p, manualClock(T), true);
     assert.equal(authz.enforce('a', 'b\u0000c', 'read'), true);
     assert.equal(authz.enforce('a\u0000b', 'c', 'read'), true);
     assert.equal(authz.enforce('ab', '\u0000c', 'read'), false);
-    assert.equal(explained(), 3);
     assert.deepEqual(
-      entries.map((e) => [e.subject, e.rule?.sub ?? null, e.rule?.eft ?? null]),
+      entries.map((e) => [e.subject, e.rule?.sub ?? null, e.rule?.obj ?? null]),
       [
-        ['a', 'a', 'allow'],
-        ['a\u0000b', 'a\u0000b', 'allow'],
+        ['a', 'a', 'b\u0000c'],
+        ['a\u0000b', 'a\u0000b', 'c'],
         ['ab', null, null],
       ],
     );
   });
 
-  test('a policy change is explained anew: a revoked rule never appears in a later entry', async () => {
-    const { authz, entries, explained } = await counted(policy, manualClock(T));
+  test('a policy change is looked up anew: a revoked rule never appears in a later entry', async () => {
+    const { authz, entries, looked } = await counted(policy, manualClock(T), true);
     authz.enforce('alice', 'doc', 'read');
     authz.applyChanges({ removeLinks: [{ member: 'alice', role: 'role:admin' }] });
     authz.applyChanges({ addRules: [rule('alice', 'doc', 'read')] });
     authz.enforce('alice', 'doc', 'read');
-    assert.equal(explained(), 2);
+    assert.equal(looked(), 2);
     assert.deepEqual(entries[1]?.via, ['alice']);
     assert.equal(entries[1]?.rule?.sub, 'alice');
   });
 
-  test('once the deciding rule has ended, the entry names the rule that decides now', async () => {
-    const clock = manualClock(T);
+  test("a provenance change is looked up anew: the entry names the rule's grants now", async () => {
+    const { authz, entries, looked } = await counted(policy, manualClock(T), true);
+    authz.enforce('alice', 'doc', 'read');
+    const moved: Provenance = { ...zoomGrant, raw: 'Document:Edit' };
+    authz.applyChanges({ provenance: new Map([[ruleKey(adminRead), [moved]]]) });
+    authz.enforce('alice', 'doc', 'read');
+    assert.equal(looked(), 2);
+    assert.deepEqual(
+      entries.map((e) => e.grants?.[0]?.raw),
+      ['Document:Read', 'Document:Edit'],
+    );
+  });
+
+  test('the entry names the rule that decides at the time of the call, cached or not', async () => {
     const short = rule('dave', 'doc', 'read', { until: Date.parse('2026-11-22T11:00:00Z') });
     const long = rule('role:admin', 'doc', 'read', { from: Date.parse('2026-11-22T10:45:00Z') });
     const p: Policy = { rules: [short, long], links: [{ member: 'dave', role: 'role:admin' }] };
-    const { authz, entries, explained } = await counted(p, clock);
-    authz.enforce('dave', 'doc', 'read');
-    clock.set('2026-11-22T10:30:00Z');
-    authz.enforce('dave', 'doc', 'read');
-    clock.set('2026-11-22T11:00:00Z');
-    authz.enforce('dave', 'doc', 'read');
-    assert.deepEqual(
-      entries.map((e) => e.rule?.sub),
-      ['dave', 'dave', 'role:admin'],
-    );
-    assert.equal(explained(), 2, 'reused inside the window, explained again after it');
+    for (const cache of [false, true]) {
+      const clock = manualClock(T);
+      const { authz, entries } = await counted(p, clock, cache);
+      for (const t of [T, '2026-11-22T10:30:00Z', '2026-11-22T10:50:00Z', '2026-11-22T11:00:00Z']) {
+        clock.set(t);
+        authz.enforce('dave', 'doc', 'read');
+      }
+      // From 10:45 both allow; the one that holds longer is named, as explain() names it.
+      assert.deepEqual(
+        entries.map((e) => e.rule?.sub),
+        ['dave', 'dave', 'role:admin', 'role:admin'],
+        cache ? 'cached' : 'uncached',
+      );
+      assert.deepEqual(
+        entries.map((e) => e.cache),
+        // 10:30 is inside the first decision's validity (until the admin rule starts at 10:45).
+        cache ? ['miss', 'hit', 'miss', 'miss'] : ['miss', 'miss', 'miss', 'miss'],
+      );
+    }
   });
 });
 

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createEngine } from '../../src/engine/authorizer.js';
+import { createEngine, type EngineInternals } from '../../src/engine/authorizer.js';
 import { ALLOWED, DENIED_BY_RULE, NO_RULE } from '../../src/engine/decision-cache.js';
 import { isDecisionError } from '../../src/errors.js';
-import { combineObservers, type DecisionObserver, TIMED_ONE_IN } from '../../src/observe/observer.js';
+import { type DecisionObserver, nextDraw, type ObserverHost } from '../../src/observe/observer.js';
 import type { Policy } from '../../src/policy/types.js';
 import { rule } from '../helpers/policy.js';
+import { rng } from '../helpers/random.js';
 
 const policy: Policy = {
   rules: [
@@ -20,58 +21,60 @@ const policy: Policy = {
 };
 
 type Seen = { kind: string; args: unknown[] };
-function recorder(seen: Seen[]): DecisionObserver {
+function recorder(seen: Seen[], share = 1): DecisionObserver {
   return {
-    decided: (u, r, a, code, hit, s, ctx) => {
-      assert.ok(Number.isNaN(s) || (s >= 0 && Number.isFinite(s)), `seconds: ${s}`);
-      seen.push({ kind: 'decided', args: [u, r, a, code, hit, ctx?.callId] });
+    share,
+    decided: (u, r, a, code, rl, hit, s, ctx) => {
+      assert.ok(s >= 0 && Number.isFinite(s), `a told decision is timed: ${s}`);
+      seen.push({
+        kind: 'decided',
+        args: [u, r, a, code, rl === undefined ? null : `${rl.sub} ${rl.eft}`, hit, ctx?.callId],
+      });
     },
     refused: (u, r, a, reason, _e, _s, ctx) =>
       seen.push({ kind: 'refused', args: [u, r, a, reason, ctx?.callId] }),
   };
 }
+const watching = (...list: DecisionObserver[]): EngineInternals => ({ observers: list.map((o) => () => o) });
 
 describe('decision observer', () => {
-  test('is told each decision with how it came out and whether the cache answered', async () => {
+  test('is told each decision it draws with how it came out, the deciding rule and whether the cache answered', async () => {
     const seen: Seen[] = [];
-    const authz = await createEngine({ policies: policy }, { observe: () => recorder(seen) });
+    const authz = await createEngine({ policies: policy }, watching(recorder(seen)));
     assert.equal(authz.enforce('alice', 'doc', 'read', { callId: 'c1' }), true);
     assert.equal(authz.enforce('alice', 'doc', 'read'), true);
     assert.equal(authz.enforceStrict('bob', 'doc', 'read'), false);
+    assert.equal(authz.enforce('bob', 'doc', 'read'), false);
     assert.equal(authz.enforce('dave', 'doc', 'read'), false);
     assert.deepEqual(
       seen.map((s) => s.args),
       [
-        ['alice', 'doc', 'read', ALLOWED, false, 'c1'],
-        ['alice', 'doc', 'read', ALLOWED, true, undefined],
-        ['bob', 'doc', 'read', DENIED_BY_RULE, false, undefined],
-        ['dave', 'doc', 'read', NO_RULE, false, undefined],
+        ['alice', 'doc', 'read', ALLOWED, 'role:admin allow', false, 'c1'],
+        ['alice', 'doc', 'read', ALLOWED, 'role:admin allow', true, undefined],
+        ['bob', 'doc', 'read', DENIED_BY_RULE, 'bob deny', false, undefined],
+        ['bob', 'doc', 'read', DENIED_BY_RULE, 'bob deny', true, undefined],
+        ['dave', 'doc', 'read', NO_RULE, null, false, undefined],
       ],
     );
   });
 
-  test('a cached deny keeps its reason on a hit', async () => {
+  test('the rule an observer is told is the rule explain() names, for every request of a policy', async () => {
     const seen: Seen[] = [];
-    const authz = await createEngine({ policies: policy }, { observe: () => recorder(seen) });
-    authz.enforce('bob', 'doc', 'read');
-    authz.enforce('bob', 'doc', 'read');
-    assert.deepEqual(
-      seen.map((s) => s.args.slice(3, 5)),
-      [
-        [DENIED_BY_RULE, false],
-        [DENIED_BY_RULE, true],
-      ],
-    );
+    const authz = await createEngine({ policies: policy }, watching(recorder(seen)));
+    for (const u of ['alice', 'bob', 'carol', 'dave'])
+      for (const pass of [0, 1]) {
+        authz.enforce(u, 'doc', 'read');
+        const d = authz.explain(u, 'doc', 'read');
+        const r = d.rule === undefined ? null : `${d.rule.sub} ${d.rule.eft}`;
+        assert.equal(seen.at(-1)?.args[4], r, `${u}, ${pass ? 'cached' : 'decided'}`);
+      }
   });
 
   test('is told of refusals: enforce denies, enforceStrict throws, as without an observer', async () => {
     const seen: Seen[] = [];
     let now = Date.parse('2026-11-22T10:00:00Z');
     const clock = { now: () => now };
-    const authz = await createEngine(
-      { policies: policy, clock, cache: false },
-      { observe: () => recorder(seen) },
-    );
+    const authz = await createEngine({ policies: policy, clock, cache: false }, watching(recorder(seen, 0)));
     assert.equal(authz.enforce(42 as unknown as string, 'doc', 'read'), false);
     now = Number.NaN;
     assert.equal(authz.enforce('carol', 'doc', 'read', { callId: 'x' }), false);
@@ -83,50 +86,82 @@ describe('decision observer', () => {
         ['refused', 'error', 'x'],
         ['refused', 'error', undefined],
       ],
+      'every refusal, even to an observer with a share of 0',
     );
   });
 
-  test('times the first call and then about one in TIMED_ONE_IN at random; the others are NaN', async () => {
-    const times: number[] = [];
-    const timing: DecisionObserver = {
-      decided: (_u, _r, _a, _c, _h, s) => times.push(s),
-      refused: (_u, _r, _a, _reason, _e, s) => times.push(s),
+  test('each observer is told its own share of decisions, drawn independently for each call', async () => {
+    const r = rng(11);
+    const told = (share: number) => {
+      const calls: number[] = [];
+      let i = 0;
+      return {
+        calls,
+        observer: {
+          share,
+          random: () => r.next(),
+          decided: () => calls.push(i),
+          refused: () => {},
+        } satisfies DecisionObserver,
+        tick: () => i++,
+      };
     };
-    const authz = await createEngine({ policies: policy }, { observe: () => timing });
-    const calls = 200 * TIMED_ONE_IN;
-    for (let i = 0; i < calls / 2; i++) authz.enforce('alice', 'doc', 'read');
-    for (let i = 0; i < calls / 2; i++) authz.enforce(i as unknown as string, 'doc', 'read');
-    assert.equal(times.length, calls);
-    assert.ok(Number.isFinite(times[0]), 'the first call is timed');
-    const timed = times.filter((s) => !Number.isNaN(s));
-    assert.ok(
-      timed.every((s) => s >= 0),
-      'a time is never negative',
-    );
-    // 200 expected; the gaps are uniform in [1, 2 * TIMED_ONE_IN - 1], so 120..280 is far outside chance.
-    assert.ok(timed.length > 120 && timed.length < 280, `${timed.length} of ${calls} timed`);
-    assert.ok(
-      times.slice(calls / 2).some((s) => !Number.isNaN(s)),
-      'refusals are timed too',
-    );
-
-    const every: number[] = [];
-    const all = await createEngine(
+    const tenth = told(0.1);
+    const half = told(0.5);
+    const none = told(0);
+    const all = told(1);
+    const authz = await createEngine(
       { policies: policy },
-      {
-        timeOneIn: 1,
-        observe: () => ({ decided: (...a) => every.push(a[5]), refused: (...a) => every.push(a[5]) }),
-      },
+      watching(tenth.observer, half.observer, none.observer, all.observer),
     );
-    for (let i = 0; i < 50; i++) all.enforce('alice', 'doc', 'read');
-    all.enforce(1 as unknown as string, 'doc', 'read');
-    assert.equal(every.filter((s) => Number.isFinite(s)).length, 51, 'timeOneIn 1 times every call');
+    const n = 20_000;
+    for (let k = 0; k < n; k++) {
+      for (const t of [tenth, half, none, all]) t.tick();
+      authz.enforce(k % 3 ? 'alice' : 'dave', 'doc', 'read');
+    }
+    assert.equal(all.calls.length, n);
+    assert.equal(none.calls.length, 0);
+    // Binomial: 2000 ± 42 (sd) and 10000 ± 71; these bounds are over 6 sd away.
+    assert.ok(Math.abs(tenth.calls.length - 2000) < 260, `${tenth.calls.length} of ${n} at 0.1`);
+    assert.ok(Math.abs(half.calls.length - 10_000) < 430, `${half.calls.length} of ${n} at 0.5`);
+    // Independent draws: the gaps between told calls are geometric (mean 10, and a gap of 1 about a tenth of the time).
+    const gaps = tenth.calls.slice(1).map((c, k) => c - (tenth.calls[k] as number));
+    const ones = gaps.filter((g) => g === 1).length / gaps.length;
+    assert.ok(ones > 0.07 && ones < 0.13, `share of gaps of 1: ${ones}`);
+    assert.ok(Math.max(...gaps) > 40, 'long gaps happen (a fixed stride never would)');
   });
 
-  test('a throwing observer goes to onError and never changes a decision', async () => {
+  test('nextDraw gives 1 + a geometric draw, 1 for a share of 1 and never for 0', () => {
+    assert.equal(
+      nextDraw(1, () => 0.999),
+      1,
+    );
+    assert.equal(
+      nextDraw(0, () => 0.5),
+      Number.POSITIVE_INFINITY,
+    );
+    assert.equal(
+      nextDraw(0.5, () => 0),
+      1,
+      'a draw of 0 is the next call',
+    );
+    assert.equal(
+      nextDraw(0.5, () => 0.5),
+      2,
+      '1 - 0.5 = 0.5: one call skipped',
+    );
+    assert.equal(
+      nextDraw(0.5, () => 0.75),
+      3,
+    );
+    assert.ok(Number.isFinite(nextDraw(1e-9, () => 0.999999)));
+  });
+
+  test('a throwing observer goes to onError and never changes a decision; the others are still told', async () => {
     const errors: unknown[] = [];
     const boom = new Error('observer down');
     const throwing: DecisionObserver = {
+      share: 1,
       decided: () => {
         throw boom;
       },
@@ -137,39 +172,46 @@ describe('decision observer', () => {
     const seen: Seen[] = [];
     const authz = await createEngine(
       { policies: policy, onError: (e) => errors.push(e) },
-      { observe: () => combineObservers([throwing, recorder(seen)]) },
+      watching(throwing, recorder(seen)),
     );
     assert.equal(authz.enforce('alice', 'doc', 'read'), true);
     assert.equal(authz.enforceStrict('bob', 'doc', 'read'), false);
     assert.equal(authz.enforce('nobody', 'doc', 'read'), false);
-    assert.equal(seen.length, 3, 'the second observer is still told');
-    assert.deepEqual(errors, [boom, boom, boom]);
+    assert.equal(authz.enforce(7 as unknown as string, 'doc', 'read'), false);
+    assert.equal(seen.length, 4, 'the second observer is still told');
+    assert.deepEqual(errors.slice(0, 4), [boom, boom, boom, boom]);
   });
 
-  test('the host explains a decision without near misses, and reports version and counters', async () => {
-    let host: Parameters<NonNullable<Parameters<typeof createEngine>[1]>['observe'] & object>[0] | undefined;
+  test('the host counts every decision, drawn or not, names role paths, grants, version and counters', async () => {
+    let host: ObserverHost | undefined;
     const authz = await createEngine(
       { policies: policy, cache: { max: 1 } },
       {
-        observe: (h) => {
-          host = h;
-          return undefined;
-        },
+        observers: [
+          (h) => {
+            host = h;
+            return { share: 0, decided: () => {}, refused: () => {} };
+          },
+        ],
         policyVersion: () => 7,
       },
     );
     assert.ok(host);
-    const d = host.explainAt('bob', 'doc', 'read', Date.parse('2026-11-22T10:00:00Z'));
-    assert.equal(d.reason, 'denied-by-rule');
-    assert.equal(d.nearMisses, undefined);
-    assert.ok(
-      (authz.explain('bob', 'doc', 'read').nearMisses?.length ?? 0) > 0,
-      'explain() still gives them',
-    );
-    assert.equal(host.policyVersion(), 7);
     authz.enforce('alice', 'doc', 'read');
     authz.enforce('carol', 'doc', 'read');
-    assert.equal(host.stats().evictions, 1, 'a cache of one decision evicted the first subject');
+    authz.enforce('bob', 'doc', 'read');
+    authz.enforce('dave', 'doc', 'read');
+    authz.enforce(1 as unknown as string, 'doc', 'read');
+    assert.deepEqual(
+      Array.from(host.decisions()),
+      [1, 2, 1],
+      'by code: no rule, allowed, denied by rule; refusals not',
+    );
+    const admin = policy.rules[0]!;
+    assert.deepEqual(host.via('alice', admin), ['alice', 'role:admin']);
+    assert.deepEqual(host.grantsOf(admin), []);
+    assert.equal(host.policyVersion(), 7);
+    assert.ok(host.stats().evictions >= 1, 'a cache of one decision evicted a subject');
     assert.equal(host.stats().rules, 3);
   });
 });
