@@ -182,7 +182,7 @@ export function createCore<Req>(options: AuthorizeOptionsBase<Req>): Core<Req> {
       if (r.kind === 'none') return UNMATCHED;
       if (r.kind === 'malformed') return MALFORMED;
       // An entry covers the request but nothing says which action it is: it cannot be decided.
-      if (action === undefined && r.entries.some(noAction)) return UNDECIDABLE;
+      if (action === undefined && r.actionless) return UNDECIDABLE;
       // The entries are distinct (resource, action) pairs, each with an action (checked above).
       if (resource === undefined && action === undefined) return finish(sub, r.entries as Target[], callId);
       entries = r.entries;
@@ -270,8 +270,6 @@ export function createCore<Req>(options: AuthorizeOptionsBase<Req>): Core<Req> {
     },
   };
 }
-
-const noAction = (e: CoveringEntry): boolean => e.action === undefined;
 
 function ignore(): void {}
 

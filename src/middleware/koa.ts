@@ -8,6 +8,7 @@ import {
   createCore,
   type Outcome,
 } from './core.js';
+import { routedPath } from './routed-path.js';
 
 export type { CallIdOptions } from './call-id.js';
 export type { AuthorizationInfo, MiddlewareAuthorizer } from './core.js';
@@ -113,7 +114,12 @@ export function authorize(options: KoaAuthorizeOptions): (ctx: Context, next: Ne
     if (callId !== undefined) ctx.res.setHeader(core.callIdHeader as string, callId);
     let pending: Outcome | Promise<Outcome>;
     try {
-      pending = core.decide(ctx, ctx.method, ctx.path, callId);
+      pending = core.decide(
+        ctx,
+        ctx.req.method ?? ctx.method,
+        routedPath(ctx.req.url, () => ctx.path),
+        callId,
+      );
     } catch (err) {
       return failed(ctx, err, callId);
     }

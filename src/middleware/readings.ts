@@ -11,12 +11,21 @@ export interface Reading {
 
 /** A path made only of these reads one way: nothing to decode, no dot segments, no case to fold. */
 const PLAIN_PATH = /^[a-z0-9/\-_~!$&'()*+,:=@]*$/;
-/** A request target whose path (up to a `?`, if any) is plain. */
-const PLAIN_TARGET = /^[a-z0-9/\-_~!$&'()*+,:=@]*(?:\?|$)/;
+/** PLAIN_PATH's characters by char code (1 = plain), for a scan without a regular expression. */
+const PLAIN_CHAR = new Uint8Array(128);
+for (const c of "abcdefghijklmnopqrstuvwxyz0123456789/-_~!$&'()*+,:=@") PLAIN_CHAR[c.charCodeAt(0)] = 1;
 
-/** Whether the path of a request target (up to a `?`, if any) reads one way, as it is. */
-export function isPlainTarget(target: string): boolean {
-  return PLAIN_TARGET.test(target);
+/**
+ * Where the path of a request target ends (the index of its `?`, or its length) when the path reads
+ * one way, as it is (only PLAIN_PATH's characters); -1 when it does not.
+ */
+export function plainPathEnd(target: string): number {
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c === 63 /* ? */) return i;
+    if (c >= 128 || PLAIN_CHAR[c] === 0) return -1;
+  }
+  return target.length;
 }
 
 /**

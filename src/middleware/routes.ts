@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.js';
-import { isPlainTarget, type Reading, readings } from './readings.js';
+import { plainPathEnd, type Reading, readings } from './readings.js';
 
 /** What a route is authorized as: a resource (template) and, optionally, a fixed action. */
 export interface RouteTarget {
@@ -56,7 +56,12 @@ export interface CoveringEntry {
 export type RouteResolution =
   | { readonly kind: 'none' }
   | { readonly kind: 'malformed' }
-  | { readonly kind: 'covered'; readonly entries: readonly CoveringEntry[] };
+  | {
+      readonly kind: 'covered';
+      readonly entries: readonly CoveringEntry[];
+      /** Some entry has no action for the method (the request cannot be decided). */
+      readonly actionless: boolean;
+    };
 
 /** A route table compiled by compileRouteTable(); `params: true` fills each entry's params. */
 export type RouteResolver = (method: string, path: string, params?: boolean) => RouteResolution;
@@ -157,6 +162,7 @@ export function compileRouteTable(options: RouteMapOptions): RouteResolver {
       resolution = {
         kind: 'covered',
         entries: Object.freeze([Object.freeze({ resource: r.resource.join(''), action })]),
+        actionless: action === undefined,
       };
       fixedBy.set(action, resolution);
     }
@@ -171,13 +177,12 @@ export function compileRouteTable(options: RouteMapOptions): RouteResolver {
   };
 
   return (method, path, params = false) => {
-    const m = method.toUpperCase();
-    if (!caseMatters && !params && isPlainTarget(path)) {
+    const m = upperCase(method);
+    const end = caseMatters || params ? -1 : plainPathEnd(path);
+    if (end !== -1) {
       // The common case, without splitting the path: a plain path reads one way, with no letter
       // case to fold, so the first route that matches decides. A route with params in its
       // resource takes the general way below, which builds the entry.
-      const q = path.indexOf('?');
-      const end = q === -1 ? path.length : q;
       let hit: CompiledRoute | undefined;
       for (const r of compiled) {
         if (allows(r, m) && matchesPlain(r, path, end)) {
@@ -200,7 +205,9 @@ export function compileRouteTable(options: RouteMapOptions): RouteResolver {
         if (!entries.some((e) => e.resource === hit.resource && e.action === hit.action)) entries.push(hit);
       }
     }
-    return entries.length === 0 ? NONE : { kind: 'covered', entries };
+    return entries.length === 0
+      ? NONE
+      : { kind: 'covered', entries, actionless: entries.some((e) => e.action === undefined) };
   };
 }
 
@@ -268,8 +275,17 @@ function compileRoute(
   };
 }
 
+/** The method in capitals; as it is when it has no lower-case letter (Node's parser gives capitals). */
+function upperCase(method: string): string {
+  for (let i = 0; i < method.length; i++) {
+    const c = method.charCodeAt(i);
+    if (c >= 97 && c <= 122) return method.toUpperCase();
+  }
+  return method;
+}
+
 /**
- * Whether a plain path (isPlainTarget; `end` is where its query starts) matches the route, read as
+ * Whether a plain path (plainPathEnd; `end` is where its query starts) matches the route, read as
  * readings() reads it (empty segments dropped) but without splitting it.
  */
 function matchesPlain(r: CompiledRoute, p: string, end: number): boolean {
