@@ -57,11 +57,12 @@ function fileSink(
       { cause: err },
     );
   }
-  const file = pinoDestination({ fd, sync: false });
+  // Buffer mode: lines are encoded into chunks as they come (lines.ts), and handed over as bytes.
+  const file = pinoDestination({ fd, sync: false, contentMode: 'buffer' });
   // A failed write must not crash the process (an 'error' event with no listener would).
   file.on('error', onError);
   let closed: Promise<void> | undefined;
-  const lines = batcher((text) => file.write(text), onError);
+  const lines = byteBatcher((bytes) => file.write(bytes as unknown as string), onError);
   return {
     write: (line) => {
       // Entries after close() are dropped: the file is closed.
@@ -93,6 +94,59 @@ function streamSink(stream: CallerStream, onError: (error: unknown) => void): Lo
         onError(err);
       }
     },
+  };
+}
+
+/** Bytes of one chunk handed to a file: lines are encoded into it as they come. */
+const CHUNK = 64 * 1024;
+
+/**
+ * Encodes lines into chunks of bytes and hands each on when it is full, on the next turn, or on
+ * drain(): no joined string, and no conversion of one in the file's writer.
+ */
+function byteBatcher(
+  writeChunk: (bytes: Buffer) => unknown,
+  onError: (error: unknown) => void,
+): { write(line: string): void; drain(): void } {
+  let chunk = Buffer.allocUnsafe(CHUNK);
+  let used = 0;
+  let scheduled = false;
+  const drain = () => {
+    scheduled = false;
+    if (used === 0) return;
+    const bytes = chunk.subarray(0, used);
+    // The writer keeps the bytes until they are written: the next lines go to a new chunk.
+    chunk = Buffer.allocUnsafe(CHUNK);
+    used = 0;
+    try {
+      writeChunk(bytes);
+    } catch (err) {
+      // Drained from setImmediate too, where a throw would end the process.
+      onError(err);
+    }
+  };
+  return {
+    write(line) {
+      // A UTF-16 unit is at most 3 bytes of UTF-8: a line that may not fit goes after a drain, and
+      // one longer than a chunk on its own.
+      if (used + line.length * 3 > CHUNK) {
+        drain();
+        if (line.length * 3 > CHUNK) {
+          try {
+            writeChunk(Buffer.from(line, 'utf8'));
+          } catch (err) {
+            onError(err);
+          }
+          return;
+        }
+      }
+      used += chunk.write(line, used, 'utf8');
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(drain);
+      }
+    },
+    drain,
   };
 }
 

@@ -314,6 +314,28 @@ describe('decision log sampling and filters', () => {
 });
 
 describe('decision log destinations', () => {
+  test('a file holds every entry exactly, in order, across many chunks: multi-byte text and a line longer than a chunk too', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rbac-dlog-'));
+    const file = join(dir, 'decisions.jsonl');
+    const { authz, entries } = await logged({ destination: file });
+    const huge = `doc/${'ü😀"\\'.repeat(20_000)}`;
+    for (let i = 0; i < 2000; i++) {
+      authz.enforce(i % 3 ? `ünï ${i} 😀` : 'alice', i === 1000 ? huge : 'doc', 'read', { callId: `c${i}` });
+      // Between turns now and then, as a server lets the log's chunks go out.
+      if (i % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await authz.close();
+    const text = await readFile(file, 'utf8');
+    assert.ok(text.length > 100_000, 'longer than a chunk of 64 KiB');
+    assert.deepEqual(
+      text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+      JSON.parse(JSON.stringify(entries)),
+    );
+  });
+
   test('a file destination (its folder made) holds one JSON line per decision once close() returns', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rbac-dlog-'));
     const file = join(dir, 'logs', 'decisions.jsonl');

@@ -156,7 +156,11 @@ describe('decision observer', () => {
     );
     assert.ok(Number.isFinite(nextDraw(1e-9, () => 0.999999)));
     for (const broken of [Number.NaN, 1, -0.5, 7, undefined as unknown as number])
-      assert.equal(nextDraw(0.01, () => broken), 1, `a draw of ${broken} draws the next call`);
+      assert.equal(
+        nextDraw(0.01, () => broken),
+        1,
+        `a draw of ${broken} draws the next call`,
+      );
   });
 
   test('a throwing observer goes to onError and never changes a decision; the others are still told', async () => {
