@@ -41,13 +41,23 @@ async function time(fn: (i: number) => unknown, budgetMs: number, minN: number, 
   for (let i = 0; (hr() - start < budgetMs || wall.length < minN) && wall.length < maxN; i++) {
     const c0 = process.cpuUsage();
     const t0 = hr();
-    const r = fn(i);
-    if (r instanceof Promise) await r;
+    const pending = promiseOf(fn(i));
+    if (pending !== undefined) await pending;
     wall.push(hr() - t0);
     const c = process.cpuUsage(c0);
     cpu.push((c.user + c.system) / 1000);
   }
   return { ...stats(wall), cpu: stats(cpu) };
+}
+
+/**
+ * `r` if it is a promise. The loop keeps only this, not the answer: an answer held in a local until
+ * the next call is still reachable when a young-generation GC falls in that call, which then copies
+ * it too (for whoCan at 100k users, ~19k objects more: p99 12 ms instead of 5-7 ms on the VM). That
+ * is a cost of this loop holding the last answer, not of the query.
+ */
+function promiseOf(r: unknown): Promise<unknown> | undefined {
+  return r instanceof Promise ? r : undefined;
 }
 
 const dir = process.argv[3] ?? join(import.meta.dirname, '..', '.bench', `reverse-${users}`);

@@ -30,18 +30,32 @@ export function whoCan(
 ): SubjectAccess[] {
   const bySub = index.rulesFor(obj, act);
   if (bySub === undefined) return [];
-  const allowSources: [string, PolicyRule[]][] = [];
-  const denySources: string[] = [];
+  const rules = rulesAt(bySub, at);
+  if (rules.allow.length === 0) return [];
+  const walk = new Walk(scratch(index), provenance, includeRoles, rules.bounded, rules.deny);
+  for (const [source, allows] of rules.allow) walk.from(source, allows);
+  if (rules.bounded) for (const [source, later] of rules.later) walk.addLater(source, later);
+  return walk.answers();
+}
+
+/**
+ * The rules on (obj, act) at `at`, by subject: the active allows, the subjects of active denies, and
+ * the rules that start later.
+ */
+function rulesAt(bySub: ReadonlyMap<string, readonly PolicyRule[]>, at: number) {
+  const allow: [string, PolicyRule[]][] = [];
+  const deny: string[] = [];
   // Rules that start later: a deny among them ends an allow, an allow may prolong one.
-  const laterSources: [string, PolicyRule[]][] = [];
+  const later: [string, PolicyRule[]][] = [];
+  // Whether some answer may end: an active allow has an end, or some rule starts later.
   let bounded = false;
   for (const [sub, list] of bySub) {
     const allows: PolicyRule[] = [];
-    const later: PolicyRule[] = [];
+    const starting: PolicyRule[] = [];
     let denied = false;
     for (const r of list) {
       if (r.from >= r.until) continue; // an empty window never holds
-      if (at < r.from) later.push(r);
+      if (at < r.from) starting.push(r);
       else if (at >= r.until) continue;
       else if (r.eft === 'deny') denied = true;
       else {
@@ -49,113 +63,203 @@ export function whoCan(
         if (r.until !== Number.POSITIVE_INFINITY) bounded = true;
       }
     }
-    if (allows.length > 0) allowSources.push([sub, allows]);
-    if (denied) denySources.push(sub);
-    if (later.length > 0) {
-      laterSources.push([sub, later]);
+    if (allows.length > 0) allow.push([sub, allows]);
+    if (denied) deny.push(sub);
+    if (starting.length > 0) {
+      later.push([sub, starting]);
       bounded = true;
     }
   }
-  if (allowSources.length === 0) return [];
+  return { allow, deny, later, bounded };
+}
 
-  // The walk runs over the index's subject ids (subjects of g links) with stamped typed arrays, so
-  // reaching a subject costs no hashing and no clearing. A subject in no g link has no id: it is
-  // reached only as a source. Each answer is one object: members reached the same way share their
-  // frozen Permit objects and allowedBy array (copied when a second source reaches one of them).
-  const w = scratch(index);
-  const query = w.begin();
-  const ids = w.ids;
-  for (const id of w.reach(denySources)) w.denied[id] = query;
-  const deniedNames = new Set(denySources);
-  const out: { subject: string; allowedBy: readonly Permit[]; until: string | null }[] = [];
-  // Kept only when some rule has a bound (`ends`, `later`), or a subject is reached twice (`owned`):
-  // the common answer allocates one object.
-  const ends: number[] = [];
-  const later: (PolicyRule[] | undefined)[] = [];
-  const owned = new Set<number>();
-  const slotOfName = new Map<string, number>(); // answers without an id
-  const answer = (subject: string, allowedBy: readonly Permit[], end: number): number => {
-    out.push({ subject, allowedBy, until: null });
-    if (bounded) {
-      ends.push(end);
-      later.push(undefined);
-    }
-    return out.length - 1;
-  };
+/**
+ * Makes the answer for one subject. A constructor, not an object literal: V8 tracks where each
+ * literal allocates and, once most objects from one site survive a young-generation GC (as the ~19k
+ * answers of a call do when a GC falls inside it, e.g. while the young generation is small after a
+ * full GC), allocates that site's objects in the old generation from then on. whoCan at 100k users
+ * then took 3-4 times as long, with 20-50 ms GC pauses, in about half the runs of bench/reverse.ts.
+ * Objects made by `new` are not moved so. Its prototype is Object.prototype: answers stay plain
+ * objects, as an object literal would make them.
+ */
+function SubjectAnswer(
+  this: { subject: string; allowedBy: readonly Permit[]; until: string | null },
+  subject: string,
+  allowedBy: readonly Permit[],
+  until: string | null,
+) {
+  this.subject = subject;
+  this.allowedBy = allowedBy;
+  this.until = until;
+}
+SubjectAnswer.prototype = Object.prototype;
+const Answer = SubjectAnswer as unknown as new (
+  subject: string,
+  allowedBy: readonly Permit[],
+  until: string | null,
+) => SubjectAccess;
 
-  for (const [source, rules] of allowSources) {
-    const views = rules.map((r) => ({ rule: ruleView(r), grants: provenance.rule(r) }));
+/**
+ * One whoCan query: the walks from its sources over the index's subject ids, with the answers kept
+ * in the scratch's typed arrays until the end (a slot per subject reached, in the order reached), so
+ * that the walk allocates next to nothing and the answer objects are made once, in an array of the
+ * exact size. Members reached the same way share one frozen Permit array (a group); a subject reached
+ * from several sources gets its own array of their Permits.
+ */
+class Walk {
+  private readonly query: number;
+  private readonly ids: SubjectIdsView;
+  // The Permit arrays answers share: a slot's group is an index here.
+  private readonly groups: (readonly Permit[])[] = [];
+  // The Permits of the slots reached from more than one source, the groups joined in the order
+  // reached (their slot group is ~ an index here); exact-size arrays, as they are part of the answer.
+  private readonly merged: Permit[][] = [];
+  // Subjects in no g link have no id: they are reached only as sources (their slot subject is ~ an
+  // index here).
+  private readonly nameless: string[] = [];
+  private readonly slotOfName = new Map<string, number>();
+  private readonly deniedNames: ReadonlySet<string>;
+  // Rules that start later, by slot (bounded queries only).
+  private readonly later = new Map<number, PolicyRule[]>();
+  private count = 0;
+
+  constructor(
+    private readonly w: Scratch,
+    private readonly provenance: ProvenanceLookup,
+    private readonly includeRoles: boolean,
+    private readonly bounded: boolean,
+    denySources: readonly string[],
+  ) {
+    this.query = w.begin();
+    this.ids = w.ids;
+    for (const id of w.reach(denySources)) w.denied[id] = this.query;
+    this.deniedNames = new Set(denySources);
+  }
+
+  /**
+   * Reaches everyone who holds `rules` (active allows of `source`): the source and its members within
+   * MAX_ROLE_DEPTH links.
+   */
+  from(source: string, rules: readonly PolicyRule[]): void {
+    const views = rules.map((r) => ({ rule: ruleView(r), grants: this.provenance.rule(r) }));
     let end = Number.NEGATIVE_INFINITY;
     for (const r of rules) if (r.until > end) end = r.until;
-    /** The Permits of a subject that reaches the rules through `via`. */
-    const permits = (via: readonly string[]): readonly Permit[] =>
-      Object.freeze(views.map((v) => Object.freeze({ rule: v.rule, via, grants: v.grants })));
+    const ids = this.ids;
     const sourceId = ids.id(source);
     if (sourceId === undefined) {
-      if (!deniedNames.has(source) && (includeRoles || !isRoleSubject(source)))
-        slotOfName.set(source, answer(source, permits([]), end));
-      continue;
+      if (!this.deniedNames.has(source) && (this.includeRoles || !isRoleSubject(source)))
+        this.slotOfName.set(source, this.add(~(this.nameless.push(source) - 1), this.group(views, []), end));
+      return;
     }
-    const mark = w.next();
-    /** Records that id `u` reaches the rules with `shared` as its Permits; false if already reached. */
-    const reach = (u: number, shared: readonly Permit[]): boolean => {
-      if (w.mark[u] === mark) return false;
-      w.mark[u] = mark;
-      if (w.denied[u] === query || (!includeRoles && w.isRole(u))) return true;
-      if (w.slotStamp[u] !== query) {
-        w.slotStamp[u] = query;
-        w.slot[u] = answer(ids.name(u), shared, end);
-        return true;
-      }
-      const i = w.slot[u]!;
-      const a = out[i]!;
-      if (owned.has(i)) (a.allowedBy as Permit[]).push(...shared);
-      else {
-        a.allowedBy = [...a.allowedBy, ...shared];
-        owned.add(i);
-      }
-      if (bounded && end > ends[i]!) ends[i] = end;
-      return true;
-    };
-    reach(sourceId, permits([]));
+    const mark = this.w.next();
+    this.reach(sourceId, this.group(views, []), end, mark);
     // Frontier: a role, and its path to `source` ([role, ..., source]) = its members' `via`.
     let frontier: [number, string[]][] = [[sourceId, [source]]];
     for (let depth = 0; depth < MAX_ROLE_DEPTH && frontier.length > 0; depth++) {
       const next: [number, string[]][] = [];
       for (const [role, via] of frontier) {
-        let shared: readonly Permit[] | undefined;
-        for (const m of ids.membersOf(role)) {
-          shared ??= permits(via);
-          if (reach(m, shared) && ids.hasMembers(m)) next.push([m, [ids.name(m), ...via]]);
+        const members = ids.membersOf(role);
+        if (members.length === 0) continue;
+        const g = this.group(views, via);
+        // An index loop: for...of allocated an iterator result per member here (~0.8 MB per query).
+        for (let i = 0; i < members.length; i++) {
+          const m = members[i]!;
+          if (this.reach(m, g, end, mark) && ids.hasMembers(m)) next.push([m, [ids.name(m), ...via]]);
         }
       }
       frontier = next;
     }
   }
-  if (bounded) {
-    const addLater = (i: number, rules: readonly PolicyRule[]) => {
-      const list = later[i];
-      if (list === undefined) later[i] = [...rules];
-      else list.push(...rules);
-    };
-    for (const [source, rules] of laterSources) {
-      const i = slotOfName.get(source);
-      if (i !== undefined) addLater(i, rules);
-      for (const id of w.reach([source])) if (w.slotStamp[id] === query) addLater(w.slot[id]!, rules);
-    }
-    const isoOf = new Map<number, string>();
-    for (let i = 0; i < out.length; i++) {
-      const until = allowEnd(ends[i]!, later[i] ?? []);
-      if (until === Number.POSITIVE_INFINITY) continue;
-      let text = isoOf.get(until);
-      if (text === undefined) {
-        text = iso(until);
-        isoOf.set(until, text);
-      }
-      out[i]!.until = text;
-    }
+
+  /** Adds rules that start later to the answers of the subjects that reach `source`. */
+  addLater(source: string, rules: readonly PolicyRule[]): void {
+    const w = this.w;
+    const i = this.slotOfName.get(source);
+    if (i !== undefined) this.laterOf(i).push(...rules);
+    for (const id of w.reach([source]))
+      if (w.slotStamp[id] === this.query) this.laterOf(w.slot[id]!).push(...rules);
   }
-  return out;
+
+  /** The answers, in the order their subjects were reached. */
+  answers(): SubjectAccess[] {
+    const w = this.w;
+    const out = new Array<SubjectAccess>(this.count);
+    const isoOf = new Map<number, string>();
+    for (let i = 0; i < this.count; i++) {
+      const s = w.slotSubject[i]!;
+      const subject = s >= 0 ? this.ids.name(s) : this.nameless[~s]!;
+      out[i] = new Answer(subject, this.allowedBy(i), this.bounded ? this.until(i, isoOf) : null);
+    }
+    return out;
+  }
+
+  /** A new group: the Permits of `views` for the subjects that reach their rules through `via`. */
+  private group(views: readonly Omit<Permit, 'via'>[], via: readonly string[]): number {
+    const permits = views.map((v) => Object.freeze({ rule: v.rule, via, grants: v.grants }));
+    return this.groups.push(Object.freeze(permits)) - 1;
+  }
+
+  /**
+   * Records that id `u` reaches the rules (ending at `end`) with the Permits of group `g`, in the
+   * walk stamped `mark`; false if that walk reached it already. A denied subject, or a role when
+   * roles are not listed, gets no answer but is walked through.
+   */
+  private reach(u: number, g: number, end: number, mark: number): boolean {
+    const w = this.w;
+    if (w.mark[u] === mark) return false;
+    w.mark[u] = mark;
+    if (w.denied[u] === this.query || (!this.includeRoles && w.isRole(u))) return true;
+    if (w.slotStamp[u] !== this.query) {
+      w.slotStamp[u] = this.query;
+      w.slot[u] = this.add(u, g, end);
+    } else this.merge(w.slot[u]!, g, end);
+    return true;
+  }
+
+  /** A new slot: `subject` is an id, or ~ an index in `nameless`. */
+  private add(subject: number, g: number, end: number): number {
+    const i = this.count++;
+    this.w.ensureSlots(this.count);
+    this.w.slotSubject[i] = subject;
+    this.w.slotGroup[i] = g;
+    this.w.slotEnd[i] = end;
+    return i;
+  }
+
+  /** A second (third, ...) source reaches slot `i`. */
+  private merge(i: number, g: number, end: number): void {
+    const w = this.w;
+    const first = w.slotGroup[i]!;
+    if (first >= 0) w.slotGroup[i] = ~(this.merged.push(joined(this.groups[first]!, this.groups[g]!)) - 1);
+    else this.merged[~first] = joined(this.merged[~first]!, this.groups[g]!);
+    if (end > w.slotEnd[i]!) w.slotEnd[i] = end;
+  }
+
+  private allowedBy(i: number): readonly Permit[] {
+    const g = this.w.slotGroup[i]!;
+    return g >= 0 ? this.groups[g]! : this.merged[~g]!;
+  }
+
+  /** When slot `i`'s access ends (ISO, null = never); `isoOf` caches the text of each end. */
+  private until(i: number, isoOf: Map<number, string>): string | null {
+    const until = allowEnd(this.w.slotEnd[i]!, this.later.get(i) ?? []);
+    if (until === Number.POSITIVE_INFINITY) return null;
+    let text = isoOf.get(until);
+    if (text === undefined) {
+      text = iso(until);
+      isoOf.set(until, text);
+    }
+    return text;
+  }
+
+  private laterOf(i: number): PolicyRule[] {
+    let list = this.later.get(i);
+    if (list === undefined) {
+      list = [];
+      this.later.set(i, list);
+    }
+    return list;
+  }
 }
 
 /**
@@ -168,6 +272,10 @@ class Scratch {
   denied = new Int32Array(0);
   slotStamp = new Int32Array(0);
   slot = new Int32Array(0);
+  // By slot (Walk): the subject, its Permit group and the latest end of the allows that reach it.
+  slotSubject = new Int32Array(0);
+  slotGroup = new Int32Array(0);
+  slotEnd = new Float64Array(0);
   private seen = new Int32Array(0);
   // Whether an id is a role: 0 unknown, 1 no, 2 yes. Kept for good (an id always names the same
   // subject), since startsWith on a name read from a file can cost more than the rest of the walk.
@@ -202,6 +310,15 @@ class Scratch {
     return this.next();
   }
 
+  /** Makes room for `n` slots (a slot per id reached, and one per source that has no id). */
+  ensureSlots(n: number): void {
+    if (this.slotSubject.length >= n) return;
+    const size = Math.max(n, this.mark.length, Math.ceil(this.slotSubject.length * 1.5));
+    this.slotSubject = grown(this.slotSubject, new Int32Array(size));
+    this.slotGroup = grown(this.slotGroup, new Int32Array(size));
+    this.slotEnd = grown(this.slotEnd, new Float64Array(size));
+  }
+
   /** True when the subject of `id` is a role (`role:...`). */
   isRole(id: number): boolean {
     let known = this.roles[id];
@@ -232,7 +349,9 @@ class Scratch {
     for (let depth = 0; depth < MAX_ROLE_DEPTH && from < found.length; depth++) {
       const to = found.length;
       for (let i = from; i < to; i++) {
-        for (const m of this.ids.membersOf(found[i]!)) {
+        const members = this.ids.membersOf(found[i]!);
+        for (let j = 0; j < members.length; j++) {
+          const m = members[j]!;
           if (this.seen[m] !== stamp) {
             this.seen[m] = stamp;
             found.push(m);
@@ -243,6 +362,20 @@ class Scratch {
     }
     return found;
   }
+}
+
+/** `a` then `b`, in a new array of the exact size (concat takes several times as long on short arrays). */
+function joined<T>(a: readonly T[], b: readonly T[]): T[] {
+  const out = new Array<T>(a.length + b.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]!;
+  for (let i = 0; i < b.length; i++) out[a.length + i] = b[i]!;
+  return out;
+}
+
+/** `to` holding `from`'s entries first (a grown copy). */
+function grown<T extends Int32Array | Float64Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
 }
 
 const scratches = new WeakMap<PolicyIndex, Scratch>();
