@@ -398,8 +398,11 @@ export async function createEngine(
 
   // Observers (metrics, decision log), each told about its own random share of the decisions.
   let watchers: DecisionObserver[] = [];
-  // Per observer, calls until it is told about one (geometric gaps: an untold call draws nothing).
-  let untilTold = new Float64Array(0);
+  // Calls made with observers; per observer, the call it is told about next (geometric gaps: an
+  // untold call draws nothing), and the first of those: the hot path compares one number.
+  let calls = 0;
+  let toldAt = new Float64Array(0);
+  let nextTold = Number.POSITIVE_INFINITY;
   // Every decision made with observers, by DecisionCode, read at scrape time.
   const decisions = new Float64Array(3);
   // Bumped by every change of the policy, its provenance or stale marks: what an observer's
@@ -419,8 +422,7 @@ export async function createEngine(
     action: string,
     context: DecisionContext | undefined,
   ): boolean {
-    let due = false;
-    for (let i = 0; i < untilTold.length; i++) if (--(untilTold[i] as number) <= 0) due = true;
+    const due = ++calls >= nextTold;
     const t0 = due ? performance.now() : -1;
     let code: DecisionCode;
     let rule: PolicyRule | undefined;
@@ -464,15 +466,16 @@ export async function createEngine(
     context: DecisionContext | undefined,
   ): void {
     for (let i = 0; i < watchers.length; i++) {
-      if ((untilTold[i] as number) > 0) continue;
+      if ((toldAt[i] as number) > calls) continue;
       const w = watchers[i] as DecisionObserver;
       try {
-        untilTold[i] = drawFor(w);
+        toldAt[i] = calls + drawFor(w);
         w.decided(user, resource, action, code, rule, hit, seconds, context);
       } catch (observerError) {
         onError?.(observerError);
       }
     }
+    nextTold = firstOf(toldAt);
   }
 
   /** Tells every observer about a call that could not be decided; a due draw is drawn anew. */
@@ -489,8 +492,20 @@ export async function createEngine(
     for (let i = 0; i < watchers.length; i++) {
       const w = watchers[i] as DecisionObserver;
       try {
-        if ((untilTold[i] as number) <= 0) untilTold[i] = drawFor(w);
+        if ((toldAt[i] as number) <= calls) toldAt[i] = calls + drawFor(w);
         w.refused(user, resource, action, invalid ? 'invalid-request' : 'error', err, seconds, context);
+      } catch (observerError) {
+        onError?.(observerError);
+      }
+    }
+    nextTold = firstOf(toldAt);
+  }
+
+  /** Tells the observers the policy is about to change; a failing observer goes to onError. */
+  function policyChanging(): void {
+    for (const w of watchers) {
+      try {
+        w.policyChanging?.();
       } catch (observerError) {
         onError?.(observerError);
       }
@@ -584,6 +599,7 @@ export async function createEngine(
 
     async loadPolicy(policies, prov) {
       const next = await load(policies, prov);
+      policyChanging();
       policyEpoch++;
       index = next.index;
       provenance = next.provenance;
@@ -599,6 +615,7 @@ export async function createEngine(
 
     applyChanges(change) {
       checkPolicyChange(change);
+      policyChanging();
       policyEpoch++;
       const touched = new Set<string>();
       let added = 0;
@@ -662,8 +679,16 @@ export async function createEngine(
   watchers = (internals.observers ?? [])
     .map((make) => make(host))
     .filter((w): w is DecisionObserver => w !== undefined);
-  untilTold = Float64Array.from(watchers, drawFor);
+  toldAt = Float64Array.from(watchers, drawFor);
+  nextTold = firstOf(toldAt);
   return authorizer;
+}
+
+/** The smallest of the numbers (Infinity for none). */
+function firstOf(xs: Float64Array): number {
+  let m = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < xs.length; i++) if ((xs[i] as number) < m) m = xs[i] as number;
+  return m;
 }
 
 async function load(

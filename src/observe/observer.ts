@@ -10,7 +10,7 @@ import type { Provenance } from '../grants.js';
 import type { PolicyRule } from '../policy/types.js';
 
 /** The metrics time about one enforce() call in this many (at random). */
-export const TIMED_ONE_IN = 16;
+export const TIMED_ONE_IN = 64;
 
 /** Per-call context a caller (the middleware) may pass to enforce(): joins the decision to app logs. */
 export interface DecisionContext {
@@ -34,6 +34,11 @@ export interface DecisionObserver {
   readonly share: number;
   /** Random numbers in [0, 1) for the engine's draws. Default Math.random. */
   readonly random?: () => number;
+  /**
+   * Called just before the policy or its provenance changes (loadPolicy, applyChanges), while the
+   * rules that made the decisions told so far are still in place. Optional.
+   */
+  policyChanging?(): void;
   /**
    * A decision this observer drew: `code` says how (NO_RULE, ALLOWED, DENIED_BY_RULE), `rule` which
    * rule made it (undefined for NO_RULE), `cacheHit` whether it came from the cache, `seconds` how

@@ -314,6 +314,63 @@ describe('decision log sampling and filters', () => {
 });
 
 describe('decision log destinations', () => {
+  test('with only a stream, lines wait for the next turn yet name the rule and grants that decided, even when the policy changes first', async () => {
+    const lines: string[] = [];
+    const errors: unknown[] = [];
+    const log = await createDecisionLog(
+      {
+        destination: { write: (t: string) => lines.push(...t.trim().split('\n')) },
+        maskSubject: (u) => {
+          if (u === 'mallory') throw new Error('mask failed');
+          return u;
+        },
+      },
+      (e) => errors.push(e),
+    );
+    const authz = await createEngine(
+      { policies: policy, provenance, clock: manualClock(T), onError: (e) => errors.push(e) },
+      { observers: [log.observe] },
+    );
+    authz.enforce('alice', 'doc', 'read', { callId: 'before' });
+    authz.enforce('mallory', 'doc', 'read');
+    assert.equal(lines.length, 0, 'not written yet: they wait for the next turn');
+    // Revoked in the same turn: the waiting line is written first, with the rule that decided.
+    authz.applyChanges({ removeRules: [adminRead], removeLinks: [{ member: 'alice', role: 'role:admin' }] });
+    authz.enforce('alice', 'doc', 'read', { callId: 'after' });
+    authz.enforce(5 as unknown as string, 'doc', 'read', { callId: 'refused' });
+    authz.enforce('carol', 'doc', 'read', { callId: 'last' });
+    await new Promise((resolve) => setImmediate(resolve));
+    await log.close();
+    const got = lines.map((l) => JSON.parse(l) as DecisionLogEntry);
+    assert.deepEqual(
+      got.map((e) => [e.callId, e.result, e.rule?.sub ?? null, e.via ?? null, e.grants?.[0]?.raw ?? null]),
+      [
+        ['before', 'allow', 'role:admin', ['alice', 'role:admin'], 'Document:Read'],
+        ['after', 'deny', null, null, null],
+        ['refused', 'deny', null, null, null],
+        ['last', 'allow', 'carol', ['carol'], null],
+      ],
+      "in order; mallory's entry is lost to its failing mask, and only it",
+    );
+    assert.deepEqual(
+      errors.map((e) => (e as Error).message),
+      ['mask failed', 'user, resource and action must be strings'],
+      "the mask failed when the waiting lines were written, before the change; the refusal is enforce()'s own",
+    );
+  });
+
+  test('with only a stream, close() writes the decisions still waiting', async () => {
+    const lines: string[] = [];
+    const log = await createDecisionLog({ destination: { write: (t: string) => lines.push(t) } });
+    const authz = await createEngine(
+      { policies: policy, clock: manualClock(T) },
+      { observers: [log.observe] },
+    );
+    for (let i = 0; i < 3000; i++) authz.enforce('alice', 'doc', 'read');
+    await log.close();
+    assert.equal(lines.join('').trim().split('\n').length, 3000);
+  });
+
   test('a file holds every entry exactly, in order, across many chunks: multi-byte text and a line longer than a chunk too', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rbac-dlog-'));
     const file = join(dir, 'decisions.jsonl');

@@ -110,7 +110,7 @@ describe('metrics', () => {
     assert.equal(s.get('rbac_cache_misses_total'), 3);
     assert.equal(s.get('rbac_cache_entries'), 3);
     assert.equal(s.get('rbac_cache_evictions_total'), 0);
-    // About one call in 16 is timed, at random (test/observe/observer.test.ts checks the draw).
+    // About one call in TIMED_ONE_IN is timed, at random (test/observe/observer.test.ts checks the draw).
     const { count, sum } = histogram(s, 'rbac_decision_duration_seconds');
     assert.ok(count >= 0 && count <= 6, `${count} timed`);
     assert.ok(count === 0 ? sum === 0 : sum > 0 && sum < 1, `sum ${sum} of ${count}`);
