@@ -379,7 +379,7 @@ describe('decision log destinations', () => {
     for (let i = 0; i < 2000; i++) {
       authz.enforce(i % 3 ? `ünï ${i} 😀` : 'alice', i === 1000 ? huge : 'doc', 'read', { callId: `c${i}` });
       // Between turns now and then, as a server lets the log's chunks go out.
-      if (i % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (i % 500 === 0 || i < 50) await new Promise((resolve) => setImmediate(resolve));
     }
     await authz.close();
     const text = await readFile(file, 'utf8');
