@@ -412,18 +412,42 @@ export async function createEngine(
   const drawFor = (w: DecisionObserver) => nextDraw(w.share, w.random ?? Math.random);
 
   /**
-   * enforce()/enforceStrict() with observers: the same decision, counted, and timed and told to the
-   * observers whose draw it is. A failing observer is reported to onError and changes nothing.
+   * enforce()/enforceStrict() with observers, for a call no observer drew (nearly all): the same
+   * decision as without them, counted. Kept as small as the path without observers.
    */
-  function observed(
+  function counted(
     strict: boolean,
     user: string,
     resource: string,
     action: string,
     context: DecisionContext | undefined,
   ): boolean {
-    const due = ++calls >= nextTold;
-    const t0 = due ? performance.now() : -1;
+    try {
+      if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
+        throw new DecisionError('user, resource and action must be strings');
+      ready?.();
+      let code = cache !== undefined ? cache.get(user, resource, action, clock) : -1;
+      if (code === -1) code = decide(user, resource, action);
+      (decisions[code] as number)++;
+      return code === ALLOWED;
+    } catch (err) {
+      return refusal(strict, user, resource, action, err, Number.NaN, context);
+    }
+  }
+
+  /**
+   * enforce()/enforceStrict() for a call an observer drew: the same decision, counted, timed and
+   * told to the observers whose draw it is. A failing observer is reported to onError and changes
+   * nothing.
+   */
+  function told(
+    strict: boolean,
+    user: string,
+    resource: string,
+    action: string,
+    context: DecisionContext | undefined,
+  ): boolean {
+    const t0 = performance.now();
     let code: DecisionCode;
     let rule: PolicyRule | undefined;
     let hit = false;
@@ -441,17 +465,30 @@ export async function createEngine(
         rule = scratch.rule;
       }
     } catch (err) {
-      refusedCall(user, resource, action, err, elapsed(t0), context);
-      if (!strict) {
-        onError?.(err);
-        return false;
-      }
-      if (err instanceof DecisionError) throw err;
-      throw new DecisionError('the decision failed', { cause: err });
+      return refusal(strict, user, resource, action, err, elapsed(t0), context);
     }
     (decisions[code] as number)++;
-    if (due) tell(user, resource, action, code, rule, hit, elapsed(t0), context);
+    tell(user, resource, action, code, rule, hit, elapsed(t0), context);
     return code === ALLOWED;
+  }
+
+  /** A call that could not be decided, with observers: told to them, then denied or thrown as without them. */
+  function refusal(
+    strict: boolean,
+    user: unknown,
+    resource: unknown,
+    action: unknown,
+    err: unknown,
+    seconds: number,
+    context: DecisionContext | undefined,
+  ): false {
+    refusedCall(user, resource, action, err, seconds, context);
+    if (!strict) {
+      onError?.(err);
+      return false;
+    }
+    if (err instanceof DecisionError) throw err;
+    throw new DecisionError('the decision failed', { cause: err });
   }
 
   /** Tells the observers whose draw this call is, and draws their next. */
@@ -525,7 +562,10 @@ export async function createEngine(
   const authorizer: Authorizer = {
     clock,
     enforce(user, resource, action, context) {
-      if (watchers.length > 0) return observed(false, user, resource, action, context);
+      if (watchers.length > 0)
+        return ++calls < nextTold
+          ? counted(false, user, resource, action, context)
+          : told(false, user, resource, action, context);
       try {
         if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
           throw new DecisionError('user, resource and action must be strings');
@@ -538,7 +578,10 @@ export async function createEngine(
     },
 
     enforceStrict(user, resource, action, context) {
-      if (watchers.length > 0) return observed(true, user, resource, action, context);
+      if (watchers.length > 0)
+        return ++calls < nextTold
+          ? counted(true, user, resource, action, context)
+          : told(true, user, resource, action, context);
       if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
         throw new DecisionError('user, resource and action must be strings');
       try {
