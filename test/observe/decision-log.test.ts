@@ -376,10 +376,12 @@ describe('decision log destinations', () => {
     const file = join(dir, 'decisions.jsonl');
     const { authz, entries } = await logged({ destination: file });
     const huge = `doc/${'ü😀"\\'.repeat(20_000)}`;
-    for (let i = 0; i < 2000; i++) {
+    // Enough for many chunks, each reused once the file has it: a chunk reused too early would
+    // garble lines written before it.
+    for (let i = 0; i < 20_000; i++) {
       authz.enforce(i % 3 ? `ünï ${i} 😀` : 'alice', i === 1000 ? huge : 'doc', 'read', { callId: `c${i}` });
       // Between turns now and then, as a server lets the log's chunks go out.
-      if (i % 500 === 0 || i < 50) await new Promise((resolve) => setImmediate(resolve));
+      if (i % 200 === 0 || i < 50) await new Promise((resolve) => setImmediate(resolve));
     }
     await authz.close();
     const text = await readFile(file, 'utf8');
