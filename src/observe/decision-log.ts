@@ -210,6 +210,11 @@ interface RuleFacts {
   readonly epoch: number;
   /** The subject the view names when the rule names the requester (masked as entries are). */
   readonly subject: string;
+  /**
+   * Built for the rule's own subject (its `sub` masked) rather than for a user reaching it through
+   * links (shown as it is): two users may mask alike, so the subject alone cannot tell them apart.
+   */
+  readonly own: boolean;
   readonly rule: NonNullable<Decision['rule']>;
   readonly grants: readonly LoggedGrant[];
   readonly ruleJson: string;
@@ -266,13 +271,15 @@ function decisionLogObserver(
       factsEpoch = epoch;
     }
     const known = facts.get(rule);
-    if (known !== undefined && (rule.sub !== user || known.subject === subject)) return known;
+    const own = rule.sub === user;
+    if (known !== undefined && known.own === own && (!own || known.subject === subject)) return known;
     const view = ruleView(rule);
-    const shown = rule.sub === user && subject !== user ? { ...view, sub: subject } : view;
+    const shown = own && subject !== user ? { ...view, sub: subject } : view;
     const grants = host.grantsOf(rule).map(loggedGrant);
     const f: RuleFacts = {
       epoch,
       subject,
+      own,
       rule: shown,
       grants,
       ruleJson: JSON.stringify(shown),

@@ -282,6 +282,27 @@ describe('decision log sampling and filters', () => {
     );
   });
 
+  test('a rule of one user reached by another is shown as it is to the other, and masked to its own user, in either order', async () => {
+    // Delegation: bob holds alice's permissions. The mask keeps the domain only (two users, one mask).
+    const p: Policy = {
+      rules: [rule('alice@acme', 'doc', 'read')],
+      links: [{ member: 'bob@acme', role: 'alice@acme' }],
+    };
+    for (const order of [
+      ['bob@acme', 'alice@acme'],
+      ['alice@acme', 'bob@acme'],
+    ]) {
+      const { authz, entries } = await logged(
+        { maskSubject: (s) => s.replace(/^[^@]*/, '*') },
+        { policies: p },
+      );
+      for (const user of order) authz.enforce(user, 'doc', 'read');
+      const shown = Object.fromEntries(order.map((u, i) => [u, entries[i]?.rule?.sub]));
+      // As explain() and the log before the memo showed it: only the requester's own id is masked.
+      assert.deepEqual(shown, { 'alice@acme': '*@acme', 'bob@acme': 'alice@acme' }, order.join(' then '));
+    }
+  });
+
   test('a throwing hook or filter never changes a decision, and its error goes to onError', async () => {
     const boom = new Error('hook down');
     for (const log of [
