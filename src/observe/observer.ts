@@ -95,12 +95,20 @@ export type ObserverFactory = (host: ObserverHost) => DecisionObserver | undefin
 /**
  * Calls until the next drawn one, for a share p: 1 + a geometric draw (every call independently
  * drawn with probability p); Infinity for p = 0. A random number outside [0, 1) draws the next
- * call: a broken source over-reports rather than silently stops.
+ * call, as does one that throws: a broken source over-reports rather than silently stops.
  */
 export function nextDraw(share: number, random: () => number): number {
   if (share >= 1) return 1;
   if (!(share > 0)) return Number.POSITIVE_INFINITY;
-  const u = random();
+  let u: number;
+  try {
+    u = random();
+  } catch {
+    // Drawn at construction and after every told call: a throw would fail createAuthorizer(), or
+    // leave the observer never told again while every call took the timed path. Treated as a
+    // number outside [0, 1).
+    return 1;
+  }
   if (!(u >= 0 && u < 1)) return 1;
   // 1 - u is in (0, 1]: its log is finite.
   return 1 + Math.floor(Math.log(1 - u) / Math.log(1 - share));

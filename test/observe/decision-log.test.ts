@@ -332,6 +332,21 @@ describe('decision log sampling and filters', () => {
       assert.equal(errors.filter((e) => e === boom).length, 4);
     }
   });
+  test('a random source that throws neither stops the authorizer from being made nor the log from logging', async () => {
+    const { authz, entries } = await logged({
+      sample: 0.5,
+      random: () => {
+        throw new Error('no entropy');
+      },
+    });
+    assert.equal(authz.enforce('alice', 'doc', 'read'), true);
+    assert.equal(authz.enforce('bob', 'doc', 'read'), false);
+    // As a draw outside [0, 1): the next call is drawn (over-reported rather than silently lost).
+    assert.deepEqual(
+      entries.map((e) => e.subject),
+      ['alice', 'bob'],
+    );
+  });
 });
 
 describe('decision log destinations', () => {
