@@ -1,5 +1,5 @@
 // Policy fixtures the engine, access and middleware tests share.
-import type { PolicyRule } from '../../src/policy/types.js';
+import type { Policy, PolicyRule } from '../../src/policy/types.js';
 
 /** An open-ended allow rule, or what `extra` says. */
 export const rule = (sub: string, obj: string, act: string, extra: Partial<PolicyRule> = {}): PolicyRule => ({
@@ -11,3 +11,15 @@ export const rule = (sub: string, obj: string, act: string, extra: Partial<Polic
   until: Number.POSITIVE_INFINITY,
   ...extra,
 });
+
+/** role:admin may read doc. */
+export const adminRead = rule('role:admin', 'doc', 'read');
+
+/** alice and bob hold role:admin; bob is denied doc read by a rule of his own; carol may read it herself. */
+export const docPolicy: Policy = {
+  rules: [adminRead, rule('bob', 'doc', 'read', { eft: 'deny' }), rule('carol', 'doc', 'read')],
+  links: [
+    { member: 'alice', role: 'role:admin' },
+    { member: 'bob', role: 'role:admin' },
+  ],
+};

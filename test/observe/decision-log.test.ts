@@ -18,17 +18,10 @@ import { hashSubject } from '../../src/observe/subject-mask.js';
 import { isoTime } from '../../src/policy/time.js';
 import { type Policy, ruleKey } from '../../src/policy/types.js';
 import { exampleWorkspace } from '../cli/workspace.js';
-import { rule } from '../helpers/policy.js';
+import { adminRead, docPolicy, rule } from '../helpers/policy.js';
 
 const T = '2026-11-22T10:00:00.000Z';
-const adminRead = rule('role:admin', 'doc', 'read');
-const policy: Policy = {
-  rules: [adminRead, rule('bob', 'doc', 'read', { eft: 'deny' }), rule('carol', 'doc', 'read')],
-  links: [
-    { member: 'alice', role: 'role:admin' },
-    { member: 'bob', role: 'role:admin' },
-  ],
-};
+const policy = docPolicy;
 const zoomGrant: Provenance = {
   vendor: 'zoom',
   kind: 'privilege',

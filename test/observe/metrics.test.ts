@@ -18,19 +18,9 @@ import { type ObserverHost, TIMED_ONE_IN } from '../../src/observe/observer.js';
 import { writePolicy } from '../../src/policy/store.js';
 import type { Policy } from '../../src/policy/types.js';
 import { exampleEmulator, syncWorkspace } from '../helpers/emulator.js';
-import { rule } from '../helpers/policy.js';
+import { docPolicy, rule } from '../helpers/policy.js';
 
-const policy: Policy = {
-  rules: [
-    rule('role:admin', 'doc', 'read'),
-    rule('bob', 'doc', 'read', { eft: 'deny' }),
-    rule('carol', 'doc', 'read'),
-  ],
-  links: [
-    { member: 'alice', role: 'role:admin' },
-    { member: 'bob', role: 'role:admin' },
-  ],
-};
+const policy = docPolicy;
 const START = '2026-11-22T10:00:00Z';
 
 const dirs: string[] = [];

@@ -4,21 +4,10 @@ import { createEngine, type EngineInternals } from '../../src/engine/authorizer.
 import { ALLOWED, DENIED_BY_RULE, NO_RULE } from '../../src/engine/decision-cache.js';
 import { isDecisionError } from '../../src/errors.js';
 import { type DecisionObserver, nextDraw, type ObserverHost } from '../../src/observe/observer.js';
-import type { Policy } from '../../src/policy/types.js';
-import { rule } from '../helpers/policy.js';
+import { docPolicy } from '../helpers/policy.js';
 import { rng } from '../helpers/random.js';
 
-const policy: Policy = {
-  rules: [
-    rule('role:admin', 'doc', 'read'),
-    rule('bob', 'doc', 'read', { eft: 'deny' }),
-    rule('carol', 'doc', 'read'),
-  ],
-  links: [
-    { member: 'alice', role: 'role:admin' },
-    { member: 'bob', role: 'role:admin' },
-  ],
-};
+const policy = docPolicy;
 
 type Seen = { kind: string; args: unknown[] };
 function recorder(seen: Seen[], share = 1): DecisionObserver {

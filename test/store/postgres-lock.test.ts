@@ -3,21 +3,13 @@ import { after, before, describe, test } from 'node:test';
 import { Pool } from 'pg';
 import { PolicyLockError, StoreError } from '../../src/errors.js';
 import type { SyncState } from '../../src/policy/sync-state.js';
-import type { PolicyRule } from '../../src/policy/types.js';
 import { postgresPolicyStore } from '../../src/store/postgres/policy-store.js';
 import { createPostgresStore, type PostgresStore } from '../../src/store/postgres/store.js';
+import { rule } from '../helpers/follow.js';
 import { dropSchema, needPostgres, PG_URL, sql, uniqueName } from '../helpers/services.js';
 
 const skip = await needPostgres();
 const syncState = (at: string): SyncState => ({ updatedAt: at, lastSuccess: {}, stale: [] });
-const rule = (sub: string): PolicyRule => ({
-  sub,
-  obj: 'zoom:recording',
-  act: 'read',
-  eft: 'allow',
-  from: Number.NEGATIVE_INFINITY,
-  until: Number.POSITIVE_INFINITY,
-});
 
 describe("the writers' lock", { skip }, () => {
   const schema = uniqueName('rbac_test');

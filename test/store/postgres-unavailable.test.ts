@@ -3,20 +3,12 @@ import { after, before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
 import { Pool } from 'pg';
 import { ConfigError, StoreError } from '../../src/errors.js';
-import type { PolicyRule } from '../../src/policy/types.js';
 import { postgresPolicyStore } from '../../src/store/postgres/policy-store.js';
 import { createPostgresStore, type PostgresStore } from '../../src/store/postgres/store.js';
+import { rule } from '../helpers/follow.js';
 import { dropSchema, needPostgres, PG_URL, sql, uniqueName } from '../helpers/services.js';
 
 const skip = await needPostgres();
-const rule = (sub: string): PolicyRule => ({
-  sub,
-  obj: 'zoom:recording',
-  act: 'read',
-  eft: 'allow',
-  from: Number.NEGATIVE_INFINITY,
-  until: Number.POSITIVE_INFINITY,
-});
 
 describe('a store whose server cannot be reached', () => {
   // Port 1 on loopback: nothing listens, the connection is refused at once.
