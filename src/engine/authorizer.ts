@@ -389,10 +389,7 @@ export async function createEngine(
   let nextTold = Number.POSITIVE_INFINITY;
   // Every decision made with observers, by DecisionCode, read at scrape time.
   const decisions = new Float64Array(3);
-  // Bumped by every change of the policy, its provenance or stale marks: what an observer's
-  // memo of a rule is valid for.
-  let policyEpoch = 0;
-  const elapsed = (t0: number) => (t0 < 0 ? Number.NaN : (performance.now() - t0) / 1000);
+  const elapsed = (t0: number) => (performance.now() - t0) / 1000;
   const drawFor = (w: DecisionObserver) => nextDraw(w.share, w.random ?? Math.random);
 
   /**
@@ -627,7 +624,6 @@ export async function createEngine(
     async loadPolicy(policies, prov) {
       const next = await load(policies, prov);
       policyChanging();
-      policyEpoch++;
       index = next.index;
       provenance = next.provenance;
       stale = next.stale;
@@ -636,14 +632,12 @@ export async function createEngine(
     },
 
     setStale(list) {
-      policyEpoch++;
       stale = new Map(list.map((h) => [holderKey(h.vendor, h.holder), h]));
     },
 
     applyChanges(change) {
       checkPolicyChange(change);
       policyChanging();
-      policyEpoch++;
       const touched = new Set<string>();
       let added = 0;
       let removed = 0;
@@ -698,7 +692,6 @@ export async function createEngine(
     clock,
     stats: authorizer.stats,
     policyVersion: internals.policyVersion ?? (() => 0),
-    policyEpoch: () => policyEpoch,
     decisions: () => decisions,
     grantsOf: (rule) => lookup.rule(rule),
     via: (user, rule) => index.path(user, rule.sub),

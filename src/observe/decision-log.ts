@@ -205,9 +205,8 @@ function checkOptions(options: DecisionLogOptions): Checked {
  */
 type Building = { -readonly [K in keyof DecisionLogEntry]: DecisionLogEntry[K] };
 
-/** What entries reuse of a deciding rule while the policy epoch holds: its view, grants and JSON. */
+/** What entries reuse of a deciding rule until the policy changes: its view, grants and JSON. */
 interface RuleFacts {
-  readonly epoch: number;
   /** The subject the view names when the rule names the requester (masked as entries are). */
   readonly subject: string;
   /**
@@ -259,17 +258,13 @@ function decisionLogObserver(
   const { clock } = host;
   const { write, deliver } = out;
   const subjectOf = (user: string) => (mask === undefined ? user : String(mask(user)));
-  // Keyed by the engine's rule objects: a rule shared by a role's members is explained once.
+  // Keyed by the engine's rule objects: a rule shared by a role's members is explained once;
+  // forgotten when the policy or its provenance changes (policyChanging).
   const facts = new Map<PolicyRule, RuleFacts>();
-  let factsEpoch = Number.NaN;
 
   /** A rule's view, grants and their JSON: remembered until the policy or its provenance changes. */
   const factsOf = (rule: PolicyRule, user: string, subject: string): RuleFacts => {
-    const epoch = host.policyEpoch();
-    if (epoch !== factsEpoch || facts.size >= RULES_KEPT) {
-      facts.clear();
-      factsEpoch = epoch;
-    }
+    if (facts.size >= RULES_KEPT) facts.clear();
     const known = facts.get(rule);
     const own = rule.sub === user;
     if (known !== undefined && known.own === own && (!own || known.subject === subject)) return known;
@@ -277,7 +272,6 @@ function decisionLogObserver(
     const shown = own && subject !== user ? { ...view, sub: subject } : view;
     const grants = host.grantsOf(rule).map(loggedGrant);
     const f: RuleFacts = {
-      epoch,
       subject,
       own,
       rule: shown,
@@ -373,8 +367,11 @@ function decisionLogObserver(
     // The engine draws which decisions this observer is told about.
     share: sample,
     random,
-    // Waiting decisions are written with the policy that decided them.
-    policyChanging: flush,
+    // Waiting decisions are written with the policy that decided them, then the rules' facts go.
+    policyChanging() {
+      flush();
+      facts.clear();
+    },
     decided(user, resource, action, code, rule, cacheHit, seconds, context) {
       if (codes[code]) record(user, resource, action, code, rule, cacheHit, seconds, context);
     },
@@ -385,7 +382,7 @@ function decisionLogObserver(
       // In order: the decisions waiting before it first.
       flush();
       const entry: Building = {
-        time: new Date(timeOf(clock)).toISOString(),
+        time: isoTime(timeOf(clock)),
         // Only strings are logged, never the objects a caller passed.
         subject: typeof user === 'string' ? subjectOf(user) : null,
         resource: typeof resource === 'string' ? resource : null,

@@ -79,11 +79,6 @@ export interface ObserverHost {
   decisions(): ArrayLike<number>;
   /** The store version the engine holds (0 with a file store). */
   policyVersion(): number;
-  /**
-   * A number that changes whenever the policy or its provenance changes (in this process): what is
-   * remembered of a rule (its grants) holds until it moves.
-   */
-  policyEpoch(): number;
   /** Rules, links and cache counters (the authorizer's stats()). */
   stats: Authorizer['stats'];
   readonly clock: Clock;

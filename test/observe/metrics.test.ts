@@ -133,7 +133,6 @@ describe('metrics', () => {
       // By code: no rule, allowed, denied by rule (the engine counts every decision, told or not).
       decisions: () => [0, 6, 1],
       policyVersion: () => 0,
-      policyEpoch: () => 0,
       stats: () => ({ rules: 0, links: 0, cached: 0, hits: 0, misses: 0, evictions: 0 }),
     };
     const observer = metrics.observe(host);
