@@ -126,7 +126,9 @@ export async function createDecisionLog(
         host,
         o,
         {
-          ...(file === undefined ? {} : { write: (line: string) => file.write(line) }),
+          ...(file === undefined
+            ? {}
+            : { write: (line: string) => file.write(line), drain: () => file.drain() }),
           ...(deliver === undefined ? {} : { deliver }),
         },
         onError,
@@ -251,12 +253,16 @@ interface Drawn {
 function decisionLogObserver(
   host: ObserverHost,
   o: Checked,
-  out: { write?: (line: string) => void; deliver?: (entry: DecisionLogEntry) => void },
+  out: {
+    write?: (line: string) => void;
+    drain?: () => void;
+    deliver?: (entry: DecisionLogEntry) => void;
+  },
   onError: (error: unknown) => void,
 ): { observer: DecisionObserver; flush: () => void } {
   const { sample, random, codes, refusals, mask, keep } = o;
   const { clock } = host;
-  const { write, deliver } = out;
+  const { write, drain, deliver } = out;
   const subjectOf = (user: string) => (mask === undefined ? user : String(mask(user)));
   // Keyed by the engine's rule objects: a rule shared by a role's members is explained once;
   // forgotten when the policy or its provenance changes (policyChanging).
@@ -318,6 +324,8 @@ function decisionLogObserver(
         onError(err);
       }
     }
+    // Already a turn late: handed on now, not on the turn after.
+    drain?.();
   };
 
   /** The entry of a drawn decision, at the clock's now, with the rule and grants. */

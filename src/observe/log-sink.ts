@@ -10,6 +10,8 @@ type PinoDestination = typeof import('pino')['destination'];
 /** Takes whole JSON lines; close() hands everything written so far on (to the OS or the caller's stream). */
 export interface LogSink {
   write(line: string): void;
+  /** Hands on what is waiting now, rather than on the next turn (a writer that just wrote a batch). */
+  drain(): void;
   close(): Promise<void>;
 }
 
@@ -82,6 +84,7 @@ function fileSink(
       // Entries after close() are dropped: the file is closed.
       if (closed === undefined) lines.write(line);
     },
+    drain: () => lines.drain(),
     close: () => {
       closed ??= new Promise<void>((resolve) => {
         lines.drain();
@@ -99,6 +102,7 @@ function streamSink(stream: CallerStream, onError: (error: unknown) => void): Lo
   const lines = batcher((text) => stream.write(text), onError);
   return {
     write: (line) => lines.write(line),
+    drain: () => lines.drain(),
     async close() {
       lines.drain();
       // The caller's stream stays open (it is theirs); a pino destination is flushed.

@@ -388,6 +388,27 @@ describe('decision log destinations', () => {
     );
   });
 
+  test('with only a stream, the lines are handed on by the next turn, as with a hook', async () => {
+    const lines: string[] = [];
+    const log = await createDecisionLog({ destination: { write: (t: string) => lines.push(t) } });
+    const authz = await createEngine(
+      { policies: policy, clock: manualClock(T) },
+      { observers: [log.observe] },
+    );
+    authz.enforce('alice', 'doc', 'read');
+    authz.enforce('bob', 'doc', 'read');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(
+      lines
+        .join('')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as DecisionLogEntry).result),
+      ['allow', 'deny'],
+    );
+    await log.close();
+  });
+
   test('with only a stream, close() writes the decisions still waiting', async () => {
     const lines: string[] = [];
     const log = await createDecisionLog({ destination: { write: (t: string) => lines.push(t) } });
