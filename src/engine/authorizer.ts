@@ -20,7 +20,15 @@ import {
   type WhatCanResult,
   type WhoCanResult,
 } from './access-view.js';
-import { ALLOWED, DENIED_BY_RULE, DecisionCache, type DecisionCode, NO_RULE } from './decision-cache.js';
+import {
+  ALLOWED,
+  type CachedDecision,
+  DENIED_BY_RULE,
+  DecisionCache,
+  type DecisionCode,
+  decisionOf,
+  NO_RULE,
+} from './decision-cache.js';
 import { type NearMiss, nearMisses } from './near-miss.js';
 import { PolicyIndex, type Validity } from './policy-index.js';
 import { checkPolicy, checkPolicyChange, checkProvenance } from './policy-input.js';
@@ -254,7 +262,9 @@ export async function createEngine(
     }
     return out;
   };
-  const scratch: Validity = { since: 0, until: 0, denied: false, rule: undefined };
+  const scratch: Validity = { since: 0, until: 0, denied: false, rule: undefined, reach: undefined };
+  // The cache entry the last decide() made (undefined without a cache): what a told call passes on.
+  let settled: CachedDecision | undefined;
   // A rule's grants, remembered per rule object for reverse queries (a key costs a JSON.stringify);
   // forgotten whenever the policy or its provenance changes.
   let grantsOf = new WeakMap<PolicyRule, readonly Provenance[]>();
@@ -306,7 +316,7 @@ export async function createEngine(
       : scratch.denied
         ? DENIED_BY_RULE
         : NO_RULE;
-    cache?.set(user, resource, action, code, scratch.rule, scratch.since, scratch.until);
+    settled = cache?.set(user, resource, action, code, scratch);
     return code;
   }
 
@@ -429,28 +439,24 @@ export async function createEngine(
     context: DecisionContext | undefined,
   ): boolean {
     const t0 = performance.now();
-    let code: DecisionCode;
-    let rule: PolicyRule | undefined;
+    let decision: CachedDecision | undefined;
     let hit = false;
     try {
       if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
         throw new DecisionError('user, resource and action must be strings');
       ready?.();
-      const e = cache?.entry(user, resource, action, clock);
-      if (e !== undefined) {
-        hit = true;
-        code = e.code;
-        rule = e.rule;
-      } else {
-        code = decide(user, resource, action);
-        rule = scratch.rule;
+      decision = cache?.entry(user, resource, action, clock);
+      if (decision !== undefined) hit = true;
+      else {
+        const code = decide(user, resource, action);
+        decision = settled ?? decisionOf(code, scratch);
       }
     } catch (err) {
       return refusal(strict, user, resource, action, err, elapsed(t0), context);
     }
-    (decisions[code] as number)++;
-    tell(user, resource, action, code, rule, hit, elapsed(t0), context);
-    return code === ALLOWED;
+    (decisions[decision.code] as number)++;
+    tell(user, resource, action, decision, hit, elapsed(t0), context);
+    return decision.code === ALLOWED;
   }
 
   /** A call that could not be decided, with observers: told to them, then denied or thrown as without them. */
@@ -477,8 +483,7 @@ export async function createEngine(
     user: string,
     resource: string,
     action: string,
-    code: DecisionCode,
-    rule: PolicyRule | undefined,
+    decision: CachedDecision,
     hit: boolean,
     seconds: number,
     context: DecisionContext | undefined,
@@ -488,7 +493,7 @@ export async function createEngine(
       const w = watchers[i] as DecisionObserver;
       try {
         toldAt[i] = calls + drawFor(w);
-        w.decided(user, resource, action, code, rule, hit, seconds, context);
+        w.decided(user, resource, action, decision, hit, seconds, context);
       } catch (observerError) {
         onError?.(observerError);
       }
@@ -694,7 +699,7 @@ export async function createEngine(
     policyVersion: internals.policyVersion ?? (() => 0),
     decisions: () => decisions,
     grantsOf: (rule) => lookup.rule(rule),
-    via: (user, rule) => index.path(user, rule.sub),
+    via: (user, rule, reach) => index.pathIn(reach, user, rule.sub),
   };
   watchers = (internals.observers ?? [])
     .map((make) => make(host))

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { type Clock, systemClock } from '../clock.js';
 import type { PolicyRule } from '../policy/types.js';
+import type { Reach, Validity } from './policy-index.js';
 
 /**
  * How a decision came out: a deny for want of a matching allow, an allow, or a deny by a deny rule.
@@ -11,16 +12,26 @@ export const ALLOWED = 1;
 export const DENIED_BY_RULE = 2;
 export type DecisionCode = typeof NO_RULE | typeof ALLOWED | typeof DENIED_BY_RULE;
 
-/** A cached decision, the rule that made it, and the interval [since, until) of the policy in which it holds. */
+/**
+ * A decision, the rule that made it, and the interval [since, until) of the policy in which it
+ * holds: what the cache keeps, and what observers are told (cached or not).
+ */
 export interface CachedDecision {
   readonly code: DecisionCode;
   /** The deciding rule (the decision log names it); undefined for NO_RULE. */
   readonly rule: PolicyRule | undefined;
+  /** What the subject reached when it was decided (the decision log reads the rule's role path off it). */
+  readonly reach: Reach | undefined;
   readonly since: number;
   readonly until: number;
 }
 
 type Entry = CachedDecision;
+
+/** A decision as decide() wrote it into `v`, not (yet) in any cache. */
+export function decisionOf(code: DecisionCode, v: Readonly<Validity>): CachedDecision {
+  return { code, rule: v.rule, reach: v.reach, since: v.since, until: v.until };
+}
 
 /**
  * One subject's cached decisions, by resource then action. The LRU holds a fresh holder object per
@@ -109,15 +120,8 @@ export class DecisionCache {
     return undefined;
   }
 
-  set(
-    sub: string,
-    obj: string,
-    act: string,
-    code: DecisionCode,
-    rule: PolicyRule | undefined,
-    since: number,
-    until: number,
-  ): void {
+  /** Caches a decision with what decide() wrote: its rule, the subject's reach and the interval. */
+  set(sub: string, obj: string, act: string, code: DecisionCode, v: Readonly<Validity>): CachedDecision {
     let t = this.lru.peek(sub);
     if (t === undefined || t.size >= this.max) t = { size: 0, byObj: new Map() };
     let byAct = t.byObj.get(obj);
@@ -126,10 +130,12 @@ export class DecisionCache {
       t.byObj.set(obj, byAct);
     }
     const size = byAct.has(act) ? t.size : t.size + 1;
-    byAct.set(act, { code, rule, since, until });
+    const e = decisionOf(code, v);
+    byAct.set(act, e);
     // A new holder makes lru-cache re-weigh the table; noUpdateTTL keeps the table's first TTL start,
     // so no decision in it is served longer than the TTL after the table was created.
     this.lru.set(sub, { size, byObj: t.byObj }, { noUpdateTTL: true });
+    return e;
   }
 
   /** Drops every cached decision of these subjects. */

@@ -123,7 +123,7 @@ export function nearMisses(
   }
 
   let givenBy: Provenance[] | undefined;
-  const scratch: Validity = { since: 0, until: 0, denied: false, rule: undefined };
+  const scratch: Validity = { since: 0, until: 0, denied: false, rule: undefined, reach: undefined };
   let others = 0;
   for (const [other, subs] of index.rulesOn(obj) ?? []) {
     if (other === act || others >= NEAR_MISS_LIMIT) continue;
@@ -184,7 +184,7 @@ function roleMisses(
   act: string,
   at: number,
 ): RoleMiss[] {
-  const scratch: Validity = { since: 0, until: 0, denied: false, rule: undefined };
+  const scratch: Validity = { since: 0, until: 0, denied: false, rule: undefined, reach: undefined };
   const out: RoleMiss[] = [];
   // role → the rule it would give (from the role holding it, reached through the hierarchy)
   const rules = new Map<string, PolicyRule>();

@@ -12,6 +12,23 @@ export interface Validity {
    * (the first of equals); undefined when no rule is active.
    */
   rule: PolicyRule | undefined;
+  /**
+   * Set by decide(): what the subject reaches (see PolicyIndex.reach), undefined for a subject in no
+   * g link; with the rule, enough for pathIn() to name the roles without another lookup.
+   */
+  reach: Reach | undefined;
+}
+
+/**
+ * What a subject in a g link reaches: itself and its roles, direct or through other roles, in
+ * breadth-first order, each with the index of the entry it was first reached from (-1 for the
+ * subject). Built once per subject and kept until a link it depends on changes.
+ */
+export class Reach {
+  constructor(
+    readonly subjects: readonly string[],
+    readonly parents: Int32Array,
+  ) {}
 }
 
 /** What decided a query: the active rules that matched, and the role path to each. */
@@ -37,7 +54,7 @@ export class PolicyIndex {
   private readonly byObj = new Map<string, Map<string, BySub>>();
   private readonly roles = new Map<string, string[]>();
   private readonly members = new Map<string, string[]>();
-  private readonly closures = new Map<string, readonly string[]>();
+  private readonly closures = new Map<string, Reach>();
   // For reverse queries only: built on their first use, then kept up to date by every change, so
   // loading a policy (the authorizer's start-up) does not pay for them.
   // Each subject's own rules (the same objects as in byObj), for whatCan().
@@ -159,27 +176,35 @@ export class PolicyIndex {
 
   /** The subject and the roles it holds, directly or through other roles, up to MAX_ROLE_DEPTH links. */
   closure(subject: string): readonly string[] {
+    return this.reach(subject)?.subjects ?? [subject];
+  }
+
+  /** What a subject reaches, with how (undefined for a subject in no g link: it reaches only itself). */
+  reach(subject: string): Reach | undefined {
     const cached = this.closures.get(subject);
     if (cached !== undefined) return cached;
-    if (!this.roles.has(subject)) return [subject];
+    if (!this.roles.has(subject)) return undefined;
     const seen = [subject];
+    const parents = [-1];
     const set = new Set(seen);
-    let frontier = [subject];
-    for (let depth = 0; depth < MAX_ROLE_DEPTH && frontier.length > 0; depth++) {
-      const next: string[] = [];
-      for (const s of frontier) {
-        for (const r of this.roles.get(s) ?? []) {
+    let from = 0;
+    for (let depth = 0; depth < MAX_ROLE_DEPTH && from < seen.length; depth++) {
+      // The entries reached at this depth are seen[from, end): each adds its unseen roles.
+      const end = seen.length;
+      for (let k = from; k < end; k++) {
+        for (const r of this.roles.get(seen[k] as string) ?? []) {
           if (!set.has(r)) {
             set.add(r);
             seen.push(r);
-            next.push(r);
+            parents.push(k);
           }
         }
       }
-      frontier = next;
+      from = end;
     }
-    this.closures.set(subject, seen);
-    return seen;
+    const reach = new Reach(seen, Int32Array.from(parents));
+    this.closures.set(subject, reach);
+    return reach;
   }
 
   /**
@@ -191,9 +216,12 @@ export class PolicyIndex {
     out.until = Number.POSITIVE_INFINITY;
     out.denied = false;
     out.rule = undefined;
+    out.reach = undefined;
     const bySub = this.byObj.get(obj)?.get(act);
     if (bySub === undefined) return false;
-    const subs = this.closure(subject);
+    const reach = this.reach(subject);
+    out.reach = reach;
+    const subs = reach === undefined ? [subject] : reach.subjects;
     let allow: PolicyRule | undefined;
     let deny: PolicyRule | undefined;
     for (let i = 0; i < subs.length; i++) {
@@ -220,7 +248,7 @@ export class PolicyIndex {
 
   /** Like decide(), but also says through which roles the deciding rule is reached. Not for hot paths. */
   match(subject: string, obj: string, act: string, now: number): Match {
-    const v: Validity = { since: 0, until: 0, denied: false, rule: undefined };
+    const v: Validity = { since: 0, until: 0, denied: false, rule: undefined, reach: undefined };
     const allow = this.decide(subject, obj, act, now, v);
     const decisive = v.rule;
     return {
@@ -295,25 +323,22 @@ export class PolicyIndex {
   }
 
   /**
-   * Read off the subject's closure, which lists what it reaches in breadth-first order: the first
-   * earlier entry holding a role is the one the breadth-first walk reached it from, so walking back
-   * gives the same shortest path as a search would, with no search.
+   * path(from, to) read off what `from` reached when it was decided (Validity.reach): no lookup in
+   * the index. The reach must be from's (undefined when from is in no g link).
    */
-  private pathTo(from: string, to: string): string[] {
+  pathIn(reach: Reach | undefined, from: string, to: string): string[] {
     if (from === to) return [from];
-    const list = this.closure(from);
-    let k = list.indexOf(to);
+    const k = reach === undefined ? -1 : reach.subjects.indexOf(to);
     if (k < 0) return [from, to];
-    const path = [to];
-    while (k > 0) {
-      const cur = list[k] as string;
-      let j = 0;
-      while (j < k && !this.roles.get(list[j] as string)?.includes(cur)) j++;
-      if (j === k) return [from, to]; // unreachable: a closure entry's parent comes before it
-      path.push(list[j] as string);
-      k = j;
-    }
+    const path: string[] = [];
+    // Back from `to` by the entry each was first reached from: a shortest path, as a search finds.
+    for (let j = k; j >= 0; j = (reach as Reach).parents[j] as number)
+      path.push((reach as Reach).subjects[j] as string);
     return path.reverse();
+  }
+
+  private pathTo(from: string, to: string): string[] {
+    return this.pathIn(this.reach(from), from, to);
   }
 
   private forgetClosures(member: string): void {

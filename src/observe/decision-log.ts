@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js';
 import { ruleView } from '../engine/access-view.js';
 import type { Decision, DecisionReason } from '../engine/authorizer.js';
 import { ALLOWED, DENIED_BY_RULE, type DecisionCode, NO_RULE } from '../engine/decision-cache.js';
+import type { Reach } from '../engine/policy-index.js';
 import { ConfigError, isDecisionError } from '../errors.js';
 import type { Provenance, Vendor } from '../grants.js';
 import { isoTime } from '../policy/time.js';
@@ -243,6 +244,7 @@ interface Drawn {
   readonly action: string;
   readonly code: DecisionCode;
   readonly rule: PolicyRule | undefined;
+  readonly reach: Reach | undefined;
   readonly hit: boolean;
   readonly seconds: number;
   readonly at: number;
@@ -290,9 +292,9 @@ function decisionLogObserver(
   };
 
   /** The deciding rule as an entry shows it, with the path the subject reaches it by. */
-  const whyOf = (user: string, subject: string, rule: PolicyRule): Why => {
+  const whyOf = (user: string, subject: string, rule: PolicyRule, reach: Reach | undefined): Why => {
     const f = factsOf(rule, user, subject);
-    const path = host.via(user, rule);
+    const path = host.via(user, rule, reach);
     const via = subject === user ? path : path.map((x) => (x === user ? subject : x));
     return {
       facts: f,
@@ -317,7 +319,7 @@ function decisionLogObserver(
     for (const d of list) {
       try {
         const subject = subjectOf(d.user);
-        const why = d.rule === undefined ? undefined : whyOf(d.user, subject, d.rule);
+        const why = d.rule === undefined ? undefined : whyOf(d.user, subject, d.rule, d.reach);
         write?.(lineOf(d, subject, why));
       } catch (err) {
         // A masking function that throws loses its entry, not the others.
@@ -329,14 +331,17 @@ function decisionLogObserver(
   };
 
   /** The entry of a drawn decision, at the clock's now, with the rule and grants. */
-  const record: DecisionObserver['decided'] = (user, resource, action, code, rule, hit, seconds, context) => {
+  const record: DecisionObserver['decided'] = (user, resource, action, decision, hit, seconds, context) => {
     const callId = typeof context?.callId === 'string' ? context.callId : undefined;
+    // Copied now, while the decision is in the processor's cache.
+    const { code, rule, reach } = decision;
     const d: Drawn = {
       user,
       resource,
       action,
       code,
       rule,
+      reach,
       hit,
       seconds,
       at: timeOf(clock),
@@ -349,7 +354,7 @@ function decisionLogObserver(
       return;
     }
     const subject = subjectOf(user);
-    const why = rule === undefined ? undefined : whyOf(user, subject, rule);
+    const why = rule === undefined ? undefined : whyOf(user, subject, rule, reach);
     const entry: Building = {
       time: isoTime(d.at),
       subject,
@@ -380,8 +385,8 @@ function decisionLogObserver(
       flush();
       facts.clear();
     },
-    decided(user, resource, action, code, rule, cacheHit, seconds, context) {
-      if (codes[code]) record(user, resource, action, code, rule, cacheHit, seconds, context);
+    decided(user, resource, action, decision, cacheHit, seconds, context) {
+      if (codes[decision.code]) record(user, resource, action, decision, cacheHit, seconds, context);
     },
     refused(user, resource, action, reason, error, seconds, context) {
       // Every refusal is told (they are rare): drawn here.

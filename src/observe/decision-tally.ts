@@ -1,8 +1,7 @@
 // What the metrics count of decisions: plain numbers only (no prom-client call, no label object, no
 // allocation), read by prom-client at scrape time. The engine counts every decision itself; this
 // tally counts refusals and times the decisions the engine draws for it.
-import { ALLOWED, DENIED_BY_RULE, type DecisionCode, NO_RULE } from '../engine/decision-cache.js';
-import type { PolicyRule } from '../policy/types.js';
+import { ALLOWED, type CachedDecision, DENIED_BY_RULE, NO_RULE } from '../engine/decision-cache.js';
 import { type DecisionObserver, type RefusalReason, TIMED_ONE_IN } from './observer.js';
 
 /** Upper bounds (seconds) of the decision-time histogram: a cached decision takes about 1 µs. */
@@ -42,8 +41,7 @@ export class DecisionTally implements DecisionObserver {
     _user: string,
     _resource: string,
     _action: string,
-    _code: DecisionCode,
-    _rule: PolicyRule | undefined,
+    _decision: CachedDecision,
     _cacheHit: boolean,
     seconds: number,
   ): void {

@@ -5,7 +5,8 @@
 // countdown and a counter, nothing more.
 import type { Clock } from '../clock.js';
 import type { Authorizer } from '../engine/authorizer.js';
-import type { DecisionCode } from '../engine/decision-cache.js';
+import type { CachedDecision } from '../engine/decision-cache.js';
+import type { Reach } from '../engine/policy-index.js';
 import type { Provenance } from '../grants.js';
 import type { PolicyRule } from '../policy/types.js';
 
@@ -40,16 +41,17 @@ export interface DecisionObserver {
    */
   policyChanging?(): void;
   /**
-   * A decision this observer drew: `code` says how (NO_RULE, ALLOWED, DENIED_BY_RULE), `rule` which
-   * rule made it (undefined for NO_RULE), `cacheHit` whether it came from the cache, `seconds` how
-   * long enforce() took.
+   * A decision this observer drew: `decision.code` says how (NO_RULE, ALLOWED, DENIED_BY_RULE),
+   * `decision.rule` which rule made it (undefined for NO_RULE), `decision.reach` what the user
+   * reached when it was decided (for ObserverHost.via); the cache's own entry on a hit, so the same
+   * object while the decision stays cached. `cacheHit` says whether it came from the cache,
+   * `seconds` how long enforce() took.
    */
   decided(
     user: string,
     resource: string,
     action: string,
-    code: DecisionCode,
-    rule: PolicyRule | undefined,
+    decision: CachedDecision,
     cacheHit: boolean,
     seconds: number,
     context: DecisionContext | undefined,
@@ -71,8 +73,11 @@ export interface DecisionObserver {
 
 /** What an observer may ask of the engine it watches, off the hot path (for a drawn call, a scrape). */
 export interface ObserverHost {
-  /** How `user` reaches a rule: [user, role, ..., rule subject]. */
-  via(user: string, rule: PolicyRule): readonly string[];
+  /**
+   * How `user` reaches a rule: [user, role, ..., rule subject], read off the `reach` a decision was
+   * told with (no lookup in the policy).
+   */
+  via(user: string, rule: PolicyRule, reach: Reach | undefined): readonly string[];
   /** The vendor grants behind a rule of the policy the engine holds. */
   grantsOf(rule: PolicyRule): readonly Provenance[];
   /** Every decision made so far (drawn or not), by DecisionCode. */

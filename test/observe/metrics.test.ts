@@ -10,7 +10,7 @@ import { virtualTimers } from '../../src/adapters/http.js';
 import { createAuthorizer } from '../../src/authorizer.js';
 import { manualClock } from '../../src/clock.js';
 import type { Emulator } from '../../src/emulator/server.js';
-import { ALLOWED, NO_RULE } from '../../src/engine/decision-cache.js';
+import { ALLOWED, type DecisionCode, decisionOf, NO_RULE } from '../../src/engine/decision-cache.js';
 import { isConfigError, isPolicyError } from '../../src/errors.js';
 import type { Health } from '../../src/health.js';
 import { createMetrics, METRIC_NAMES } from '../../src/observe/metrics.js';
@@ -137,10 +137,12 @@ describe('metrics', () => {
     };
     const observer = metrics.observe(host);
     assert.ok(observer);
+    const never = { since: 0, until: 0, denied: false, rule: undefined, reach: undefined };
+    const decided = (code: DecisionCode) => decisionOf(code, never);
     assert.equal(observer.share, 1 / TIMED_ONE_IN);
     const times = [0.0000004, 0.000001, 0.0000011, 0.00003, 0.02];
-    for (const t of times) observer.decided('u', 'r', 'a', ALLOWED, undefined, true, t, undefined);
-    observer.decided('u', 'r', 'a', NO_RULE, undefined, false, 0.000002, undefined);
+    for (const t of times) observer.decided('u', 'r', 'a', decided(ALLOWED), true, t, undefined);
+    observer.decided('u', 'r', 'a', decided(NO_RULE), false, 0.000002, undefined);
     // A refusal on a call that was not drawn is counted, not timed.
     observer.refused(1, 'r', 'a', 'error', new Error('x'), 0.004, undefined);
     observer.refused(1, 'r', 'a', 'invalid-request', new Error('x'), Number.NaN, undefined);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createEngine, type EngineInternals } from '../../src/engine/authorizer.js';
 import { ALLOWED, DENIED_BY_RULE, NO_RULE } from '../../src/engine/decision-cache.js';
+import type { Reach } from '../../src/engine/policy-index.js';
 import { isDecisionError } from '../../src/errors.js';
 import { type DecisionObserver, nextDraw, type ObserverHost } from '../../src/observe/observer.js';
 import { docPolicy } from '../helpers/policy.js';
@@ -13,7 +14,7 @@ type Seen = { kind: string; args: unknown[] };
 function recorder(seen: Seen[], share = 1): DecisionObserver {
   return {
     share,
-    decided: (u, r, a, code, rl, hit, s, ctx) => {
+    decided: (u, r, a, { code, rule: rl }, hit, s, ctx) => {
       assert.ok(s >= 0 && Number.isFinite(s), `a told decision is timed: ${s}`);
       seen.push({
         kind: 'decided',
@@ -179,13 +180,20 @@ describe('decision observer', () => {
 
   test('the host counts every decision, drawn or not, names role paths, grants, version and counters', async () => {
     let host: ObserverHost | undefined;
+    let aliceReach: Reach | undefined;
     const authz = await createEngine(
       { policies: policy, cache: { max: 1 } },
       {
         observers: [
           (h) => {
             host = h;
-            return { share: 0, decided: () => {}, refused: () => {} };
+            return {
+              share: 1,
+              decided: (u, _r, _a, decision) => {
+                if (u === 'alice') aliceReach = decision.reach;
+              },
+              refused: () => {},
+            };
           },
         ],
         policyVersion: () => 7,
@@ -203,7 +211,8 @@ describe('decision observer', () => {
       'by code: no rule, allowed, denied by rule; refusals not',
     );
     const admin = policy.rules[0]!;
-    assert.deepEqual(host.via('alice', admin), ['alice', 'role:admin']);
+    assert.ok(aliceReach, 'alice holds a role: her decision is told with what she reaches');
+    assert.deepEqual(host.via('alice', admin, aliceReach), ['alice', 'role:admin']);
     assert.deepEqual(host.grantsOf(admin), []);
     assert.equal(host.policyVersion(), 7);
     assert.ok(host.stats().evictions >= 1, 'a cache of one decision evicted a subject');
