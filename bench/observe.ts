@@ -4,7 +4,7 @@
 // a deployment would (one authorizer per process: several in one process share JIT-compiled code
 // and slow each other down in ways no deployment sees), over the same 10k hot keys with a warm
 // cache; the setups alternate over 5 rounds, all on one core, and the median of each is kept, so a
-// noisy neighbour on the VM hits every setup alike.
+// noisy neighbour on the VM hits every setup alike. Each process runs V8 single-threaded (below).
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -87,7 +87,11 @@ if (first === 'setup') {
   const pin = pinning();
   for (let round = 0; round < ROUNDS; round++) {
     for (const setup of round % 2 ? [...SETUPS].reverse() : SETUPS) {
-      const args = ['--import', 'tsx', import.meta.filename, 'setup', setup, users, dir];
+      // V8 compiles on the main thread: with its concurrent compiler, each process settled at one of
+      // several speeds (4.7 to 9 M/s for the same setup, the same core), which decided the medians;
+      // with --single-threaded the same setup ran at 8.8 to 10.4 M/s in every process. It also
+      // puts all garbage collection on the measured thread, so the log's allocations are counted.
+      const args = ['--single-threaded', '--import', 'tsx', import.meta.filename, 'setup', setup, users, dir];
       const out = execFileSync(
         pin?.[0] ?? process.execPath,
         pin ? [...pin.slice(1), process.execPath, ...args] : args,
