@@ -263,8 +263,6 @@ export async function createEngine(
     return out;
   };
   const scratch: Validity = { since: 0, until: 0, denied: false, rule: undefined, reach: undefined };
-  // The cache entry the last decide() made (undefined without a cache): what a told call passes on.
-  let settled: CachedDecision | undefined;
   // A rule's grants, remembered per rule object for reverse queries (a key costs a JSON.stringify);
   // forgotten whenever the policy or its provenance changes.
   let grantsOf = new WeakMap<PolicyRule, readonly Provenance[]>();
@@ -316,7 +314,7 @@ export async function createEngine(
       : scratch.denied
         ? DENIED_BY_RULE
         : NO_RULE;
-    settled = cache?.set(user, resource, action, code, scratch);
+    cache?.set(user, resource, action, code, scratch);
     return code;
   }
 
@@ -414,8 +412,7 @@ export async function createEngine(
     context: DecisionContext | undefined,
   ): boolean {
     try {
-      if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
-        throw new DecisionError('user, resource and action must be strings');
+      checkRequest(user, resource, action);
       ready?.();
       let code = cache !== undefined ? cache.get(user, resource, action, clock) : -1;
       if (code === -1) code = decide(user, resource, action);
@@ -442,15 +439,11 @@ export async function createEngine(
     let decision: CachedDecision | undefined;
     let hit = false;
     try {
-      if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
-        throw new DecisionError('user, resource and action must be strings');
+      checkRequest(user, resource, action);
       ready?.();
       decision = cache?.entry(user, resource, action, clock);
       if (decision !== undefined) hit = true;
-      else {
-        const code = decide(user, resource, action);
-        decision = settled ?? decisionOf(code, scratch);
-      }
+      else decision = decisionOf(decide(user, resource, action), scratch);
     } catch (err) {
       return refusal(strict, user, resource, action, err, elapsed(t0), context);
     }
@@ -510,8 +503,7 @@ export async function createEngine(
     seconds: number,
     context: DecisionContext | undefined,
   ): void {
-    const invalid =
-      err instanceof DecisionError && err.message === 'user, resource and action must be strings';
+    const invalid = err instanceof DecisionError && err.message === INVALID_REQUEST;
     for (let i = 0; i < watchers.length; i++) {
       const w = watchers[i] as DecisionObserver;
       try {
@@ -553,8 +545,7 @@ export async function createEngine(
           ? counted(false, user, resource, action, context)
           : told(false, user, resource, action, context);
       try {
-        if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
-          throw new DecisionError('user, resource and action must be strings');
+        checkRequest(user, resource, action);
         ready?.();
         return cached(user, resource, action);
       } catch (err) {
@@ -568,8 +559,7 @@ export async function createEngine(
         return ++calls < nextTold
           ? counted(true, user, resource, action, context)
           : told(true, user, resource, action, context);
-      if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
-        throw new DecisionError('user, resource and action must be strings');
+      checkRequest(user, resource, action);
       try {
         ready?.();
         return cached(user, resource, action);
@@ -707,6 +697,15 @@ export async function createEngine(
   toldAt = Float64Array.from(watchers, drawFor);
   nextTold = firstOf(toldAt);
   return authorizer;
+}
+
+/** What enforce() refuses as `invalid-request` (observers are told that reason for it). */
+const INVALID_REQUEST = 'user, resource and action must be strings';
+
+/** @throws DecisionError (INVALID_REQUEST) unless all three are strings. */
+function checkRequest(user: unknown, resource: unknown, action: unknown): void {
+  if (typeof user !== 'string' || typeof resource !== 'string' || typeof action !== 'string')
+    throw new DecisionError(INVALID_REQUEST);
 }
 
 /** The smallest of the numbers (Infinity for none). */

@@ -121,7 +121,7 @@ export class DecisionCache {
   }
 
   /** Caches a decision with what decide() wrote: its rule, the subject's reach and the interval. */
-  set(sub: string, obj: string, act: string, code: DecisionCode, v: Readonly<Validity>): CachedDecision {
+  set(sub: string, obj: string, act: string, code: DecisionCode, v: Readonly<Validity>): void {
     let t = this.lru.peek(sub);
     if (t === undefined || t.size >= this.max) t = { size: 0, byObj: new Map() };
     let byAct = t.byObj.get(obj);
@@ -130,12 +130,10 @@ export class DecisionCache {
       t.byObj.set(obj, byAct);
     }
     const size = byAct.has(act) ? t.size : t.size + 1;
-    const e = decisionOf(code, v);
-    byAct.set(act, e);
+    byAct.set(act, decisionOf(code, v));
     // A new holder makes lru-cache re-weigh the table; noUpdateTTL keeps the table's first TTL start,
     // so no decision in it is served longer than the TTL after the table was created.
     this.lru.set(sub, { size, byObj: t.byObj }, { noUpdateTTL: true });
-    return e;
   }
 
   /** Drops every cached decision of these subjects. */

@@ -344,7 +344,7 @@ function decisionLogObserver(
       reach,
       hit,
       seconds,
-      at: timeOf(clock),
+      at: nowOf(clock),
       callId,
       version: host.policyVersion(),
     };
@@ -395,7 +395,7 @@ function decisionLogObserver(
       // In order: the decisions waiting before it first.
       flush();
       const entry: Building = {
-        time: isoTime(timeOf(clock)),
+        time: isoTime(nowOf(clock)),
         // Only strings are logged, never the objects a caller passed.
         subject: typeof user === 'string' ? subjectOf(user) : null,
         resource: typeof resource === 'string' ? resource : null,
@@ -419,7 +419,7 @@ function decisionLogObserver(
 }
 
 /** The clock's now; the system's when the clock fails (a failing clock is itself a logged refusal). */
-function timeOf(clock: Clock): number {
+function nowOf(clock: Clock): number {
   try {
     const t = clock.now();
     if (Number.isFinite(t) && Math.abs(t) <= 8.64e15) return t;

@@ -43,9 +43,8 @@ export interface DecisionObserver {
   /**
    * A decision this observer drew: `decision.code` says how (NO_RULE, ALLOWED, DENIED_BY_RULE),
    * `decision.rule` which rule made it (undefined for NO_RULE), `decision.reach` what the user
-   * reached when it was decided (for ObserverHost.via); the cache's own entry on a hit, so the same
-   * object while the decision stays cached. `cacheHit` says whether it came from the cache,
-   * `seconds` how long enforce() took.
+   * reached when it was decided (for ObserverHost.via). `cacheHit` says whether it came from the
+   * cache, `seconds` how long enforce() took.
    */
   decided(
     user: string,
