@@ -5,13 +5,14 @@
 import type { Clock } from '../clock.js';
 import { ruleView } from '../engine/access-view.js';
 import type { Decision, DecisionReason } from '../engine/authorizer.js';
-import { ALLOWED, DENIED_BY_RULE, type DecisionCode, NO_RULE } from '../engine/decision-cache.js';
+import { ALLOWED, DENIED_BY_RULE, NO_RULE } from '../engine/decision-cache.js';
 import type { Reach } from '../engine/policy-index.js';
 import { ConfigError, isDecisionError } from '../errors.js';
 import type { Provenance, Vendor } from '../grants.js';
 import { isoTime } from '../policy/time.js';
 import type { PolicyRule } from '../policy/types.js';
-import { jsonString, jsonStrings } from './json-string.js';
+import { jsonStrings } from './json-string.js';
+import { DrawnDecisions, lineParts, micros, REASONS } from './log-line.js';
 import { isWritable, type LogSink, sinkOpener } from './log-sink.js';
 import type { DecisionObserver, ObserverFactory, ObserverHost } from './observer.js';
 import { hashSubject } from './subject-mask.js';
@@ -90,12 +91,6 @@ export interface DecisionLog {
   /** Writes out what is buffered and closes a file destination (a stream passed in stays open). */
   close(): Promise<void>;
 }
-
-const REASONS: Readonly<Record<DecisionCode, DecisionReason>> = {
-  [NO_RULE]: 'no-matching-rule',
-  [ALLOWED]: 'allowed',
-  [DENIED_BY_RULE]: 'denied-by-rule',
-};
 
 /** The message logged for an error that is not the engine's own (its text may hold anything). */
 const UNEXPECTED = 'an unexpected error (its message is not logged; enforce() passes it to onError)';
@@ -234,23 +229,11 @@ interface Why {
 /** Rules whose facts are kept; past this many they are forgotten together (and rebuilt on use). */
 const RULES_KEPT = 10_000;
 
+/** Lines joined into one text for the destination. */
+const LINES_JOINED = 32;
+
 /** Decisions waiting to be written as lines, at most this many (then they are written at once). */
 const PENDING_MAX = 1024;
-
-/** A drawn decision as it is kept until its line is written: what was known when it was made. */
-interface Drawn {
-  readonly user: string;
-  readonly resource: string;
-  readonly action: string;
-  readonly code: DecisionCode;
-  readonly rule: PolicyRule | undefined;
-  readonly reach: Reach | undefined;
-  readonly hit: boolean;
-  readonly seconds: number;
-  readonly at: number;
-  readonly callId: string | undefined;
-  readonly version: number;
-}
 
 function decisionLogObserver(
   host: ObserverHost,
@@ -303,67 +286,75 @@ function decisionLogObserver(
     };
   };
 
-  /** A decision's line, in the entry's order, with its rule, path and grants. */
-  const lineOf = (d: Drawn, subject: string, why: Why | undefined): string =>
-    // Written out field by field (only the strings a caller or a vendor gave need JSON's escaping).
-    `{"time":"${isoTime(d.at)}","subject":${jsonString(subject)},"resource":${jsonString(d.resource)},"action":${jsonString(d.action)},"result":"${d.code === ALLOWED ? 'allow' : 'deny'}","reason":"${REASONS[d.code]}","cache":"${d.hit ? 'hit' : 'miss'}","policyVersion":${d.version}${d.seconds >= 0 ? `,"durationUs":${micros(d.seconds)}` : ''}${d.callId === undefined ? '' : `,"callId":${jsonString(d.callId)}`}${why?.json ?? ''}}\n`;
-
   // With only a file or stream to write to, drawn decisions wait (PENDING_MAX at most, or until the
   // next turn of the event loop, a policy change or close()) and are written together: the same
-  // work, done in one warm loop instead of scattered between cached decisions.
-  let pending: Drawn[] = [];
+  // work, done in one warm loop instead of scattered between cached decisions, LINES_JOINED lines
+  // to a text. The parts array is kept between texts (emptying it would drop its storage), and
+  // the decisions' columns between flushes (a flush that another starts, from a masking function
+  // that decides, takes new ones).
+  let pending = new DrawnDecisions(PENDING_MAX);
+  let spare: DrawnDecisions | undefined = new DrawnDecisions(PENDING_MAX);
+  const parts: (string | number)[] = [];
   const flush = () => {
     const list = pending;
-    if (list.length === 0) return;
-    pending = [];
-    for (const d of list) {
+    if (list.size === 0) return;
+    pending = spare ?? new DrawnDecisions(PENDING_MAX);
+    spare = undefined;
+    let k = 0;
+    let lines = 0;
+    const text = () => {
+      parts.length = k;
+      k = 0;
+      lines = 0;
+      write?.(parts.join(''));
+    };
+    for (let j = 0; j < list.size; j++) {
       try {
-        const subject = subjectOf(d.user);
-        const why = d.rule === undefined ? undefined : whyOf(d.user, subject, d.rule, d.reach);
-        write?.(lineOf(d, subject, why));
+        const user = list.users[j] as string;
+        const subject = subjectOf(user);
+        const rule = list.rules[j];
+        const why = rule === undefined ? undefined : whyOf(user, subject, rule, list.reaches[j]).json;
+        k = lineParts(parts, k, list, j, subject, why);
       } catch (err) {
         // A masking function that throws loses its entry, not the others.
         onError(err);
+        continue;
       }
+      if (++lines === LINES_JOINED) text();
     }
+    if (lines > 0) text();
+    list.clear();
+    spare = list;
     // Already a turn late: handed on now, not on the turn after.
     drain?.();
   };
+  // The decision told to onDecision (or a filter function), as a line too.
+  const one = new DrawnDecisions(1);
 
   /** The entry of a drawn decision, at the clock's now, with the rule and grants. */
   const record: DecisionObserver['decided'] = (user, resource, action, decision, hit, seconds, context) => {
     const callId = typeof context?.callId === 'string' ? context.callId : undefined;
-    // Copied now, while the decision is in the processor's cache.
-    const { code, rule, reach } = decision;
-    const d: Drawn = {
-      user,
-      resource,
-      action,
-      code,
-      rule,
-      reach,
-      hit,
-      seconds,
-      at: nowOf(clock),
-      callId,
-      version: host.policyVersion(),
-    };
+    const at = nowOf(clock);
+    const version = host.policyVersion();
     if (deliver === undefined) {
-      if (pending.push(d) === 1) setImmediate(flush);
-      else if (pending.length >= PENDING_MAX) flush();
+      // Copied now, while the decision is in the processor's cache.
+      const n = pending.add(user, resource, action, decision, hit, seconds, at, callId, version);
+      if (n === 1) setImmediate(flush);
+      else if (n >= PENDING_MAX) flush();
       return;
     }
+    const { code, rule, reach } = decision;
     const subject = subjectOf(user);
     const why = rule === undefined ? undefined : whyOf(user, subject, rule, reach);
     const entry: Building = {
-      time: isoTime(d.at),
+      time: isoTime(at),
       subject,
       resource,
       action,
       result: code === ALLOWED ? 'allow' : 'deny',
       reason: REASONS[code],
       cache: hit ? 'hit' : 'miss',
-      policyVersion: d.version,
+      policyVersion: version,
     };
     if (seconds >= 0) entry.durationUs = micros(seconds);
     if (callId !== undefined) entry.callId = callId;
@@ -373,7 +364,13 @@ function decisionLogObserver(
       entry.grants = why.facts.grants;
     }
     if (keep !== undefined && !keep(entry)) return;
-    write?.(lineOf(d, subject, why));
+    if (write !== undefined) {
+      one.add(user, resource, action, decision, hit, seconds, at, callId, version);
+      const line: (string | number)[] = [];
+      lineParts(line, 0, one, 0, subject, why?.json);
+      one.clear();
+      write(line.join(''));
+    }
     deliver(entry);
   };
   const observer: DecisionObserver = {
@@ -441,5 +438,3 @@ function loggedGrant(p: Provenance): LoggedGrant {
   if (typeof p.source === 'string') g.source = p.source;
   return g;
 }
-
-const micros = (seconds: number) => Math.round(seconds * 1e7) / 10;

@@ -151,11 +151,11 @@ function byteBatcher(
   };
   return {
     write(line) {
-      // A UTF-16 unit is at most 3 bytes of UTF-8: a line that may not fit goes to a new chunk, and
-      // one longer than a chunk on its own.
-      if (used + line.length * 3 > CHUNK) {
+      // A UTF-16 unit is at most 3 bytes of UTF-8: lines that may not fit are measured; lines that
+      // do not fit go to a new chunk, and lines longer than a chunk on their own.
+      if (used + line.length * 3 > CHUNK && used + Buffer.byteLength(line, 'utf8') > CHUNK) {
         drain();
-        if (line.length * 3 > CHUNK) {
+        if (Buffer.byteLength(line, 'utf8') > CHUNK) {
           hand(Buffer.from(line, 'utf8'));
           return;
         }

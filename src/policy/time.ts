@@ -31,15 +31,31 @@ export function isRepresentable(ms: number): boolean {
 // only the milliseconds are written anew. Outside the years 0000-9999 Date's own text is used.
 let isoSecond = Number.NaN;
 let isoPrefix = '';
-export function isoTime(at: number): string {
-  if (!Number.isInteger(at)) return new Date(at).toISOString();
-  const ms = ((at % 1000) + 1000) % 1000;
-  const second = at - ms;
+
+/**
+ * isoTime(at) up to the milliseconds (`2026-11-30T16:22:11.`) for an integer time in the years
+ * 0000-9999; undefined for any other time.
+ */
+export function isoSecondOf(at: number): string | undefined {
+  if (!Number.isInteger(at)) return undefined;
+  const second = at - millisOf(at);
   if (second !== isoSecond) {
     const text = new Date(second).toISOString();
-    if (text.length !== 24) return new Date(at).toISOString();
+    if (text.length !== 24) return undefined;
     isoSecond = second;
     isoPrefix = text.slice(0, 20);
   }
-  return `${isoPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
+  return isoPrefix;
+}
+
+/** The milliseconds of an integer time, 0-999 (before 1970 too). */
+export function millisOf(at: number): number {
+  return ((at % 1000) + 1000) % 1000;
+}
+
+export function isoTime(at: number): string {
+  const second = isoSecondOf(at);
+  if (second === undefined) return new Date(at).toISOString();
+  const ms = millisOf(at);
+  return `${second}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
 }

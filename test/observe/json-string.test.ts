@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { jsonString, jsonStrings } from '../../src/observe/json-string.js';
+import { jsonString, jsonStrings, putJsonString } from '../../src/observe/json-string.js';
 
-test('jsonString gives what JSON.stringify gives, for any string (lone surrogates, controls, quotes)', () => {
+test('jsonString and putJsonString give what JSON.stringify gives, for any string (lone surrogates, controls, quotes)', () => {
   const hostile = fc.constantFrom(
     '"',
     '\\',
@@ -23,8 +23,13 @@ test('jsonString gives what JSON.stringify gives, for any string (lone surrogate
     fc.array(fc.oneof(hostile, fc.string()), { maxLength: 8 }).map((xs) => xs.join('')),
   );
   fc.assert(
-    fc.property(strings, (s) => {
+    fc.property(strings, fc.nat(3), (s, at) => {
       assert.equal(jsonString(s), JSON.stringify(s));
+      // Written as parts from an index: the same text, and the index after it.
+      const parts: (string | number)[] = Array.from({ length: at }, () => '·');
+      const end = putJsonString(parts, at, s);
+      assert.equal(end, parts.length);
+      assert.equal(parts.slice(at).join(''), JSON.stringify(s));
     }),
     { numRuns: 5000 },
   );
