@@ -11,7 +11,7 @@ import type { Provenance } from '../grants.js';
 import type { PolicyRule } from '../policy/types.js';
 
 /** The metrics time about one enforce() call in this many (at random). */
-export const TIMED_ONE_IN = 64;
+export const TIMED_ONE_IN = 256;
 
 /** Per-call context a caller (the middleware) may pass to enforce(): joins the decision to app logs. */
 export interface DecisionContext {
