@@ -11,8 +11,7 @@ import { ConfigError, isDecisionError } from '../errors.js';
 import type { Provenance, Vendor } from '../grants.js';
 import { isoTime } from '../policy/time.js';
 import type { PolicyRule } from '../policy/types.js';
-import { jsonStrings } from './json-string.js';
-import { DrawnDecisions, lineParts, micros, REASONS } from './log-line.js';
+import { DrawnDecisions, lineParts, micros, REASONS, type RuleText, ruleText } from './log-line.js';
 import { isWritable, type LogSink, sinkOpener } from './log-sink.js';
 import type { DecisionObserver, ObserverFactory, ObserverHost } from './observer.js';
 import { hashSubject } from './subject-mask.js';
@@ -214,16 +213,14 @@ interface RuleFacts {
   readonly own: boolean;
   readonly rule: NonNullable<Decision['rule']>;
   readonly grants: readonly LoggedGrant[];
-  readonly ruleJson: string;
-  readonly grantsJson: string;
+  /** The rule and its grants as a line writes them. */
+  readonly text: RuleText;
 }
 
 /** The deciding rule of one entry, with the role path to it. */
 interface Why {
   readonly facts: RuleFacts;
   readonly via: readonly string[];
-  /** `,"rule":…,"via":…,"grants":…` as the line ends with them. */
-  readonly json: string;
 }
 
 /** Rules whose facts are kept; past this many they are forgotten together (and rebuilt on use). */
@@ -267,8 +264,7 @@ function decisionLogObserver(
       own,
       rule: shown,
       grants,
-      ruleJson: JSON.stringify(shown),
-      grantsJson: JSON.stringify(grants),
+      text: ruleText(JSON.stringify(shown), JSON.stringify(grants)),
     };
     facts.set(rule, f);
     return f;
@@ -279,11 +275,7 @@ function decisionLogObserver(
     const f = factsOf(rule, user, subject);
     const path = host.via(user, rule, reach);
     const via = subject === user ? path : path.map((x) => (x === user ? subject : x));
-    return {
-      facts: f,
-      via,
-      json: `,"rule":${f.ruleJson},"via":${jsonStrings(via)},"grants":${f.grantsJson}`,
-    };
+    return { facts: f, via };
   };
 
   // With only a file or stream to write to, drawn decisions wait (PENDING_MAX at most, or until the
@@ -313,8 +305,8 @@ function decisionLogObserver(
         const user = list.users[j] as string;
         const subject = subjectOf(user);
         const rule = list.rules[j];
-        const why = rule === undefined ? undefined : whyOf(user, subject, rule, list.reaches[j]).json;
-        k = lineParts(parts, k, list, j, subject, why);
+        const why = rule === undefined ? undefined : whyOf(user, subject, rule, list.reaches[j]);
+        k = lineParts(parts, k, list, j, subject, why?.facts.text, why?.via);
       } catch (err) {
         // A masking function that throws loses its entry, not the others.
         onError(err);
@@ -367,7 +359,7 @@ function decisionLogObserver(
     if (write !== undefined) {
       one.add(user, resource, action, decision, hit, seconds, at, callId, version);
       const line: (string | number)[] = [];
-      lineParts(line, 0, one, 0, subject, why?.json);
+      lineParts(line, 0, one, 0, subject, why?.facts.text, why?.via);
       one.clear();
       write(line.join(''));
     }

@@ -14,7 +14,7 @@ import {
 import type { Reach } from '../engine/policy-index.js';
 import { isoSecondOf, isoTime, millisOf } from '../policy/time.js';
 import type { PolicyRule } from '../policy/types.js';
-import { putJsonString } from './json-string.js';
+import { jsonInner } from './json-string.js';
 
 export const REASONS: Readonly<Record<DecisionCode, DecisionReason>> = {
   [NO_RULE]: 'no-matching-rule',
@@ -22,25 +22,48 @@ export const REASONS: Readonly<Record<DecisionCode, DecisionReason>> = {
   [DENIED_BY_RULE]: 'denied-by-rule',
 };
 
-/** A line's fields from result to policyVersion, by DecisionCode * 2 + (1 for a cache hit). */
+/**
+ * A line's fields from the action's value to policyVersion, by DecisionCode * 2 + (1 for a cache
+ * hit): `","result":"allow","reason":"allowed","cache":"hit","policyVersion":`.
+ */
 const OUTCOMES: readonly string[] = (() => {
   const out: string[] = [];
   for (const code of [NO_RULE, ALLOWED, DENIED_BY_RULE] as const) {
-    const head = `,"result":"${code === ALLOWED ? 'allow' : 'deny'}","reason":"${REASONS[code]}","cache":`;
+    const head = `","result":"${code === ALLOWED ? 'allow' : 'deny'}","reason":"${REASONS[code]}","cache":`;
     out[code * 2] = `${head}"miss","policyVersion":`;
     out[code * 2 + 1] = `${head}"hit","policyVersion":`;
   }
   return out;
 })();
 
-/** The end of a line's time by its milliseconds, up to the subject's value: `123Z","subject":`. */
+/** The end of a line's time by its milliseconds, up to the subject's value: `123Z","subject":"`. */
 const TIME_ENDS: readonly string[] = Array.from(
   { length: 1000 },
-  (_, ms) => `${String(ms).padStart(3, '0')}Z","subject":`,
+  (_, ms) => `${String(ms).padStart(3, '0')}Z","subject":"`,
 );
 
 /** durationUs's tenths of a µs by digit: nothing for 0. */
 const TENTHS: readonly string[] = ['', '.1', '.2', '.3', '.4', '.5', '.6', '.7', '.8', '.9'];
+
+/** The start of a line up to its time's milliseconds, for the second it was last made for. */
+let lineSecond = '';
+let lineStart = '';
+
+/**
+ * What a line shows of its deciding rule, the role path aside: `,"rule":{…},"via":[` before the
+ * path, and `"],"grants":[…]` after it (`],"grants":[…]` after an empty path).
+ */
+export interface RuleText {
+  readonly head: string;
+  readonly tail: string;
+  readonly emptyTail: string;
+}
+
+/** A rule's text for lines, from its JSON and its grants' JSON. */
+export function ruleText(ruleJson: string, grantsJson: string): RuleText {
+  const emptyTail = `],"grants":${grantsJson}`;
+  return { head: `,"rule":${ruleJson},"via":[`, tail: `"${emptyTail}`, emptyTail };
+}
 
 /** µs with one decimal, as logged. */
 export const micros = (seconds: number) => Math.round(seconds * 1e7) / 10;
@@ -112,9 +135,9 @@ export class DrawnDecisions {
 }
 
 /**
- * Writes the line of decision `j` to `parts` from index `k` (in the entry's order; `why` is the
- * `,"rule":…,"via":…,"grants":…` that ends a decision with a rule) and returns the index after it.
- * Joined, the parts are the line as JSON.stringify would write the entry, with its newline.
+ * Writes the line of decision `j` to `parts` from index `k` (in the entry's order; `rule` and `via`
+ * when a rule decided) and returns the index after it. Joined, the parts are the line as
+ * JSON.stringify would write the entry, with its newline.
  */
 export function lineParts(
   parts: (string | number)[],
@@ -122,25 +145,31 @@ export function lineParts(
   list: DrawnDecisions,
   j: number,
   subject: string,
-  why: string | undefined,
+  rule?: RuleText,
+  via?: readonly string[],
 ): number {
-  // Only the strings a caller or a vendor gave need JSON's escaping.
+  // Each string value between quotes the constant parts hold; only the strings a caller or a
+  // vendor gave can need JSON's escaping.
   let i = k;
   const at = list.times[j] as number;
   const second = isoSecondOf(at);
-  parts[i++] = '{"time":"';
   if (second === undefined) {
+    parts[i++] = '{"time":"';
     parts[i++] = isoTime(at);
-    parts[i++] = '","subject":';
+    parts[i++] = '","subject":"';
   } else {
-    parts[i++] = second;
+    if (second !== lineSecond) {
+      lineSecond = second;
+      lineStart = `{"time":"${second}`;
+    }
+    parts[i++] = lineStart;
     parts[i++] = TIME_ENDS[millisOf(at)] as string;
   }
-  i = putJsonString(parts, i, subject);
-  parts[i++] = ',"resource":';
-  i = putJsonString(parts, i, list.resources[j] as string);
-  parts[i++] = ',"action":';
-  i = putJsonString(parts, i, list.actions[j] as string);
+  parts[i++] = jsonInner(subject);
+  parts[i++] = '","resource":"';
+  parts[i++] = jsonInner(list.resources[j] as string);
+  parts[i++] = '","action":"';
+  parts[i++] = jsonInner(list.actions[j] as string);
   parts[i++] = OUTCOMES[(list.codes[j] as number) * 2 + (list.hits[j] as number)] as string;
   parts[i++] = list.versions[j] as number;
   const seconds = list.seconds[j] as number;
@@ -156,10 +185,18 @@ export function lineParts(
   }
   const callId = list.callIds[j];
   if (callId !== undefined) {
-    parts[i++] = ',"callId":';
-    i = putJsonString(parts, i, callId);
+    parts[i++] = ',"callId":"';
+    parts[i++] = jsonInner(callId);
+    parts[i++] = '"';
   }
-  if (why !== undefined) parts[i++] = why;
+  if (rule !== undefined && via !== undefined) {
+    parts[i++] = rule.head;
+    for (let v = 0; v < via.length; v++) {
+      parts[i++] = v === 0 ? '"' : '","';
+      parts[i++] = jsonInner(via[v] as string);
+    }
+    parts[i++] = via.length === 0 ? rule.emptyTail : rule.tail;
+  }
   parts[i++] = '}\n';
   return i;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { ALLOWED, DENIED_BY_RULE, type DecisionCode, NO_RULE } from '../../src/engine/decision-cache.js';
-import { DrawnDecisions, lineParts, micros, REASONS } from '../../src/observe/log-line.js';
+import { DrawnDecisions, lineParts, micros, REASONS, ruleText } from '../../src/observe/log-line.js';
 import { rule } from '../helpers/follow.js';
 
 const hostile = fc.oneof(
@@ -29,7 +29,14 @@ const drawn = fc.record({
   ),
   callId: fc.option(hostile, { nil: undefined }),
   version: fc.oneof(fc.nat(), fc.constant(2 ** 53 - 1)),
-  why: fc.option(fc.record({ sub: hostile, obj: hostile }), { nil: undefined }),
+  why: fc.option(
+    fc.record({
+      rule: fc.record({ sub: hostile, obj: hostile }),
+      via: fc.array(hostile, { maxLength: 3 }),
+      grants: fc.array(fc.record({ raw: hostile }), { maxLength: 2 }),
+    }),
+    { nil: undefined },
+  ),
 });
 
 test('a line is what JSON.stringify writes of its entry, for any strings, times, durations and versions', () => {
@@ -51,8 +58,8 @@ test('a line is what JSON.stringify writes of its entry, for any strings, times,
           d.callId,
           d.version,
         );
-        const why = d.why === undefined ? undefined : `,"rule":${JSON.stringify(d.why)}`;
-        k = lineParts(parts, k, list, j, d.user, why);
+        const text = d.why && ruleText(JSON.stringify(d.why.rule), JSON.stringify(d.why.grants));
+        k = lineParts(parts, k, list, j, d.user, text, d.why?.via);
         expected.push(
           `${JSON.stringify({
             time: new Date(d.at).toISOString(),
@@ -65,7 +72,7 @@ test('a line is what JSON.stringify writes of its entry, for any strings, times,
             policyVersion: d.version,
             ...(d.seconds >= 0 ? { durationUs: micros(d.seconds) } : {}),
             ...(d.callId === undefined ? {} : { callId: d.callId }),
-            ...(d.why === undefined ? {} : { rule: d.why }),
+            ...(d.why === undefined ? {} : d.why),
           })}\n`,
         );
       }
