@@ -23,8 +23,9 @@ export type DecisionLogFilter = 'all' | 'allow' | 'deny' | ((entry: DecisionLogE
 export interface DecisionLogOptions {
   /**
    * Where JSON lines go: a file path (opened for appending at construction, its folder made,
-   * written asynchronously through a pino destination and closed by the authorizer's close()), or
-   * any stream with write(string) (`process.stdout`, `pino.destination(...)`), left open.
+   * written through a synchronous pino destination, a chunk of lines at a time, and closed by the
+   * authorizer's close()), or any stream with write(string) (`process.stdout`,
+   * `pino.destination(...)`), left open.
    */
   readonly destination?: string | { write(line: string): unknown };
   /** Called with each logged entry, after it is written (e.g. `(e) => logger.info(e)`). */
