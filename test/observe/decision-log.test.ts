@@ -465,6 +465,25 @@ describe('decision log destinations', () => {
     assert.equal(parsed[299]?.callId, 'c299');
   });
 
+  test('a file that cannot be written (a full disk) loses lines, never a decision: each failure goes to onError', async () => {
+    const errors: unknown[] = [];
+    const authz = await createAuthorizer({
+      policies: policy,
+      provenance,
+      clock: manualClock(T),
+      onError: (e) => errors.push(e),
+      decisionLog: { destination: '/dev/full' },
+    });
+    for (let i = 0; i < 3000; i++) {
+      assert.equal(authz.enforce('alice', 'doc', 'read'), true);
+      assert.equal(authz.enforce('dave', 'doc', 'read'), false);
+      if (i % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await authz.close();
+    assert.ok(errors.length > 0, 'the failed writes were reported');
+    for (const e of errors) assert.equal((e as { code?: unknown }).code, 'ENOSPC');
+  });
+
   test('a file is appended to, not replaced', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rbac-dlog-'));
     const file = join(dir, 'decisions.jsonl');
