@@ -282,17 +282,16 @@ function decisionLogObserver(
   // With only a file or stream to write to, drawn decisions wait (PENDING_MAX at most, or until the
   // next turn of the event loop, a policy change or close()) and are written together: the same
   // work, done in one warm loop instead of scattered between cached decisions, LINES_JOINED lines
-  // to a text. The parts array is kept between texts (emptying it would drop its storage), and
-  // the decisions' columns between flushes (a flush that another starts, from a masking function
-  // that decides, takes new ones).
+  // to a text. The decisions' columns and their lines' parts are kept between flushes; a flush
+  // that starts during another (a masking function that decides) takes a list of its own.
   let pending = new DrawnDecisions(PENDING_MAX);
   let spare: DrawnDecisions | undefined = new DrawnDecisions(PENDING_MAX);
-  const parts: (string | number)[] = [];
   const flush = () => {
     const list = pending;
     if (list.size === 0) return;
     pending = spare ?? new DrawnDecisions(PENDING_MAX);
     spare = undefined;
+    const parts = list.parts;
     let k = 0;
     let lines = 0;
     const text = () => {
@@ -358,6 +357,8 @@ function decisionLogObserver(
     }
     if (keep !== undefined && !keep(entry)) return;
     if (write !== undefined) {
+      // Emptied first: nothing another entry left there can be written as this one.
+      one.clear();
       one.add(user, resource, action, decision, hit, seconds, at, callId, version);
       const line: (string | number)[] = [];
       lineParts(line, 0, one, 0, subject, why?.facts.text, why?.via);

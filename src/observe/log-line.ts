@@ -85,6 +85,11 @@ export class DrawnDecisions {
   readonly seconds: Float64Array;
   readonly times: Float64Array;
   readonly versions: Float64Array;
+  /**
+   * The parts of the lines being written from this list: kept between flushes (emptying an array
+   * drops its storage), and one per list, so a flush that starts during another has its own.
+   */
+  readonly parts: (string | number)[] = [];
 
   constructor(readonly capacity: number) {
     this.codes = new Uint8Array(capacity);

@@ -409,6 +409,54 @@ describe('decision log destinations', () => {
     await log.close();
   });
 
+  test('a masking function that decides while lines are written loses, repeats and garbles no line', async () => {
+    const lines: string[] = [];
+    let authz: Awaited<ReturnType<typeof createEngine>> | undefined;
+    const log = await createDecisionLog({
+      destination: { write: (t: string) => lines.push(t) },
+      // Deciding while the waiting lines are written: a logged decision, then a refusal, which
+      // writes what waits before its own line.
+      maskSubject: (s) => {
+        if (s.startsWith('alice')) {
+          authz?.enforce('carol', 'doc', 'read');
+          authz?.enforce(42 as never, 'doc', 'read');
+        }
+        return s;
+      },
+    });
+    authz = await createEngine({ policies: policy, clock: manualClock(T) }, { observers: [log.observe] });
+    for (let i = 0; i < 100; i++) {
+      authz.enforce(`alice-${i}`, 'doc', 'read');
+      authz.enforce(`dave-${i}`, 'doc', 'read');
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    await log.close();
+    const subjects = lines
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as DecisionLogEntry).subject);
+    const count = (p: (x: string | null) => boolean) => subjects.filter(p).length;
+    assert.equal(new Set(subjects.filter((x) => x !== 'carol' && x !== null)).size, 200);
+    assert.equal(
+      count((x) => x?.startsWith('alice') === true),
+      100,
+    );
+    assert.equal(
+      count((x) => x?.startsWith('dave') === true),
+      100,
+    );
+    assert.equal(
+      count((x) => x === 'carol'),
+      100,
+    );
+    assert.equal(
+      count((x) => x === null),
+      100,
+      'the refusals',
+    );
+  });
+
   test('with only a stream, close() writes the decisions still waiting', async () => {
     const lines: string[] = [];
     const log = await createDecisionLog({ destination: { write: (t: string) => lines.push(t) } });
