@@ -1,7 +1,7 @@
 // Where decision log lines go: a file (a pino destination, which this module opens and closes) or a
 // stream the caller owns. The only module that imports pino, and only when a file is asked for
 // (loading it costs tens of ms, which every CLI run and every user of the library would pay).
-import { mkdirSync, openSync } from 'node:fs';
+import { fstatSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors.js';
 
@@ -41,16 +41,30 @@ export async function sinkOpener(
   return () => fileSink(pinoDestination, destination, onError);
 }
 
-function fileSink(
-  pinoDestination: PinoDestination,
+/** The pino destination the file sink writes through (its own factory in tests). */
+export type FileDestination = Pick<ReturnType<PinoDestination>, 'write' | 'on' | 'once' | 'end' | 'destroy'>;
+
+/**
+ * A file opened for appending, written through a pino destination. A write that fails (a full
+ * disk) loses what was handed over, never more: the destination is destroyed with what it held
+ * (memory stays bounded while writes fail), the first failure of a run is reported, and the next
+ * hand-over opens the file anew.
+ *
+ * @throws ConfigError (`decisionLog.destination`) when the file cannot be opened now.
+ */
+export function fileSink(
+  pinoDestination: (options: { fd: number; sync: boolean; contentMode: 'buffer' }) => FileDestination,
   path: string,
   onError: (error: unknown) => void,
 ): LogSink {
+  const open = () => {
+    mkdirSync(dirname(path), { recursive: true });
+    return openSync(path, 'a');
+  };
   let fd: number;
   try {
     // Opened here, not by the destination, so that a path that cannot be written fails at construction.
-    mkdirSync(dirname(path), { recursive: true });
-    fd = openSync(path, 'a');
+    fd = open();
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     throw new ConfigError(
@@ -59,26 +73,53 @@ function fileSink(
       { cause: err },
     );
   }
-  // Buffer mode: lines are encoded into chunks as they come (byteBatcher), handed over as bytes.
-  // Written synchronously, a chunk (up to 64 KiB) at a time: an asynchronous write finishes only on
-  // a later turn of the event loop, so under load the chunks it still held piled up in memory
-  // (without bound while the loop was busy) and were never reused, and every new one cost page
-  // faults; a write to the page cache takes about 15 µs for 64 KiB, and the disk's own pace holds
-  // the log back instead of letting it grow.
-  const file = pinoDestination({ fd, sync: true, contentMode: 'buffer' });
+  // A regular file is written synchronously, a chunk (up to 64 KiB) at a time: an asynchronous
+  // write finishes only on a later turn of the event loop, so under load the chunks it still held
+  // piled up in memory (without bound while the loop was busy) and were never reused, and every new
+  // one cost page faults; a write to the page cache takes about 15 µs for 64 KiB, and the disk's
+  // own pace holds the log back instead of letting it grow. Anything else (a pipe, a terminal) is
+  // written asynchronously, as pino does, so that a reader that stalls never stalls decisions.
+  const sync = fstatSync(fd).isFile();
   const chunks = chunkPool();
-  // The destination writes what it is handed in order and says how many bytes each write took.
-  file.on('write', (n: number) => chunks.written(n));
-  // A failed write must not crash the process (an 'error' event with no listener would); after
-  // one, no chunk is reused (what the destination still holds is unknown).
-  file.on('error', (err) => {
-    chunks.stop();
-    onError(err);
-  });
+  // In a run of failed writes (or opens) after the first, which was reported.
+  let failing = false;
+  const destination = (fd: number): FileDestination => {
+    // Buffer mode: lines are encoded into chunks as they come (byteBatcher), handed over as bytes.
+    const d = pinoDestination({ fd, sync, contentMode: 'buffer' });
+    // The destination writes what it is handed in order and says how many bytes each write took.
+    d.on('write', (n: number) => {
+      failing = false;
+      chunks.written(n);
+    });
+    // Never left to crash the process (an 'error' event with no listener would).
+    d.on('error', (err: unknown) => {
+      if (!failing) onError(err);
+      failing = true;
+      // Closes its file and drops what it held: nothing it was handed will be written now. (One
+      // already given up, or closing, holds no chunk still in use.)
+      d.destroy();
+      if (file !== d) return;
+      file = undefined;
+      chunks.abandon();
+    });
+    return d;
+  };
+  let file: FileDestination | undefined = destination(fd);
   let closed: Promise<void> | undefined;
   const lines = byteBatcher(
     (bytes) => {
       chunks.handed(bytes.length);
+      if (file === undefined) {
+        try {
+          file = destination(open());
+        } catch (err) {
+          // Still failing: these lines are lost too.
+          chunks.abandon();
+          if (!failing) onError(err);
+          failing = true;
+          return;
+        }
+      }
       file.write(bytes as unknown as string);
     },
     onError,
@@ -93,10 +134,13 @@ function fileSink(
     close: () => {
       closed ??= new Promise<void>((resolve) => {
         lines.drain();
-        file.once('close', () => resolve());
+        const last = file;
+        file = undefined;
+        if (last === undefined) return resolve();
+        last.once('close', () => resolve());
         // A failing close is reported (onError) and must not leave close() waiting for ever.
-        file.once('error', () => resolve());
-        file.end();
+        last.once('error', () => resolve());
+        last.end();
       });
       return closed;
     },
@@ -191,8 +235,8 @@ interface ChunkPool {
   handed(n: number): void;
   /** The writer wrote `n` more bytes (in the order they were handed). */
   written(n: number): void;
-  /** Never reuse a chunk again (the writer failed). */
-  stop(): void;
+  /** The writer will write nothing more of what it was handed (it failed and is gone): all of it counts as done. */
+  abandon(): void;
 }
 
 /**
@@ -205,27 +249,23 @@ function chunkPool(): ChunkPool {
   const retired: { chunk: Buffer; end: number }[] = [];
   let handedBytes = 0;
   let writtenBytes = 0;
-  let stopped = false;
+  const written = (n: number) => {
+    writtenBytes += n;
+    while (retired.length > 0 && (retired[0] as { end: number }).end <= writtenBytes) {
+      const r = retired.shift() as { chunk: Buffer };
+      if (free.length < POOL_MAX) free.push(r.chunk);
+    }
+  };
   return {
     take: () => free.pop() ?? Buffer.allocUnsafe(CHUNK),
     retire(chunk) {
-      if (!stopped) retired.push({ chunk, end: handedBytes });
+      retired.push({ chunk, end: handedBytes });
     },
     handed(n) {
       handedBytes += n;
     },
-    written(n) {
-      writtenBytes += n;
-      while (retired.length > 0 && (retired[0] as { end: number }).end <= writtenBytes) {
-        const r = retired.shift() as { chunk: Buffer };
-        if (!stopped && free.length < POOL_MAX) free.push(r.chunk);
-      }
-    },
-    stop() {
-      stopped = true;
-      retired.length = 0;
-      free.length = 0;
-    },
+    written,
+    abandon: () => written(handedBytes - writtenBytes),
   };
 }
 
