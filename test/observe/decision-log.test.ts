@@ -513,7 +513,7 @@ describe('decision log destinations', () => {
     assert.equal(parsed[299]?.callId, 'c299');
   });
 
-  test('a file that cannot be written (a full disk) loses lines, never a decision: each failure goes to onError', async () => {
+  test('a file that cannot be written (a full disk) loses lines, never a decision, and the failure goes to onError', async () => {
     const errors: unknown[] = [];
     const authz = await createAuthorizer({
       policies: policy,
