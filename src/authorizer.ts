@@ -6,7 +6,7 @@ import {
   type ChangeResult,
   createEngine,
 } from './engine/authorizer.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, reporter } from './errors.js';
 import { VENDORS, type Vendor } from './grants.js';
 import { type Health, healthReport } from './health.js';
 import type { Identities } from './identities.js';
@@ -126,19 +126,20 @@ export interface FullAuthorizer extends Authorizer {
  * if (authz.enforce('alice', 'zoom:recording', 'read')) { ... }
  */
 export async function createAuthorizer(options: CreateAuthorizerOptions = {}): Promise<FullAuthorizer> {
+  const onError = options.onError === undefined ? undefined : reporter(options.onError);
   // prom-client is loaded only for an authorizer with metrics (it takes tens of ms to load).
   const metrics =
     options.metrics === undefined
       ? undefined
       : (await import('./observe/metrics.js')).createMetrics({
           registry: options.metrics,
-          onError: options.onError,
+          onError,
         });
   // Checked before anything is loaded; its file is opened once the engine exists.
   const decisionLog =
     options.decisionLog === undefined
       ? undefined
-      : await createDecisionLog(options.decisionLog, (e) => options.onError?.(e));
+      : await createDecisionLog(options.decisionLog, (e) => onError?.(e));
   const config = await loadConfig(options.config, {});
   const policiesDir = typeof options.policies === 'string' ? options.policies : config.policies;
   if (options.store !== undefined && !isPolicyStore(options.store) && !isPostgresStore(options.store))
@@ -185,7 +186,7 @@ export async function createAuthorizer(options: CreateAuthorizerOptions = {}): P
         pollMs,
         maxStaleness,
         clock: options.clock,
-        onError: options.onError,
+        onError,
       })
     : undefined;
   const store =

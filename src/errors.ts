@@ -340,3 +340,17 @@ export const isVendorError = (e: unknown): e is VendorError => e instanceof Vend
 export const isPolicyLockError = (e: unknown): e is PolicyLockError => e instanceof PolicyLockError;
 export const isIdentitiesError = (e: unknown): e is IdentitiesError => e instanceof IdentitiesError;
 export const isStoreError = (e: unknown): e is StoreError => e instanceof StoreError;
+
+/**
+ * Wraps an `onError` hook so that its own throw never reaches the caller: hooks are called on
+ * decision paths, which answer deny rather than throw.
+ */
+export function reporter(onError: (error: unknown) => void): (error: unknown) => void {
+  return (error) => {
+    try {
+      onError(error);
+    } catch {
+      // The hook's own failure: nowhere left to report it.
+    }
+  };
+}

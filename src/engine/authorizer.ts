@@ -1,5 +1,5 @@
 import { type Clock, systemClock, timeOf } from '../clock.js';
-import { ConfigError, DecisionError } from '../errors.js';
+import { ConfigError, DecisionError, reporter } from '../errors.js';
 import type { Provenance } from '../grants.js';
 import {
   type DecisionContext,
@@ -246,7 +246,8 @@ export async function createEngine(
   if (options.onError !== undefined && typeof options.onError !== 'function') {
     throw new ConfigError('onError', 'must be a function');
   }
-  const onError = options.onError;
+  // Its own throw never turns a deny into an exception.
+  const onError = options.onError === undefined ? undefined : reporter(options.onError);
   const ready = internals.ready;
   const source = options.policies ?? 'policies';
   let index: PolicyIndex;

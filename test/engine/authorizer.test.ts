@@ -152,6 +152,22 @@ describe('fail closed', () => {
     assert.equal(d.reason, 'error');
   });
 
+  test('an onError hook that throws never turns a deny into an exception', async () => {
+    const seen: unknown[] = [];
+    const authz = await createEngine({
+      policies: { rules: [rule('a', 'r', 'read')], links: [] },
+      clock: { now: () => Number.NaN },
+      onError: (e) => {
+        seen.push(e);
+        throw new Error('the hook broke');
+      },
+    });
+    assert.equal(authz.enforce('a', 'r', 'read'), false);
+    assert.equal(authz.enforce(1 as never, 'r', 'read'), false);
+    assert.equal(seen.length, 2, 'the hook was still told');
+    assert.throws(() => authz.enforceStrict('a', 'r', 'read'), isDecisionError);
+  });
+
   test('enforceStrict throws a DecisionError where enforce denies, so callers can tell the two apart', async () => {
     const errors: unknown[] = [];
     const broken = await createEngine({

@@ -325,6 +325,37 @@ describe('decision log sampling and filters', () => {
       assert.equal(errors.filter((e) => e === boom).length, 4);
     }
   });
+  test('when the log, its masking function and onError all throw, every decision still stands', async () => {
+    let told = 0;
+    const authz = await createAuthorizer({
+      config: 'rbac.config.yaml',
+      policies: policy,
+      onError: () => {
+        told++;
+        throw new Error('onError down');
+      },
+      decisionLog: {
+        destination: {
+          write: () => {
+            throw new Error('stream down');
+          },
+        },
+        maskSubject: (s) => {
+          if (s === 'alice') throw new Error('mask down');
+          return s;
+        },
+      },
+    });
+    for (let i = 0; i < 2500; i++) {
+      assert.equal(authz.enforce('alice', 'doc', 'read'), true);
+      assert.equal(authz.enforce('bob', 'doc', 'read'), false);
+      assert.equal(authz.enforce(3 as never, 'doc', 'read'), false);
+      if (i % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await authz.close();
+    assert.ok(told > 0, 'onError was told');
+  });
+
   test('a random source that throws neither stops the authorizer from being made nor the log from logging', async () => {
     const { authz, entries } = await logged({
       sample: 0.5,
