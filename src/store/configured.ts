@@ -1,13 +1,26 @@
 // The shared store a config names (`store: postgres://...`, `propagation: notify | redis://...`),
 // opened on demand: a process whose config names no store never loads `pg` or `ioredis`.
+import { createHash } from 'node:crypto';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import type { PostgresStore } from './postgres/store.js';
 import type { ChangeTransport } from './types.js';
 
-/** The NOTIFY channel used when the config says `propagation: notify`. */
+/** The NOTIFY channel of the default schema ("rbac") when the config says `propagation: notify`. */
 export const NOTIFY_CHANNEL = 'rbac_normalizer_policy';
+
+/**
+ * The NOTIFY channel of a schema: one per schema, so that the instances of two schemas in one
+ * database do not wake each other (a channel is database-wide). The default schema keeps the name
+ * every version has used; a name past PostgreSQL's 63 bytes ends with a hash of the schema instead.
+ */
+export function notifyChannelOf(schema = 'rbac'): string {
+  if (schema === 'rbac') return NOTIFY_CHANNEL;
+  const name = `${NOTIFY_CHANNEL}_${schema}`;
+  if (Buffer.byteLength(name) <= 63) return name;
+  return `${NOTIFY_CHANNEL}_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
+}
 
 export interface ConfiguredStore {
   readonly postgres: PostgresStore;
@@ -25,10 +38,11 @@ export async function openConfiguredStore(
   if (config.store === undefined) return undefined;
   // `?schema=name` picks the schema (default "rbac"); the rest of the URL is node-postgres's.
   const parsed = new URL(config.store);
-  const schema = parsed.searchParams.get('schema') ?? undefined;
+  const schema = parsed.searchParams.get('schema') || undefined;
   parsed.searchParams.delete('schema');
   const url = parsed.toString();
   const notify = config.propagation === 'notify';
+  const channel = notifyChannelOf(schema);
   const [{ createPostgresStore }, { postgresPolicyStore }] = await Promise.all([
     import('./postgres/store.js'),
     import('./postgres/policy-store.js'),
@@ -36,12 +50,12 @@ export async function openConfiguredStore(
   const postgres = createPostgresStore({
     url,
     ...(schema ? { schema } : {}),
-    ...(notify ? { notifyChannel: NOTIFY_CHANNEL } : {}),
+    ...(notify ? { notifyChannel: channel } : {}),
   });
   let propagation: ChangeTransport | undefined;
   if (notify) {
     const { createPgNotifyTransport } = await import('./watch/notify.js');
-    propagation = createPgNotifyTransport({ url, channel: NOTIFY_CHANNEL });
+    propagation = createPgNotifyTransport({ url, channel });
   } else if (config.propagation !== undefined) {
     if (!/^rediss?:\/\//.test(config.propagation))
       throw new ConfigError('propagation', 'must be "notify" or a redis:// URL');
