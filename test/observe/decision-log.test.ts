@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -561,6 +561,30 @@ describe('decision log destinations', () => {
     await authz.close();
     assert.ok(errors.length > 0, 'the failed writes were reported');
     for (const e of errors) assert.equal((e as { code?: unknown }).code, 'ENOSPC');
+  });
+
+  test('a file truncated under the log (logrotate copytruncate) gets the next lines from its start, with no hole', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rbac-dlog-'));
+    const file = join(dir, 'decisions.jsonl');
+    const authz = await createAuthorizer({
+      policies: policy,
+      clock: manualClock(T),
+      decisionLog: { destination: file },
+    });
+    for (let i = 0; i < 50; i++) authz.enforce('alice', 'doc', 'read', { callId: `before${i}` });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok((await readFile(file, 'utf8')).includes('before49'));
+    await truncate(file, 0);
+    for (let i = 0; i < 3; i++) authz.enforce('alice', 'doc', 'read', { callId: `after${i}` });
+    await authz.close();
+    const text = await readFile(file, 'utf8');
+    assert.deepEqual(
+      text
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as DecisionLogEntry).callId),
+      ['after0', 'after1', 'after2'],
+    );
   });
 
   test('a file is appended to, not replaced', async () => {
