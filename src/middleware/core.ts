@@ -68,17 +68,22 @@ export interface AuthorizeOptionsBase<Req> {
   readonly onError?: (error: unknown, req: Req, callId: string | undefined) => void;
 }
 
+/** What to answer a request, for the Express and Koa adapters alike. */
 export type Outcome =
-  | { readonly kind: 'unauthenticated' }
-  | { readonly kind: 'unmatched' }
-  /** The path has an invalid percent-escape: 400, whatever `unmatched` says. */
-  | { readonly kind: 'malformed'; readonly header: string | undefined }
-  /** An entry covers the request but gives no action for its method: 403, whatever `unmatched` says. */
-  | { readonly kind: 'undecidable'; readonly header: string | undefined }
+  /** No route covers the request and `unmatched` is 'next': passed on, undecided. */
+  | { readonly kind: 'pass' }
+  /**
+   * Refused before any decision: no subject (401), no route covers it (403, with `unmatched:
+   * 'deny'`), the path has an invalid percent-escape (400, whatever `unmatched` says), or a route
+   * covers it but gives no action for its method (403, whatever `unmatched` says).
+   */
+  | {
+      readonly kind: 'refused';
+      readonly status: 400 | 401 | 403;
+      readonly body: object;
+      readonly header: string | undefined;
+    }
   | { readonly kind: 'decided'; readonly info: AuthorizationInfo; readonly header: string | undefined };
-
-const UNAUTHENTICATED: Outcome = { kind: 'unauthenticated' };
-const UNMATCHED: Outcome = { kind: 'unmatched' };
 
 export const BODIES = {
   400: { error: 'bad request' },
@@ -87,12 +92,15 @@ export const BODIES = {
   unavailable: { error: 'authorization unavailable' },
 } as const;
 
+const PASS: Outcome = { kind: 'pass' };
+const UNAUTHENTICATED: Outcome = { kind: 'refused', status: 401, body: BODIES[401], header: undefined };
+const FORBIDDEN: Outcome = { kind: 'refused', status: 403, body: BODIES[403], header: undefined };
+
 export interface Core<Req> {
   readonly errorStatus: number;
   readonly headerName: string | undefined;
   /** The header that carries the call id; undefined with `callId: false`. */
   readonly callIdHeader: string | undefined;
-  readonly unmatched: 'deny' | 'next';
   /** The request's call id (undefined with `callId: false`); never throws. */
   callId(req: Req): string | undefined;
   /**
@@ -153,8 +161,9 @@ export function createCore<Req>(options: AuthorizeOptionsBase<Req>): Core<Req> {
       : authorizer.enforce.bind(authorizer);
   const onError = options.onError;
   const invalid = headerName === undefined ? undefined : 'deny; reason=invalid-request';
-  const MALFORMED: Outcome = { kind: 'malformed', header: invalid };
-  const UNDECIDABLE: Outcome = { kind: 'undecidable', header: invalid };
+  const MALFORMED: Outcome = { kind: 'refused', status: 400, body: BODIES[400], header: invalid };
+  const UNDECIDABLE: Outcome = { kind: 'refused', status: 403, body: BODIES[403], header: invalid };
+  const UNMATCHED = unmatched === 'next' ? PASS : FORBIDDEN;
 
   /** The request functions' results; a rejection left behind by a later throw is handled, not leaked. */
   function ask(req: Req): [MaybePromise<string> | undefined, MaybePromise<string> | undefined] {
@@ -258,7 +267,6 @@ export function createCore<Req>(options: AuthorizeOptionsBase<Req>): Core<Req> {
     errorStatus,
     headerName,
     callIdHeader,
-    unmatched,
     callId: callIds.of,
     report,
     decide(req, method, path, callId) {

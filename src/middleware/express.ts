@@ -67,25 +67,13 @@ export function authorize(
    * custom denial is asynchronous. Throws when onDenied throws.
    */
   const act = (req: Request, res: Response, outcome: Outcome): boolean | Promise<void> => {
-    switch (outcome.kind) {
-      case 'unauthenticated':
-        refuse(res, 401, BODIES[401]);
-        return false;
-      case 'unmatched':
-        if (core.unmatched === 'next') return true;
-        refuse(res, 403, BODIES[403]);
-        return false;
-      case 'malformed':
-        setHeader(res, outcome.header);
-        refuse(res, 400, BODIES[400]);
-        return false;
-      case 'undecidable':
-        setHeader(res, outcome.header);
-        refuse(res, 403, BODIES[403]);
-        return false;
+    if (outcome.kind === 'pass') return true;
+    setHeader(res, outcome.header);
+    if (outcome.kind === 'refused') {
+      refuse(res, outcome.status, outcome.body);
+      return false;
     }
-    const { info, header } = outcome;
-    setHeader(res, header);
+    const { info } = outcome;
     if (info.allowed) {
       res.locals['authorization'] = info;
       return true;

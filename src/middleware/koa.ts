@@ -62,20 +62,10 @@ export function authorize(options: KoaAuthorizeOptions): (ctx: Context, next: Ne
    * custom denial is asynchronous. Throws when onDenied throws.
    */
   const act = (ctx: Context, outcome: Outcome): boolean | Promise<void> => {
-    switch (outcome.kind) {
-      case 'unauthenticated':
-        refuse(ctx, 401, BODIES[401]);
-        return false;
-      case 'unmatched':
-        if (core.unmatched === 'next') return true;
-        refuse(ctx, 403, BODIES[403]);
-        return false;
-      case 'malformed':
-        refuse(ctx, 400, BODIES[400], outcome.header);
-        return false;
-      case 'undecidable':
-        refuse(ctx, 403, BODIES[403], outcome.header);
-        return false;
+    if (outcome.kind === 'pass') return true;
+    if (outcome.kind === 'refused') {
+      refuse(ctx, outcome.status, outcome.body, outcome.header);
+      return false;
     }
     const { info, header } = outcome;
     if (info.allowed) {
