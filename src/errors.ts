@@ -342,13 +342,16 @@ export const isIdentitiesError = (e: unknown): e is IdentitiesError => e instanc
 export const isStoreError = (e: unknown): e is StoreError => e instanceof StoreError;
 
 /**
- * Wraps an `onError` hook so that its own throw never reaches the caller: hooks are called on
- * decision paths, which answer deny rather than throw.
+ * Wraps an `onError` hook so that its own throw (or an async hook's rejection) never reaches the
+ * caller: hooks are called on decision paths, which answer deny rather than throw.
  */
 export function reporter(onError: (error: unknown) => void): (error: unknown) => void {
   return (error) => {
     try {
-      onError(error);
+      const r: unknown = onError(error);
+      // An async hook's rejection is dropped too (unhandled, it would end the process).
+      if (typeof (r as { then?: unknown } | null)?.then === 'function')
+        (r as Promise<unknown>).then(undefined, () => {});
     } catch {
       // The hook's own failure: nowhere left to report it.
     }

@@ -1,7 +1,7 @@
 // Where decision log lines go: a file (a pino destination, which this module opens and closes) or a
 // stream the caller owns. The only module that imports pino, and only when a file is asked for
 // (loading it costs tens of ms, which every CLI run and every user of the library would pay).
-import { fstatSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, type Stats, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors.js';
 
@@ -44,63 +44,98 @@ export async function sinkOpener(
 /** The pino destination the file sink writes through (its own factory in tests). */
 export type FileDestination = Pick<ReturnType<PinoDestination>, 'write' | 'on' | 'once' | 'end' | 'destroy'>;
 
+/** After a failed write or open, the file is opened again at most this often (ms); lines between are lost. */
+const REOPEN_MS = 1000;
+
+/** Opens `path` for appending without ever blocking (a FIFO with no reader fails with ENXIO). */
+function openForAppending(path: string): number {
+  mkdirSync(dirname(path), { recursive: true });
+  if (isPipe(statSync(path, { throwIfNoEntry: false }))) throw notAFile();
+  const fd = openSync(
+    path,
+    constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK,
+  );
+  // Made a pipe in between: refused all the same.
+  if (isPipe(fstatSync(fd))) {
+    closeSync(fd);
+    throw notAFile();
+  }
+  return fd;
+}
+
+const isPipe = (s: Stats | undefined) => s !== undefined && (s.isFIFO() || s.isSocket());
+const notAFile = () =>
+  Object.assign(
+    new Error('a pipe or socket: pass it as a stream (pino.destination({ dest, sync: false }))'),
+    {
+      code: 'ENOTFILE',
+    },
+  );
+
 /**
- * A file opened for appending, written through a pino destination. A write that fails (a full
- * disk) loses what was handed over, never more: the destination is destroyed with what it held
- * (memory stays bounded while writes fail), the first failure of a run is reported, and the next
- * hand-over opens the file anew.
+ * A file (or a device such as /dev/null) opened for appending, written synchronously through a
+ * pino destination, a chunk (up to 64 KiB) at a time. A write that fails (a full disk) loses what
+ * was handed over, never more: the destination is destroyed with what it held (memory stays
+ * bounded), the first failure of a run is reported, and the file is opened anew at most once a
+ * second (`now`, ms: the monotonic clock unless a test gives its own).
  *
- * @throws ConfigError (`decisionLog.destination`) when the file cannot be opened now.
+ * @throws ConfigError (`decisionLog.destination`) when the file cannot be opened now, or is a pipe
+ * or socket (give those as a stream).
  */
 export function fileSink(
   pinoDestination: (options: { fd: number; sync: boolean; contentMode: 'buffer' }) => FileDestination,
   path: string,
   onError: (error: unknown) => void,
+  now: () => number = () => performance.now(),
 ): LogSink {
-  const open = () => {
-    mkdirSync(dirname(path), { recursive: true });
-    return openSync(path, 'a');
-  };
   let fd: number;
   try {
     // Opened here, not by the destination, so that a path that cannot be written fails at construction.
-    fd = open();
+    fd = openForAppending(path);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     throw new ConfigError(
       'decisionLog.destination',
-      `cannot open ${JSON.stringify(path)} for appending${typeof code === 'string' ? ` (${code})` : ''}`,
+      code === 'ENOTFILE'
+        ? `${JSON.stringify(path)} is ${(err as Error).message}`
+        : `cannot open ${JSON.stringify(path)} for appending${typeof code === 'string' ? ` (${code})` : ''}`,
       { cause: err },
     );
   }
-  // A regular file is written synchronously, a chunk (up to 64 KiB) at a time: an asynchronous
-  // write finishes only on a later turn of the event loop, so under load the chunks it still held
-  // piled up in memory (without bound while the loop was busy) and were never reused, and every new
-  // one cost page faults; a write to the page cache takes about 15 µs for 64 KiB, and the disk's
-  // own pace holds the log back instead of letting it grow. Anything else (a pipe, a terminal) is
-  // written asynchronously, as pino does, so that a reader that stalls never stalls decisions.
-  const sync = fstatSync(fd).isFile();
+  // Written synchronously: an asynchronous write finishes only on a later turn of the event loop,
+  // so under load the chunks it still held piled up in memory (without bound while the loop was
+  // busy) and were never reused, and every new one cost page faults; a write to the page cache
+  // takes about 15 µs for 64 KiB, and the disk's own pace holds the log back instead of letting it
+  // grow. (Pipes, whose reader may stall, are refused above.)
   const chunks = chunkPool();
-  // In a run of failed writes (or opens) after the first, which was reported.
+  // In a run of failed writes (or opens) after the first, which was reported; when it failed last.
   let failing = false;
+  let failedAt = Number.NEGATIVE_INFINITY;
+  const failed = (err: unknown) => {
+    if (!failing) onError(err);
+    failing = true;
+    failedAt = now();
+  };
+  // The destination being closed by close(): its failure is still reported.
+  let closing: FileDestination | undefined;
   const destination = (fd: number): FileDestination => {
     // Buffer mode: lines are encoded into chunks as they come (byteBatcher), handed over as bytes.
-    const d = pinoDestination({ fd, sync, contentMode: 'buffer' });
+    const d = pinoDestination({ fd, sync: true, contentMode: 'buffer' });
     // The destination writes what it is handed in order and says how many bytes each write took.
     d.on('write', (n: number) => {
-      failing = false;
+      if (d === file) failing = false;
       chunks.written(n);
     });
     // Never left to crash the process (an 'error' event with no listener would).
     d.on('error', (err: unknown) => {
-      if (!failing) onError(err);
-      failing = true;
-      // Closes its file and drops what it held: nothing it was handed will be written now. (One
-      // already given up, or closing, holds no chunk still in use.)
+      // Closes its file and drops what it held: nothing it was handed will be written now.
       d.destroy();
-      if (file !== d) return;
+      if (d === closing) onError(err);
+      // One given up before (its file failing to close, say) holds nothing still in use.
+      if (d !== file) return;
       file = undefined;
       chunks.abandon();
+      failed(err);
     });
     return d;
   };
@@ -110,13 +145,17 @@ export function fileSink(
     (bytes) => {
       chunks.handed(bytes.length);
       if (file === undefined) {
-        try {
-          file = destination(open());
-        } catch (err) {
-          // Still failing: these lines are lost too.
+        // While writes fail (a full disk), the file is opened again at most once a second, not at
+        // every hand-over; the lines in between are lost.
+        if (now() - failedAt < REOPEN_MS) {
           chunks.abandon();
-          if (!failing) onError(err);
-          failing = true;
+          return;
+        }
+        try {
+          file = destination(openForAppending(path));
+        } catch (err) {
+          chunks.abandon();
+          failed(err);
           return;
         }
       }
@@ -137,6 +176,7 @@ export function fileSink(
         const last = file;
         file = undefined;
         if (last === undefined) return resolve();
+        closing = last;
         last.once('close', () => resolve());
         // A failing close is reported (onError) and must not leave close() waiting for ever.
         last.once('error', () => resolve());

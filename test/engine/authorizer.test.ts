@@ -168,6 +168,26 @@ describe('fail closed', () => {
     assert.throws(() => authz.enforceStrict('a', 'r', 'read'), isDecisionError);
   });
 
+  test('an async onError hook that rejects leaves no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', listener);
+    try {
+      const authz = await createEngine({
+        policies: { rules: [rule('a', 'r', 'read')], links: [] },
+        clock: { now: () => Number.NaN },
+        onError: async () => {
+          throw new Error('the async hook broke');
+        },
+      });
+      assert.equal(authz.enforce('a', 'r', 'read'), false);
+      for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', listener);
+    }
+  });
+
   test('enforceStrict throws a DecisionError where enforce denies, so callers can tell the two apart', async () => {
     const errors: unknown[] = [];
     const broken = await createEngine({

@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { isConfigError } from '../../src/errors.js';
 import { type FileDestination, fileSink } from '../../src/observe/log-sink.js';
 
 /** Destinations that behave as pino's synchronous one: a failing write emits 'error' at once. */
-function destinations() {
+function destinations(opts: { lateCloseError?: boolean } = {}) {
   const made: { fd: number; sync: boolean; destroyed: boolean; ended: boolean }[] = [];
   const written: string[] = [];
   let failures = 0;
@@ -33,8 +35,12 @@ function destinations() {
     return Object.assign(d, {
       write,
       destroy() {
+        if (state.destroyed) return;
         state.destroyed = true;
         held = [];
+        // Its file failing to close, a turn later (as pino's destination reports it).
+        if (opts.lateCloseError)
+          setImmediate(() => d.emit('error', Object.assign(new Error('close failed'), { code: 'EIO' })));
       },
       end() {
         state.ended = true;
@@ -45,11 +51,18 @@ function destinations() {
   return { factory, made, written, fail: (n: number) => (failures = n) };
 }
 
-test('a file sink whose writes fail drops those lines, reports the first failure of a run, and writes again on a fresh open', async () => {
+/** A clock for the sink's reopening pace. */
+function clock() {
+  let t = 0;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
+test('a file sink whose writes fail drops those lines, reports the first failure of a run, and opens the file anew at most once a second', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'rbac-sink-'));
   const errors: unknown[] = [];
   const d = destinations();
-  const sink = fileSink(d.factory, join(dir, 'logs', 'decisions.jsonl'), (e) => errors.push(e));
+  const c = clock();
+  const sink = fileSink(d.factory, join(dir, 'logs', 'decisions.jsonl'), (e) => errors.push(e), c.now);
   const line = (i: number) => `{"n":${i},"pad":"${'x'.repeat(i % 7)}"}\n`;
   const batch = (from: number, to: number) => {
     for (let i = from; i < to; i++) sink.write(line(i));
@@ -58,8 +71,13 @@ test('a file sink whose writes fail drops those lines, reports the first failure
   batch(0, 3);
   d.fail(2);
   batch(3, 6); // fails: the first destination is given up with what it held
-  batch(6, 9); // the file is opened anew, and fails again: not reported twice
-  batch(9, 12); // opened anew, written
+  batch(6, 9); // within the second: dropped, the file is not opened
+  assert.equal(d.made.length, 1);
+  c.advance(1000);
+  batch(9, 12); // opened anew, and fails again: not reported twice
+  batch(12, 15); // dropped
+  c.advance(1000);
+  batch(15, 18); // opened anew, written
   await sink.close();
 
   assert.equal(errors.length, 1, 'one report for the run of failures');
@@ -71,10 +89,10 @@ test('a file sink whose writes fail drops those lines, reports the first failure
       [true, true, false],
       [true, false, true],
     ],
-    'a regular file is written synchronously; each failed destination destroyed, the last one closed',
+    'written synchronously; each failed destination destroyed, the last one closed',
   );
   assert.equal(new Set(d.made.map((m) => m.fd)).size, 3, 'each one on a file opened anew');
-  const expected = [0, 1, 2, 9, 10, 11].map(line).join('');
+  const expected = [0, 1, 2, 15, 16, 17].map(line).join('');
   assert.equal(
     d.written.join(''),
     expected,
@@ -82,19 +100,39 @@ test('a file sink whose writes fail drops those lines, reports the first failure
   );
 });
 
-test('a file sink reports a failure again after a write that succeeded', async () => {
+test('a file sink reports a failure again after a write that succeeded, whatever a destination given up reports later', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'rbac-sink-'));
   const errors: unknown[] = [];
-  const d = destinations();
-  const sink = fileSink(d.factory, join(dir, 'decisions.jsonl'), (e) => errors.push(e));
+  const d = destinations({ lateCloseError: true });
+  const c = clock();
+  const sink = fileSink(d.factory, join(dir, 'decisions.jsonl'), (e) => errors.push(e), c.now);
   for (let round = 0; round < 3; round++) {
     d.fail(1);
     sink.write('{"lost":true}\n');
     sink.drain();
+    c.advance(1000);
     sink.write(`{"round":${round}}\n`);
     sink.drain();
+    // The given-up destination's late close error arrives after the new one wrote.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   await sink.close();
-  assert.equal(errors.length, 3);
+  assert.deepEqual(
+    errors.map((e) => (e as { code?: unknown }).code),
+    ['ENOSPC', 'ENOSPC', 'ENOSPC'],
+  );
   assert.equal(d.written.join(''), '{"round":0}\n{"round":1}\n{"round":2}\n');
+});
+
+test('a pipe given as a file path is refused at construction, never opened in a way that blocks', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rbac-sink-'));
+  const fifo = join(dir, 'decisions.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const d = destinations();
+  assert.throws(
+    () => fileSink(d.factory, fifo, () => {}),
+    (e: unknown) =>
+      isConfigError(e) && e.key === 'decisionLog.destination' && /pipe or socket/.test(e.message),
+  );
+  assert.equal(d.made.length, 0);
 });
