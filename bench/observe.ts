@@ -3,7 +3,7 @@
 // at 1% sampling (JSON lines to a temporary file), and both. Each runs in a process of its own, as
 // a deployment would (one authorizer per process: several in one process share JIT-compiled code
 // and slow each other down in ways no deployment sees), over the same 10k hot keys with a warm
-// cache; the setups alternate over 5 rounds, all on one core, and the median of each is kept, so a
+// cache; the setups alternate over ROUNDS rounds, all on one core, and the median of each is kept, so a
 // noisy neighbour on the VM hits every setup alike. Each process runs V8 single-threaded (below).
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -15,7 +15,7 @@ import { rng } from '../test/helpers/random.js';
 import { ACTS, AREAS } from './data.js';
 
 const SETUPS = ['none', 'metrics', 'log 1%', 'log 1% + metrics'] as const;
-const ROUNDS = 5;
+const ROUNDS = 9;
 /** Batches (400k calls each) run before the 7 that are measured. */
 const WARM = 5;
 

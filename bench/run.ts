@@ -145,7 +145,7 @@ if (process.env['BENCH_OBSERVE'] !== '0') {
   for (const setup of ['metrics', 'log 1%', 'log 1% + metrics']) {
     row(
       `${f(users / 1000, 0)}k users`,
-      `cached enforce (10k hot keys) with ${setup === 'metrics' ? 'metrics on' : setup === 'log 1%' ? 'the decision log at 1%' : 'the decision log at 1% and metrics on'}, median of 5 processes on one core`,
+      `cached enforce (10k hot keys) with ${setup === 'metrics' ? 'metrics on' : setup === 'log 1%' ? 'the decision log at 1%' : 'the decision log at 1% and metrics on'}, median of 9 processes on one core`,
       `${f(o.perSec[setup] / 1e6, 2)} M/s`,
       `${f(none / 1e6, 2)} M/s without (same run)`,
       `${f(o.perSec[setup] / none, 2)} of without`,

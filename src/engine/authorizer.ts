@@ -391,15 +391,21 @@ export async function createEngine(
 
   // Observers (metrics, decision log), each told about its own random share of the decisions.
   let watchers: DecisionObserver[] = [];
-  // Calls made with observers; per observer, the call it is told about next (geometric gaps: an
-  // untold call draws nothing), and the first of those: the hot path compares one number.
-  let calls = 0;
+  // Per observer: the share it draws itself (none for one told of all draws while another draws
+  // at least as often), and whether it is told of the calls the others drew.
+  let shares = new Float64Array(0);
+  let allDraws = new Uint8Array(0);
+  // Per observer, the call it is told about next (geometric gaps: an untold call draws nothing);
+  // calls made with observers, and the first call drawn: the hot path compares the two. Kept as
+  // doubles in an array: a counter in a variable would be a new heap number at every call past
+  // 2^31 (half an hour at a million calls a second).
   let toldAt = new Float64Array(0);
-  let nextTold = Number.POSITIVE_INFINITY;
+  const tick = new Float64Array([0, Number.POSITIVE_INFINITY]);
   // Every decision made with observers, by DecisionCode, read at scrape time.
   const decisions = new Float64Array(3);
   const elapsed = (t0: number) => (performance.now() - t0) / 1000;
-  const drawFor = (w: DecisionObserver) => nextDraw(w.share, w.random ?? Math.random);
+  const drawFor = (i: number) =>
+    nextDraw(shares[i] as number, (watchers[i] as DecisionObserver).random ?? Math.random);
 
   /**
    * enforce()/enforceStrict() with observers, for a call no observer drew (nearly all): the same
@@ -482,17 +488,19 @@ export async function createEngine(
     seconds: number,
     context: DecisionContext | undefined,
   ): void {
+    const calls = tick[0] as number;
     for (let i = 0; i < watchers.length; i++) {
-      if ((toldAt[i] as number) > calls) continue;
+      const due = (toldAt[i] as number) <= calls;
+      if (!due && allDraws[i] === 0) continue;
       const w = watchers[i] as DecisionObserver;
       try {
-        toldAt[i] = calls + drawFor(w);
+        if (due) toldAt[i] = calls + drawFor(i);
         w.decided(user, resource, action, decision, hit, seconds, context);
       } catch (observerError) {
         onError?.(observerError);
       }
     }
-    nextTold = firstOf(toldAt);
+    tick[1] = firstOf(toldAt);
   }
 
   /** Tells every observer about a call that could not be decided; a due draw is drawn anew. */
@@ -505,16 +513,17 @@ export async function createEngine(
     context: DecisionContext | undefined,
   ): void {
     const invalid = err instanceof DecisionError && err.message === INVALID_REQUEST;
+    const calls = tick[0] as number;
     for (let i = 0; i < watchers.length; i++) {
       const w = watchers[i] as DecisionObserver;
       try {
-        if ((toldAt[i] as number) <= calls) toldAt[i] = calls + drawFor(w);
+        if ((toldAt[i] as number) <= calls) toldAt[i] = calls + drawFor(i);
         w.refused(user, resource, action, invalid ? 'invalid-request' : 'error', err, seconds, context);
       } catch (observerError) {
         onError?.(observerError);
       }
     }
-    nextTold = firstOf(toldAt);
+    tick[1] = firstOf(toldAt);
   }
 
   /** Tells the observers the policy is about to change; a failing observer goes to onError. */
@@ -542,7 +551,7 @@ export async function createEngine(
     clock,
     enforce(user, resource, action, context) {
       if (watchers.length > 0)
-        return ++calls < nextTold
+        return ++(tick[0] as number) < (tick[1] as number)
           ? counted(false, user, resource, action, context)
           : told(false, user, resource, action, context);
       try {
@@ -557,7 +566,7 @@ export async function createEngine(
 
     enforceStrict(user, resource, action, context) {
       if (watchers.length > 0)
-        return ++calls < nextTold
+        return ++(tick[0] as number) < (tick[1] as number)
           ? counted(true, user, resource, action, context)
           : told(true, user, resource, action, context);
       checkRequest(user, resource, action);
@@ -695,8 +704,12 @@ export async function createEngine(
   watchers = (internals.observers ?? [])
     .map((make) => make(host))
     .filter((w): w is DecisionObserver => w !== undefined);
-  toldAt = Float64Array.from(watchers, drawFor);
-  nextTold = firstOf(toldAt);
+  allDraws = Uint8Array.from(watchers, (w) => (w.toldOfAllDraws === true ? 1 : 0));
+  shares = Float64Array.from(watchers, (w, i) =>
+    allDraws[i] === 1 && watchers.some((o, j) => j !== i && o.share >= w.share) ? 0 : w.share,
+  );
+  toldAt = Float64Array.from(watchers, (_, i) => drawFor(i));
+  tick[1] = firstOf(toldAt);
   return authorizer;
 }
 

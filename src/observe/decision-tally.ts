@@ -24,8 +24,10 @@ const ERROR = 4;
 
 /** Refusals by reason and a histogram of decision times, as running totals. */
 export class DecisionTally implements DecisionObserver {
-  /** About one decision in TIMED_ONE_IN is timed and told. */
+  /** About one decision in TIMED_ONE_IN is timed and told, or the decision log's sample when larger. */
   readonly share = 1 / TIMED_ONE_IN;
+  /** The calls the decision log draws are timed anyway: they feed the histogram too. */
+  readonly toldOfAllDraws = true;
   /** Refusals by outcome (OUTCOMES' index; the decision codes' slots stay 0: the engine counts those). */
   readonly outcomes = new Float64Array(OUTCOMES.length);
   /**

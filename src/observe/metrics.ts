@@ -283,7 +283,7 @@ function scraped(
  */
 function decisionHistogram(tally: DecisionTally): Histogram {
   const name = 'rbac_decision_duration_seconds';
-  const help = `How long enforce()/enforceStrict() took: a random sample of about one call in ${TIMED_ONE_IN}`;
+  const help = `How long enforce()/enforceStrict() took: a random sample of about one call in ${TIMED_ONE_IN}, or the decision log's when larger`;
   const metric = {
     name,
     help,

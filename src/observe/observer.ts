@@ -36,6 +36,11 @@ export interface DecisionObserver {
   /** Random numbers in [0, 1) for the engine's draws. Default Math.random. */
   readonly random?: () => number;
   /**
+   * Also told about the calls the other observers drew (timed alike), not only its own; while
+   * another draws at least as often, it draws none of its own. Default: false.
+   */
+  readonly toldOfAllDraws?: boolean;
+  /**
    * Called just before the policy or its provenance changes (loadPolicy, applyChanges), while the
    * rules that made the decisions told so far are still in place. Optional.
    */

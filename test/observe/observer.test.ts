@@ -121,6 +121,44 @@ describe('decision observer', () => {
     assert.ok(Math.max(...gaps) > 40, 'long gaps happen (a fixed stride never would)');
   });
 
+  test("an observer told of all draws is told of the others' too, and draws none of its own while another draws as often", async () => {
+    const r = rng(5);
+    const observer = (share: number, toldOfAllDraws: boolean) => {
+      const calls: number[] = [];
+      return {
+        calls,
+        observer: {
+          share,
+          toldOfAllDraws,
+          random: () => r.next(),
+          decided: () => calls.push(k),
+          refused: () => {},
+        } satisfies DecisionObserver,
+      };
+    };
+    let k = 0;
+    const run = async (...list: ReturnType<typeof observer>[]) => {
+      const authz = await createEngine({ policies: policy }, watching(...list.map((o) => o.observer)));
+      for (k = 0; k < 20_000; k++) authz.enforce(k % 3 ? 'alice' : 'dave', 'doc', 'read');
+    };
+    // A log at 1% beside metrics at 1 in 256: the metrics are told exactly the log's calls.
+    const metrics = observer(1 / 256, true);
+    const log = observer(0.01, false);
+    await run(metrics, log);
+    assert.ok(log.calls.length > 100);
+    assert.deepEqual(metrics.calls, log.calls);
+    // Beside one that draws less often, it draws its own as well: told of both.
+    const often = observer(0.1, true);
+    const rare = observer(0.01, false);
+    await run(often, rare);
+    assert.ok(Math.abs(often.calls.length - 2000) < 400, `${often.calls.length}`);
+    const its = new Set(often.calls);
+    assert.ok(
+      rare.calls.every((c) => its.has(c)),
+      'every call the other drew',
+    );
+  });
+
   test('nextDraw gives 1 + a geometric draw, 1 for a share of 1 and never for 0', () => {
     assert.equal(
       nextDraw(1, () => 0.999),
