@@ -320,8 +320,6 @@ function decisionLogObserver(
     // Already a turn late: handed on now, not on the turn after.
     drain?.();
   };
-  // The decision told to onDecision (or a filter function), as a line too.
-  const one = new DrawnDecisions(1);
 
   /** The entry of a drawn decision, at the clock's now, with the rule and grants. */
   const record: DecisionObserver['decided'] = (user, resource, action, decision, hit, seconds, context) => {
@@ -356,15 +354,8 @@ function decisionLogObserver(
       entry.grants = why.facts.grants;
     }
     if (keep !== undefined && !keep(entry)) return;
-    if (write !== undefined) {
-      // Emptied first: nothing another entry left there can be written as this one.
-      one.clear();
-      one.add(user, resource, action, decision, hit, seconds, at, callId, version);
-      const line: (string | number)[] = [];
-      lineParts(line, 0, one, 0, subject, why?.facts.text, why?.via);
-      one.clear();
-      write(line.join(''));
-    }
+    // The entry is built already, in the line's order: its JSON is the line.
+    write?.(`${JSON.stringify(entry)}\n`);
     deliver(entry);
   };
   const observer: DecisionObserver = {
