@@ -107,7 +107,6 @@ export function fileSink(
   // busy) and were never reused, and every new one cost page faults; a write to the page cache
   // takes about 15 µs for 64 KiB, and the disk's own pace holds the log back instead of letting it
   // grow. (Pipes, whose reader may stall, are refused above.)
-  const chunks = chunkPool();
   // In a run of failed writes (or opens) after the first, which was reported; when it failed last.
   let failing = false;
   let failedAt = Number.NEGATIVE_INFINITY;
@@ -119,51 +118,40 @@ export function fileSink(
   // The destination being closed by close(): its failure is still reported.
   let closing: FileDestination | undefined;
   const destination = (fd: number): FileDestination => {
-    // Buffer mode: lines are encoded into chunks as they come (byteBatcher), handed over as bytes.
+    // Buffer mode: lines are encoded into a chunk as they come (byteBatcher), handed over as bytes.
     const d = pinoDestination({ fd, sync: true, contentMode: 'buffer' });
-    // The destination writes what it is handed in order and says how many bytes each write took.
-    d.on('write', (n: number) => {
+    // A write that succeeds ends a run of failures.
+    d.on('write', () => {
       if (d === file) failing = false;
-      chunks.written(n);
     });
     // Never left to crash the process (an 'error' event with no listener would).
     d.on('error', (err: unknown) => {
       // Closes its file and drops what it held: nothing it was handed will be written now.
       d.destroy();
       if (d === closing) onError(err);
-      // One given up before (its file failing to close, say) holds nothing still in use.
+      // One given up before (its file failing to close, say) ends no run and starts none.
       if (d !== file) return;
       file = undefined;
-      chunks.abandon();
       failed(err);
     });
     return d;
   };
   let file: FileDestination | undefined = destination(fd);
   let closed: Promise<void> | undefined;
-  const lines = byteBatcher(
-    (bytes) => {
-      chunks.handed(bytes.length);
-      if (file === undefined) {
-        // While writes fail (a full disk), the file is opened again at most once a second, not at
-        // every hand-over; the lines in between are lost.
-        if (now() - failedAt < REOPEN_MS) {
-          chunks.abandon();
-          return;
-        }
-        try {
-          file = destination(openForAppending(path));
-        } catch (err) {
-          chunks.abandon();
-          failed(err);
-          return;
-        }
+  const lines = byteBatcher((bytes) => {
+    if (file === undefined) {
+      // While writes fail (a full disk), the file is opened again at most once a second, not at
+      // every hand-over; the lines in between are lost.
+      if (now() - failedAt < REOPEN_MS) return;
+      try {
+        file = destination(openForAppending(path));
+      } catch (err) {
+        failed(err);
+        return;
       }
-      file.write(bytes as unknown as string);
-    },
-    onError,
-    chunks,
-  );
+    }
+    file.write(bytes as unknown as string);
+  }, onError);
   return {
     write: (line) => {
       // Entries after close() are dropped: the file is closed.
@@ -204,23 +192,21 @@ function streamSink(stream: CallerStream, onError: (error: unknown) => void): Lo
   };
 }
 
-/** Bytes of one chunk handed to a file: lines are encoded into it as they come. */
+/** Bytes of the chunk handed to a file: lines are encoded into it as they come. */
 const CHUNK = 64 * 1024;
 
 /**
- * Encodes lines into chunks of bytes and hands on what was written since the last hand-over on the
- * next turn, on drain(), or when a chunk is full: no joined string, and no conversion of one in the
- * file's writer. A chunk is shared by the hand-overs that fit in it (the writer keeps each part it
- * was given; nothing handed over is written again), so a turn with one line does not cost a chunk:
- * a fresh 64 KiB costs page faults that, on a VM, take longer than the line.
+ * Encodes lines into one chunk of bytes, reused, and hands on what it holds on the next turn, on
+ * drain(), or when it is full: no joined string, and no conversion of one in the file's writer. The
+ * writer is synchronous: when it returns, what it was handed is written (or, after a failure,
+ * dropped with it), so the chunk is free again; a fresh 64 KiB per hand-over would cost page
+ * faults that, on a VM, take longer than the lines.
  */
 function byteBatcher(
   writeChunk: (bytes: Buffer) => unknown,
   onError: (error: unknown) => void,
-  chunks: Pick<ChunkPool, 'take' | 'retire'> = { take: () => Buffer.allocUnsafe(CHUNK), retire: () => {} },
 ): { write(line: string): void; drain(): void } {
-  let chunk = chunks.take();
-  let start = 0;
+  const chunk = Buffer.allocUnsafe(CHUNK);
   let used = 0;
   let scheduled = false;
   const hand = (bytes: Buffer) => {
@@ -233,25 +219,21 @@ function byteBatcher(
   };
   const drain = () => {
     scheduled = false;
-    if (used === start) return;
-    const bytes = chunk.subarray(start, used);
-    start = used;
+    if (used === 0) return;
+    const bytes = chunk.subarray(0, used);
+    used = 0;
     hand(bytes);
   };
   return {
     write(line) {
       // A UTF-16 unit is at most 3 bytes of UTF-8: lines that may not fit are measured; lines that
-      // do not fit go to a new chunk, and lines longer than a chunk on their own.
+      // do not fit wait for the chunk to be handed on, and lines longer than it go on their own.
       if (used + line.length * 3 > CHUNK && used + Buffer.byteLength(line, 'utf8') > CHUNK) {
         drain();
         if (Buffer.byteLength(line, 'utf8') > CHUNK) {
           hand(Buffer.from(line, 'utf8'));
           return;
         }
-        chunks.retire(chunk);
-        chunk = chunks.take();
-        start = 0;
-        used = 0;
       }
       used += chunk.write(line, used, 'utf8');
       if (!scheduled) {
@@ -260,52 +242,6 @@ function byteBatcher(
       }
     },
     drain,
-  };
-}
-
-/** Chunks kept for reuse, at most. */
-const POOL_MAX = 16;
-
-interface ChunkPool {
-  /** A chunk to encode into: a reused one when the writer is done with one, else a new one. */
-  take(): Buffer;
-  /** A full chunk: reusable once every byte handed over so far has been written. */
-  retire(chunk: Buffer): void;
-  /** `n` more bytes were handed to the writer. */
-  handed(n: number): void;
-  /** The writer wrote `n` more bytes (in the order they were handed). */
-  written(n: number): void;
-  /** The writer will write nothing more of what it was handed (it failed and is gone): all of it counts as done. */
-  abandon(): void;
-}
-
-/**
- * Reuses the file's chunks once written: a fresh 64 KiB costs page faults on first use, which on a
- * VM took longer than encoding the lines into it (about 1 µs a line). A chunk is reused only when
- * the destination has written every byte handed over up to its retirement.
- */
-function chunkPool(): ChunkPool {
-  const free: Buffer[] = [];
-  const retired: { chunk: Buffer; end: number }[] = [];
-  let handedBytes = 0;
-  let writtenBytes = 0;
-  const written = (n: number) => {
-    writtenBytes += n;
-    while (retired.length > 0 && (retired[0] as { end: number }).end <= writtenBytes) {
-      const r = retired.shift() as { chunk: Buffer };
-      if (free.length < POOL_MAX) free.push(r.chunk);
-    }
-  };
-  return {
-    take: () => free.pop() ?? Buffer.allocUnsafe(CHUNK),
-    retire(chunk) {
-      retired.push({ chunk, end: handedBytes });
-    },
-    handed(n) {
-      handedBytes += n;
-    },
-    written,
-    abandon: () => written(handedBytes - writtenBytes),
   };
 }
 

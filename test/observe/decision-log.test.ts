@@ -505,8 +505,8 @@ describe('decision log destinations', () => {
     const file = join(dir, 'decisions.jsonl');
     const { authz, entries } = await logged({ destination: file });
     const huge = `doc/${'ü😀"\\'.repeat(20_000)}`;
-    // Enough for many chunks, each reused once the file has it: a chunk reused too early would
-    // garble lines written before it.
+    // Enough to fill the chunk many times over: a chunk handed on twice, or refilled before it was
+    // handed on, would garble or lose lines.
     for (let i = 0; i < 20_000; i++) {
       authz.enforce(i % 3 ? `ünï ${i} 😀` : 'alice', i === 1000 ? huge : 'doc', 'read', { callId: `c${i}` });
       // Between turns now and then, as a server lets the log's chunks go out.
