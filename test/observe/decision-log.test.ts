@@ -374,26 +374,46 @@ describe('decision log sampling and filters', () => {
 });
 
 describe('decision log destinations', () => {
-  test('with only a stream, lines wait for the next turn yet name the rule and grants that decided, even when the policy changes first', async () => {
-    const lines: string[] = [];
-    const errors: unknown[] = [];
+  /**
+   * An engine over the doc policy at T whose log, with `options`, writes to a stream; `written()`
+   * parses what the stream was handed so far, a line at a time.
+   */
+  async function streamed(
+    options: Omit<DecisionLogOptions, 'destination'> = {},
+    engine: { provenance?: typeof provenance; onError?: (e: unknown) => void } = {},
+  ) {
+    const texts: string[] = [];
     const log = await createDecisionLog(
+      { ...options, destination: { write: (t: string) => texts.push(t) } },
+      engine.onError,
+    );
+    const authz = await createEngine(
+      { policies: policy, clock: manualClock(T), ...engine },
+      { observers: [log.observe] },
+    );
+    const written = () =>
+      texts
+        .join('')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as DecisionLogEntry);
+    return { authz, log, written };
+  }
+
+  test('with only a stream, lines wait for the next turn yet name the rule and grants that decided, even when the policy changes first', async () => {
+    const errors: unknown[] = [];
+    const { authz, log, written } = await streamed(
       {
-        destination: { write: (t: string) => lines.push(...t.trim().split('\n')) },
         maskSubject: (u) => {
           if (u === 'mallory') throw new Error('mask failed');
           return u;
         },
       },
-      (e) => errors.push(e),
-    );
-    const authz = await createEngine(
-      { policies: policy, provenance, clock: manualClock(T), onError: (e) => errors.push(e) },
-      { observers: [log.observe] },
+      { provenance, onError: (e) => errors.push(e) },
     );
     authz.enforce('alice', 'doc', 'read', { callId: 'before' });
     authz.enforce('mallory', 'doc', 'read');
-    assert.equal(lines.length, 0, 'not written yet: they wait for the next turn');
+    assert.equal(written().length, 0, 'not written yet: they wait for the next turn');
     // Revoked in the same turn: the waiting line is written first, with the rule that decided.
     authz.applyChanges({ removeRules: [adminRead], removeLinks: [{ member: 'alice', role: 'role:admin' }] });
     authz.enforce('alice', 'doc', 'read', { callId: 'after' });
@@ -401,9 +421,14 @@ describe('decision log destinations', () => {
     authz.enforce('carol', 'doc', 'read', { callId: 'last' });
     await new Promise((resolve) => setImmediate(resolve));
     await log.close();
-    const got = lines.map((l) => JSON.parse(l) as DecisionLogEntry);
     assert.deepEqual(
-      got.map((e) => [e.callId, e.result, e.rule?.sub ?? null, e.via ?? null, e.grants?.[0]?.raw ?? null]),
+      written().map((e) => [
+        e.callId,
+        e.result,
+        e.rule?.sub ?? null,
+        e.via ?? null,
+        e.grants?.[0]?.raw ?? null,
+      ]),
       [
         ['before', 'allow', 'role:admin', ['alice', 'role:admin'], 'Document:Read'],
         ['after', 'deny', null, null, null],
@@ -420,53 +445,38 @@ describe('decision log destinations', () => {
   });
 
   test('with only a stream, the lines are handed on by the next turn, as with a hook', async () => {
-    const lines: string[] = [];
-    const log = await createDecisionLog({ destination: { write: (t: string) => lines.push(t) } });
-    const authz = await createEngine(
-      { policies: policy, clock: manualClock(T) },
-      { observers: [log.observe] },
-    );
+    const { authz, log, written } = await streamed();
     authz.enforce('alice', 'doc', 'read');
     authz.enforce('bob', 'doc', 'read');
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(
-      lines
-        .join('')
-        .trim()
-        .split('\n')
-        .map((l) => (JSON.parse(l) as DecisionLogEntry).result),
+      written().map((e) => e.result),
       ['allow', 'deny'],
     );
     await log.close();
   });
 
   test('a masking function that decides while lines are written loses, repeats and garbles no line', async () => {
-    const lines: string[] = [];
-    let authz: Awaited<ReturnType<typeof createEngine>> | undefined;
-    const log = await createDecisionLog({
-      destination: { write: (t: string) => lines.push(t) },
+    let deciding: ((u: string) => void) | undefined;
+    const { authz, log, written } = await streamed({
       // Deciding while the waiting lines are written: a logged decision, then a refusal, which
       // writes what waits before its own line.
       maskSubject: (s) => {
-        if (s.startsWith('alice')) {
-          authz?.enforce('carol', 'doc', 'read');
-          authz?.enforce(42 as never, 'doc', 'read');
-        }
+        if (s.startsWith('alice')) deciding?.(s);
         return s;
       },
     });
-    authz = await createEngine({ policies: policy, clock: manualClock(T) }, { observers: [log.observe] });
+    deciding = () => {
+      authz.enforce('carol', 'doc', 'read');
+      authz.enforce(42 as never, 'doc', 'read');
+    };
     for (let i = 0; i < 100; i++) {
       authz.enforce(`alice-${i}`, 'doc', 'read');
       authz.enforce(`dave-${i}`, 'doc', 'read');
     }
     await new Promise((resolve) => setImmediate(resolve));
     await log.close();
-    const subjects = lines
-      .join('')
-      .trim()
-      .split('\n')
-      .map((l) => (JSON.parse(l) as DecisionLogEntry).subject);
+    const subjects = written().map((e) => e.subject);
     const count = (p: (x: string | null) => boolean) => subjects.filter(p).length;
     assert.equal(new Set(subjects.filter((x) => x !== 'carol' && x !== null)).size, 200);
     assert.equal(
@@ -489,15 +499,10 @@ describe('decision log destinations', () => {
   });
 
   test('with only a stream, close() writes the decisions still waiting', async () => {
-    const lines: string[] = [];
-    const log = await createDecisionLog({ destination: { write: (t: string) => lines.push(t) } });
-    const authz = await createEngine(
-      { policies: policy, clock: manualClock(T) },
-      { observers: [log.observe] },
-    );
+    const { authz, log, written } = await streamed();
     for (let i = 0; i < 3000; i++) authz.enforce('alice', 'doc', 'read');
     await log.close();
-    assert.equal(lines.join('').trim().split('\n').length, 3000);
+    assert.equal(written().length, 3000);
   });
 
   test('a file holds every entry exactly, in order, across many chunks: multi-byte text and a line longer than a chunk too', async () => {
